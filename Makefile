@@ -1,0 +1,43 @@
+# RecLens: `make run` launches the dashboard on the sample data, `make test` runs the test suite.
+# Both create .venv on first use and reinstall requirements only when requirements.txt changed.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-requirements
+PORT ?= 8501
+WORKSPACE ?= workspace
+
+.PHONY: setup run test test-fast lint bench sample clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	cp requirements.txt $(STAMP)
+
+run: setup
+	RECLENS_WORKSPACE=$(WORKSPACE) $(PY) -m streamlit run app/main.py --server.port $(PORT) \
+		--server.headless true --browser.gatherUsageStats false
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow and not browser"
+
+lint: setup
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+bench: setup
+	$(PY) benchmarks/accuracy.py --datasets sample
+	$(PY) benchmarks/fidelity.py --datasets sample
+	$(PY) benchmarks/explain_latency.py --datasets sample
+
+sample: setup
+	$(PY) -m core.data.sample sample_data
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,113 @@
+"""The one Explanation type every explainer returns, so every renderer works with every model.
+
+Records are small frozen dataclasses with fixed fields, easy to turn into DataFrames
+(`pd.DataFrame(map(asdict, expl.contributions))`). Ids are internal; the `*_name` fields carry
+display text (titles, entity names) *unescaped*: renderers escape them where they reach HTML.
+
+Node ids in paths and subgraphs are strings with a kind prefix so users, items and entities never
+collide: "u:12" (user 12), "i:7" (item 7, which is also entity 7), "e:1503" (non-item entity).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+ContributionKind = Literal["history_item", "entity", "attribute_type", "edge", "feature"]
+Method = Literal["attention", "paths", "edges", "counterfactual"]
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """How much one thing (a history item, an entity, an attribute type, an edge) pushed the score."""
+
+    kind: ContributionKind
+    id: str  # node id ("i:7", "e:1503") or, for attribute types, the relation name
+    name: str  # display name (title, entity name, relation name)
+    weight: float  # larger = more responsible; explainer-specific scale, documented per method
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One directed, named edge of the knowledge graph (or the user-item graph)."""
+
+    src: str  # node id
+    relation: str  # relation name, e.g. "interacted", "directed_by", "~directed_by" (inverse)
+    dst: str  # node id
+    weight: float  # attention, attribution or embedding score of this edge
+
+
+@dataclass(frozen=True)
+class Path:
+    """A path from the user to the recommended item; every edge exists in the graph."""
+
+    edges: tuple[Edge, ...]
+    score: float  # aggregated edge weights; the explainer documents its aggregation
+    kind: str  # shape, e.g. "user-item-entity-item", "user-item-user-item"
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return (self.edges[0].src,) + tuple(e.dst for e in self.edges) if self.edges else ()
+
+
+@dataclass(frozen=True)
+class Subgraph:
+    """A bounded explanation subgraph for the graph view (never the whole KG)."""
+
+    nodes: dict[str, str]  # node id -> display name
+    node_kinds: dict[str, str]  # node id -> "user" | "item" | "entity" | "target"
+    edges: tuple[Edge, ...]
+
+
+@dataclass(frozen=True)
+class Counterfactual:
+    """The smallest found set of history items whose removal drops the item out of the top-k."""
+
+    removed: tuple[str, ...]  # node ids of removed history items
+    removed_names: tuple[str, ...]
+    new_rank: int  # 1-based rank of the item after removal (> k when the counterfactual holds)
+    new_score: float
+    k: int
+    valid: bool  # verified by re-scoring: new_rank > k
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why one item was recommended to one user, by one method."""
+
+    user: int
+    item: int
+    score: float
+    rank: int  # 1-based rank in the user's recommendation list
+    method: str
+    model: str
+    contributions: tuple[Contribution, ...] = ()
+    paths: tuple[Path, ...] = ()
+    subgraph: Subgraph | None = None
+    sentence: str = ""
+    counterfactual: Counterfactual | None = None
+    extra: dict = field(default_factory=dict)  # method-specific data, JSON-serialisable
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def digest(self) -> str:
+        """Stable short hash of the explanation's content (stored with feedback)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def top_entities(self, n: int) -> list[str]:
+        """Node ids of the n heaviest entity contributions (planted-driver recovery uses this)."""
+        ents = [c for c in self.contributions if c.kind == "entity"]
+        return [c.id for c in sorted(ents, key=lambda c: -c.weight)[:n]]
+
+
+def node_id(kind: Literal["u", "i", "e"], idx: int) -> str:
+    return f"{kind}:{int(idx)}"
+
+
+def parse_node_id(nid: str) -> tuple[str, int]:
+    kind, _, idx = nid.partition(":")
+    return kind, int(idx)

@@ -1,0 +1,148 @@
+"""The Recommender contract every model implements, and the inputs models are built from.
+
+A model is a `torch.nn.Module` that takes sizes, a frozen config and (for graph models) DGL graphs,
+never the whole `Dataset`. `recommend` is written once here on top of `score`.
+
+Capabilities used by explainers are documented methods; a model that lacks one raises
+`NotSupported` (the CLI and UI turn that into "this model cannot explain by X").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+
+class NotSupported(NotImplementedError):
+    """The model does not offer this capability (e.g. attention weights on BPR-MF)."""
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """Everything a model may be built from, in internal ids (see core.data.dataset conventions).
+
+    train: int64 [N, 2] (user, item) training interactions.
+    kg: int64 [T, 3] (head, relation, tail) over entity ids; item i is entity i.
+    """
+
+    n_users: int
+    n_items: int
+    n_entities: int
+    n_relations: int
+    train: np.ndarray
+    kg: np.ndarray
+    relation_names: tuple[str, ...]
+
+    @classmethod
+    def from_dataset(cls, dataset, split) -> "ModelInputs":
+        kg = dataset.kg[["head", "relation", "tail"]].to_numpy(np.int64)
+        return cls(
+            n_users=dataset.n_users,
+            n_items=dataset.n_items,
+            n_entities=dataset.n_entities,
+            n_relations=dataset.n_relations,
+            train=np.asarray(split.train, dtype=np.int64),
+            kg=kg,
+            relation_names=tuple(dataset.relation_names),
+        )
+
+
+@dataclass(frozen=True)
+class AttentionWeights:
+    """Target attention of one user's history for some candidate items.
+
+    history: int64 [T] the user's history items (internal ids) the weights refer to.
+    item_weights: float [C, T] softmax weight of each history item, per candidate (rows sum to 1).
+    attribute_types: names of KG attribute types (relations), length A.
+    attribute_weights: float [C, A] softmax weight of each attribute type, per candidate.
+    """
+
+    history: Tensor
+    item_weights: Tensor
+    attribute_types: tuple[str, ...]
+    attribute_weights: Tensor
+
+
+class Recommender(nn.Module):
+    """Base class: subclasses set `name` and implement `loss` and `score`."""
+
+    name: ClassVar[str] = "base"
+    config_cls: ClassVar[type]  # the frozen dataclass of this model's hyper-parameters
+
+    @classmethod
+    def build(cls, inputs: ModelInputs, config, device: torch.device) -> "Recommender":
+        """Construct the model (and any graphs it needs) from inputs, on `device`."""
+        raise NotImplementedError
+
+    def __init__(self, n_users: int, n_items: int) -> None:
+        super().__init__()
+        self.n_users = n_users
+        self.n_items = n_items
+
+    # --- training ---------------------------------------------------------------------------
+    def loss(self, users: Tensor, pos: Tensor, neg: Tensor) -> Tensor:
+        """BPR-style training loss (including regularisation) on a batch of [B] triples."""
+        raise NotImplementedError
+
+    def on_epoch_end(self, epoch: int, generator: torch.Generator) -> dict[str, float]:
+        """Model-specific work after each CF epoch (KGAT: KG phase and attention refresh).
+
+        Returns extra losses to log; the default does nothing.
+        """
+        return {}
+
+    @property
+    def is_trainable(self) -> bool:
+        return any(p.requires_grad for p in self.parameters())
+
+    # --- inference --------------------------------------------------------------------------
+    def score(self, users: Tensor) -> Tensor:
+        """Scores of every item for each user. Returns float [B, n_items]."""
+        raise NotImplementedError
+
+    def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
+        """Scores of (user, item) pairs. users, items: int64 [B]. Returns float [B].
+
+        The default gathers from `score`; embedding models override it with a cheap dot product.
+        """
+        return self.score(users).gather(1, items.view(-1, 1)).view(-1)
+
+    @torch.no_grad()
+    def recommend(
+        self, users: Tensor, k: int, seen: list[Tensor] | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """Top-k items per user, with `seen[b]` (item ids of user b) masked to -inf.
+
+        Returns (scores float [B, k], items int64 [B, k]), best first.
+        """
+        scores = self.score(users).clone()
+        if seen is not None:
+            rows = torch.cat([torch.full_like(s, b) for b, s in enumerate(seen)])
+            cols = torch.cat(list(seen)) if seen else torch.empty(0, dtype=torch.long)
+            scores[rows.to(scores.device), cols.to(scores.device)] = float("-inf")
+        k = min(k, scores.shape[1])
+        return torch.topk(scores, k, dim=1)
+
+    def prepare_inference(self) -> None:
+        """Precompute what inference reuses (e.g. propagated embeddings); call once after
+        training or loading, before the model is shared. Default: nothing to precompute."""
+
+    # --- explanation capabilities (optional) -------------------------------------------------
+    def score_with_history(self, user: int, history: Tensor, items: Tensor) -> Tensor:
+        """Scores of `items` for `user` as if their training history were `history` (a subset of
+        it): the re-scoring behind counterfactuals, deletion tests and the what-if control.
+        Must not modify the model. Returns float [len(items)]."""
+        raise NotSupported(f"{self.name} cannot re-score with an edited history")
+
+    def attention_weights(self, user: int, items: Tensor) -> AttentionWeights:
+        """Target-attention weights of the user's history for candidate `items`."""
+        raise NotSupported(f"{self.name} has no attention over the user's history")
+
+    def entity_embeddings(self) -> Tensor:
+        """Final embedding of every entity (items first), float [n_entities, d]; used to score
+        KG paths for models without edge attention."""
+        raise NotSupported(f"{self.name} has no entity embeddings")
