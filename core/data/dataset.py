@@ -119,7 +119,10 @@ class Dataset:
         for idmap in (self.user_ids, self.item_ids, self.entity_ids):
             h.update("\x1f".join(idmap.raw).encode())
         h.update("\x1f".join(self.relation_names).encode())
-        for frame, cols in ((self.interactions, ["user", "item"]), (self.kg, ["head", "relation", "tail"])):
+        for frame, cols in (
+            (self.interactions, ["user", "item"]),
+            (self.kg, ["head", "relation", "tail"]),
+        ):
             h.update(np.ascontiguousarray(frame[cols].to_numpy(np.int64)).tobytes())
         return h.hexdigest()[:16]
 

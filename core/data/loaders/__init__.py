@@ -1,0 +1,1 @@
+"""One loader per input format; each is a pure function `folder -> Dataset`."""
