@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from core.data.errors import DataError
 from core.models.base import NotSupported
+from core.store.artifacts import ArtifactError
 
 
 class UsageError(Exception):
@@ -34,6 +35,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (DataError, UsageError, NotSupported, FileNotFoundError) as err:
+    except (DataError, UsageError, NotSupported, ArtifactError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -1,7 +1,290 @@
-"""Sub-commands of `python -m core` (registered by core.cli). Filled in by its owner."""
+"""`python -m core train | evaluate | recommend`: train a model into an artifact, evaluate it,
+and list one user's recommendations with raw ids and titles."""
 
 from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
 
 
 def register(sub) -> None:
     """Add this module's sub-commands to the argparse sub-parsers `sub`."""
+    _register_train(sub)
+    ev = sub.add_parser("evaluate", help="full-ranking test metrics of a trained artifact")
+    ev.add_argument("artifact", help="artifact folder written by `train`")
+    _dataset_args(ev)
+    ev.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
+    ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ev.set_defaults(handler=cmd_evaluate)
+    rec = sub.add_parser("recommend", help="top-k items for one user of a trained artifact")
+    rec.add_argument("artifact", help="artifact folder written by `train`")
+    rec.add_argument("--user", required=True, help="raw user id, as in the data files")
+    rec.add_argument("-k", type=int, default=10, help="number of items (default 10)")
+    _dataset_args(rec)
+    rec.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
+    rec.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    rec.set_defaults(handler=cmd_recommend)
+
+
+def _register_train(sub) -> None:
+    tr = sub.add_parser("train", help="train a model and save it as an artifact folder")
+    tr.add_argument("dataset", help='dataset folder, or "sample"')
+    tr.add_argument("--model", required=True, help="model name, e.g. bprmf")
+    tr.add_argument("--format", default=None, help="dataset format (default: detect)")
+    tr.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 100)")
+    tr.add_argument("--seed", type=int, default=None, help="training seed (default 2020)")
+    tr.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
+    tr.add_argument("--out", default=None, help="artifact folder (default: workspace/models/...)")
+    tr.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-3)")
+    tr.add_argument("--batch-size", type=int, default=None, help="BPR batch size (default 2048)")
+    tr.add_argument("--patience", type=int, default=None, help="early-stopping patience")
+    tr.add_argument("--split", default=None, help="random, leave-one-out or given")
+    tr.add_argument("--dim", type=int, default=None, help="embedding size (model setting `dim`)")
+    tr.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any model setting, e.g. --set reg=1e-4 (repeatable)",
+    )
+    tr.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also save the current weights every N epochs",
+    )
+    tr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tr.set_defaults(handler=cmd_train)
+
+
+def _dataset_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dataset", default=None, help="dataset folder (default: the one recorded in the artifact)"
+    )
+    parser.add_argument("--format", default=None, help="dataset format (default: as recorded)")
+
+
+# --- train ------------------------------------------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from core.cli import UsageError
+    from core.data import load_dataset
+    from core.models.registry import MODELS, UnknownModelError
+    from core.train import TrainConfig, train_model
+
+    if args.model not in MODELS:
+        raise UsageError(f"unknown model '{args.model}'; known models: {', '.join(sorted(MODELS))}")
+    try:
+        overrides = _overrides(args)
+    except UnknownModelError as err:
+        raise UsageError(str(err)) from None
+    cfg = _train_config(args, TrainConfig)
+    ds = load_dataset(args.dataset, args.format)
+    out = Path(args.out) if args.out else _default_out(ds.name, args.model)
+    source = {"path": _source_path(args.dataset), "format": args.format}
+    bar = _ProgressBar(cfg.epochs, cfg.monitor, enabled=not args.no_progress)
+    try:
+        trained = train_model(
+            ds,
+            args.model,
+            overrides=overrides,
+            train_config=cfg,
+            out_dir=out,
+            callbacks=[bar],
+            dataset_source=source,
+            checkpoint_every=args.checkpoint_every,
+        )
+    except UnknownModelError as err:
+        raise UsageError(str(err)) from None
+    finally:
+        bar.close()
+    res = trained.result
+    print(
+        f"trained {args.model} on {ds.name}: {res.epochs_run} epochs "
+        f"(best {res.best_epoch} by {res.monitor}), {res.train_seconds:.1f} s"
+    )
+    _print_metrics(trained.metrics["test"])
+    print(f"saved {trained.path}")
+    return 0
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    from core.cli import UsageError
+    from core.models.registry import parse_override
+
+    overrides: dict[str, Any] = {}
+    if args.dim is not None:
+        overrides["dim"] = args.dim
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
+        overrides[key.strip()] = parse_override(args.model, key.strip(), value.strip())
+    if overrides:
+        from core.models.registry import make_config
+
+        make_config(args.model, overrides)  # unknown keys fail here, before loading data
+    return overrides
+
+
+def _train_config(args: argparse.Namespace, cls):
+    given = {
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "lr": args.lr,
+        "batch_size": args.batch_size,
+        "patience": args.patience,
+        "split_method": args.split,
+        "device": args.device,
+    }
+    return dataclasses.replace(cls(), **{k: v for k, v in given.items() if v is not None})
+
+
+def _default_out(dataset_name: str, model: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    workspace = Path(os.environ.get("RECLENS_WORKSPACE", "workspace"))
+    return workspace / "models" / f"{dataset_name}-{model}-{stamp}"
+
+
+def _source_path(path: str) -> str:
+    return path if path == "sample" else str(Path(path).resolve())
+
+
+class _ProgressBar:
+    """tqdm over epochs showing loss and the latest validation metric (a trainer Callback)."""
+
+    def __init__(self, epochs: int, monitor: str, enabled: bool) -> None:
+        from tqdm import tqdm
+
+        self.key = f"val_{monitor}"
+        self.latest: float | None = None
+        self.bar = tqdm(total=epochs, unit="epoch", disable=not enabled, dynamic_ncols=True)
+
+    def on_train_begin(self, n_epochs: int, n_batches: int) -> None:
+        self.bar.reset(total=n_epochs)
+
+    def on_batch_end(self, batch: int, loss: float) -> None:
+        pass
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        self.latest = logs.get(self.key, self.latest)
+        post = {"loss": f"{logs['loss']:.4f}"}
+        if self.latest is not None:
+            post[self.key] = f"{self.latest:.4f}"
+        self.bar.set_postfix(post)
+        self.bar.update(1)
+
+    def on_train_end(self, result) -> None:
+        pass
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+# --- evaluate / recommend -----------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace):
+    from core.data import load_dataset
+    from core.store import ArtifactError, load_artifact, read_meta
+    from core.train import resolve_device
+
+    meta = read_meta(args.artifact)
+    recorded = meta.get("dataset") or {}
+    path = args.dataset or recorded.get("path")
+    if not path:
+        raise ArtifactError(f"{args.artifact}: no dataset path recorded; pass --dataset")
+    ds = load_dataset(path, args.format or recorded.get("format"))
+    return ds, load_artifact(args.artifact, ds, resolve_device(args.device))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from core.eval.metrics import item_attribute_matrix
+    from core.eval.runner import evaluate_split
+
+    ds, trained = _load(args)
+    res = evaluate_split(
+        trained.model,
+        trained.split,
+        "test",
+        item_attributes=item_attribute_matrix(ds.n_items, trained.inputs.kg),
+    )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "artifact": str(args.artifact),
+                    "model": trained.meta["model"],
+                    "dataset": ds.name,
+                    **res.as_dict(),
+                },
+                indent=2,
+                default=float,
+            )
+        )
+        return 0
+    print(f"{trained.meta['model']} on {ds.name}: {res.n_users} test users, {res.seconds:.2f} s")
+    _print_metrics(res.metrics)
+    for q in res.per_quartile:
+        print(
+            f"  activity quartile {int(q['quartile'])} ({int(q['min_train'])}-"
+            f"{int(q['max_train'])} train items, {int(q['users'])} users): "
+            f"recall@20 {q.get('recall@20', float('nan')):.4f}  "
+            f"ndcg@20 {q.get('ndcg@20', float('nan')):.4f}"
+        )
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from core.cli import UsageError
+    from core.eval.runner import model_device
+
+    if args.k < 1:
+        raise UsageError("-k must be at least 1")
+    ds, trained = _load(args)
+    user = ds.user_ids.get(args.user)
+    if user is None:
+        raise UsageError(
+            f"unknown user '{args.user}' in dataset {ds.name} "
+            f"({ds.n_users} users, e.g. {', '.join(ds.user_ids.raw[:3])})"
+        )
+    split = trained.split
+    seen_pairs = np.concatenate([split.train, split.valid])
+    seen = torch.as_tensor(np.unique(seen_pairs[seen_pairs[:, 0] == user, 1]))
+    device = model_device(trained.model)
+    with torch.no_grad():
+        scores, items = trained.model.recommend(torch.tensor([user], device=device), args.k, [seen])
+    rows = [
+        {
+            "rank": r + 1,
+            "item": ds.item_ids.to_raw(int(i)),
+            "title": ds.title(int(i)),
+            "score": float(s),
+        }
+        for r, (s, i) in enumerate(zip(scores[0], items[0], strict=True))
+    ]
+    if args.json:
+        print(
+            json.dumps({"user": args.user, "model": trained.meta["model"], "items": rows}, indent=2)
+        )
+        return 0
+    print(f"top {len(rows)} for user {args.user} by {trained.meta['model']}:")
+    for row in rows:
+        print(f"{row['rank']:>4}  {row['item']:<12} {row['score']:>9.4f}  {row['title']}")
+    return 0
+
+
+def _print_metrics(metrics: dict[str, float]) -> None:
+    names = sorted(metrics, key=lambda n: (n.split("@")[-1].zfill(4), n))
+    for name in names:
+        print(f"  {name:<20} {metrics[name]:.4f}")

@@ -1,0 +1,315 @@
+"""KGAT: Knowledge Graph Attention Network (Wang et al., KDD 2019) in DGL.
+
+Over the collaborative KG (`core.graph.collaborative_kg`: entities then users, relations with
+inverses and "interacted"), with an edge src -> dst read as the triple (h=src, r, t=dst):
+- TransR embedding loss on CKG triples (eq. 1-2), via `TranslationalScorer`.
+- Knowledge-aware attention pi(h, r, t) = (W_r e_t)^T tanh(W_r e_h + e_r) (eq. 4), softmax over
+  the triples of each head h (eq. 5). It is computed by `refresh_attention()` and kept in a buffer:
+  the CF phase treats it as a constant, as the paper's alternating optimisation does.
+- Bi-interaction aggregator (eq. 8): LeakyReLU(W1 (e_h + e_Nh)) + LeakyReLU(W2 (e_h * e_Nh)),
+  with e_Nh = sum_t pi(h, r, t) e_t; message dropout; each layer's output L2-normalised and all
+  layers concatenated (eq. 11); score = dot product (eq. 12); BPR loss (eq. 13).
+- Alternating optimisation: the trainer's optimiser runs the CF phase (`loss`); `on_epoch_end`
+  runs one KG phase and refreshes the attention. The KG phase uses the model's own Adam
+  optimiser, as the official implementation does, because the trainer's optimiser only knows the
+  CF loss and its moment estimates would be skewed by a second, differently scaled objective.
+
+Recommended learning rate: 1e-3 for the CF phase (kg_lr for the KG phase).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import dgl
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from core.graph import ckg_relation_names, collaborative_kg
+from core.models.base import ModelInputs, Recommender
+from core.models.layers import local_subgraph
+from core.models.transr import TranslationalScorer, run_kg_epoch
+
+
+@dataclass(frozen=True)
+class KGATConfig:
+    dim: int = 64  # layer-0 embedding size of users and entities
+    relation_dim: int = 64  # TransR relation space
+    layer_dims: tuple[int, ...] = (64, 32, 16)  # output size of each propagation layer
+    mess_dropout: float = 0.1  # message dropout after each layer (training only)
+    reg: float = 1e-5  # CF L2 weight on the batch's final embeddings
+    kg_reg: float = 1e-5  # KG L2 weight on the projected embeddings
+    kg_batch_size: int = 2048  # triples per KG step
+    kg_lr: float = 1e-3  # Adam learning rate of the KG phase
+    kg_triples: Literal["ckg", "kg"] = "ckg"  # TransR on all CKG triples or the KG's own only
+    negative_slope: float = 0.2  # LeakyReLU slope of the bi-interaction aggregator
+
+
+# RecBole 1.2.1's KGAT defaults (one layer of 64, TransR over the KG file's triples), used by the
+# speed benchmark to compare at the same settings.
+RECBOLE_DEFAULT = KGATConfig(layer_dims=(64,), kg_triples="kg")
+
+
+class BiInteraction(nn.Module):
+    """Bi-interaction aggregator (eq. 8). in_dim -> out_dim."""
+
+    def __init__(self, in_dim: int, out_dim: int, negative_slope: float):
+        super().__init__()
+        self.w1 = nn.Linear(in_dim, out_dim)
+        self.w2 = nn.Linear(in_dim, out_dim)
+        self.negative_slope = negative_slope
+        nn.init.xavier_uniform_(self.w1.weight)
+        nn.init.xavier_uniform_(self.w2.weight)
+
+    def forward(self, x: Tensor, neigh: Tensor) -> Tensor:
+        """x, neigh: float [N, in_dim] (ego and aggregated neighbours). Returns [N, out_dim]."""
+        act = F.leaky_relu
+        return act(self.w1(x + neigh), self.negative_slope) + act(
+            self.w2(x * neigh), self.negative_slope
+        )
+
+
+class KGAT(Recommender):
+    """KGAT over a fixed collaborative KG (kept on the model's device, never modified)."""
+
+    name = "kgat"
+    config_cls = KGATConfig
+    default_lr: ClassVar[float] = 1e-3
+
+    @classmethod
+    def build(cls, inputs: ModelInputs, config: KGATConfig, device: torch.device) -> KGAT:
+        g = collaborative_kg(
+            inputs.n_users, inputs.n_entities, inputs.n_relations, inputs.train, inputs.kg
+        )
+        model = cls(inputs, g, config).to(device)
+        model.refresh_attention()  # the first CF epoch attends with the initial embeddings
+        return model
+
+    def __init__(self, inputs: ModelInputs, ckg: dgl.DGLGraph, config: KGATConfig):
+        super().__init__(inputs.n_users, inputs.n_items)
+        self.config = config
+        self.n_entities = inputs.n_entities
+        self.relation_names = tuple(ckg_relation_names(inputs.relation_names))
+        self.node = nn.Embedding(ckg.num_nodes(), config.dim)
+        nn.init.xavier_uniform_(self.node.weight)
+        self.scorer = TranslationalScorer(
+            len(self.relation_names), config.dim, config.relation_dim, projection=True
+        )
+        dims = (config.dim, *config.layer_dims)
+        pairs = zip(dims[:-1], dims[1:], strict=True)
+        self.layers = nn.ModuleList(BiInteraction(a, b, config.negative_slope) for a, b in pairs)
+        self._set_graph(ckg)
+        self.register_buffer("attention", torch.zeros(ckg.num_edges()))
+        self.register_buffer("attention_logits", torch.zeros(ckg.num_edges()))
+        self._final: Tensor | None = None  # set only by prepare_inference
+        # the KG phase has its own Adam state (see module docstring)
+        self.kg_optimiser = torch.optim.Adam(self.parameters(), lr=config.kg_lr)
+
+    def _set_graph(self, ckg: dgl.DGLGraph) -> None:
+        self._ckg = ckg
+        self._agg = dgl.reverse(ckg)  # same edge ids; messages flow tail -> head
+        self._src, self._dst = ckg.edges()
+        self._rel = ckg.edata["rel"]
+        triples = torch.stack([self._src, self._rel, self._dst], 1).cpu()
+        if self.config.kg_triples == "kg":  # relations 0..R-1 are the KG's own directions
+            triples = triples[triples[:, 1] < (len(self.relation_names) - 2) // 2]
+        self._kg_triples = triples  # CPU, sampled from by the KG phase
+        # The CF loss reads final embeddings of users and items only, so the last layer is
+        # computed for them alone, on a block holding just the edges into them.
+        n_items, n_entities = self.n_items, self.n_entities
+        head = self._src
+        is_cf = (head < n_items) | (head >= n_entities)
+        self._cf_eids = is_cf.nonzero().squeeze(1)
+        local = torch.where(head < n_items, head, head - n_entities + n_items)[self._cf_eids]
+        self._cf_nodes = torch.cat(
+            [torch.arange(n_items), torch.arange(n_entities, ckg.num_nodes())]
+        ).to(head.device)
+        self._cf_block = dgl.create_block(
+            (self._dst[self._cf_eids], local),
+            num_src_nodes=ckg.num_nodes(),
+            num_dst_nodes=len(self._cf_nodes),
+        )
+
+    def _apply(self, fn, *args, **kwargs):  # keep the graph on the parameters' device
+        super()._apply(fn, *args, **kwargs)
+        self._set_graph(self._ckg.to(self.node.weight.device))
+        self._final = None
+        return self
+
+    # --- graph and attention ----------------------------------------------------------------
+    @property
+    def ckg(self) -> dgl.DGLGraph:
+        """The collaborative KG; `edge_attention()` and `relation_names` index its edges."""
+        return self._ckg
+
+    def _attention_logits(self, src: Tensor, rel: Tensor, dst: Tensor) -> Tensor:
+        """pi(h, r, t) (eq. 4) for triples given as int64 [M] each. Returns float [M].
+
+        Edges are grouped by relation so each W_r multiplies one block of embeddings (no
+        per-edge [d, k] matrix); blocks are cut to bound memory.
+        """
+        emb, proj, rel_emb = self.node.weight, self.scorer.projection, self.scorer.relation.weight
+        order = torch.argsort(rel)
+        counts = torch.bincount(rel, minlength=len(proj)).tolist()
+        out = torch.empty(len(rel), device=emb.device)
+        start = 0
+        for r, count in enumerate(counts):
+            for idx in order[start : start + count].split(1 << 16):
+                head = emb.index_select(0, src[idx]) @ proj[r]
+                tail = emb.index_select(0, dst[idx]) @ proj[r]
+                out[idx] = (tail * torch.tanh(head + rel_emb[r])).sum(1)
+            start += count
+        return out
+
+    @torch.no_grad()
+    def refresh_attention(self) -> None:
+        """Recompute pi over every CKG edge from the current embeddings and store it."""
+        logits = self._attention_logits(self._src, self._rel, self._dst)
+        self.attention_logits.copy_(logits)
+        self.attention.copy_(dgl.ops.edge_softmax(self._agg, logits))
+
+    def edge_attention(self) -> Tensor:
+        """Normalised attention pi(h, r, t) of every `ckg` edge h -> t; over the out-edges of
+        each head it sums to one. Relation of edge e: relation_names[ckg.edata["rel"][e]].
+        Returns float [E] (a copy)."""
+        return self.attention.detach().clone()
+
+    # --- propagation ------------------------------------------------------------------------
+    def _hidden(
+        self, agg: dgl.DGLGraph, x0: Tensor, attention: Tensor, dropout: bool, n_layers: int
+    ) -> list[Tensor]:
+        """Unnormalised outputs [x0, h1, ..., h_n] of the first n layers on graph `agg`."""
+        hidden = [x0]
+        weights = attention.unsqueeze(1)
+        for layer in self.layers[:n_layers]:
+            h = layer(hidden[-1], dgl.ops.u_mul_e_sum(agg, hidden[-1], weights))
+            hidden.append(F.dropout(h, self.config.mess_dropout, training=dropout))
+        return hidden
+
+    def _propagate(
+        self, agg: dgl.DGLGraph, x0: Tensor, attention: Tensor, dropout: bool
+    ) -> list[Tensor]:
+        """Layer outputs [x0, norm(h1), ..., norm(hL)] of every node of `agg`."""
+        hidden = self._hidden(agg, x0, attention, dropout, len(self.layers))
+        return [x0] + [F.normalize(h, dim=1) for h in hidden[1:]]
+
+    def _cf_final(self, dropout: bool) -> Tensor:
+        """Final embeddings of items then users, float [I + U, D]: `_propagate` with the last
+        layer computed for those nodes only, on the CF block (same values, fewer rows)."""
+        cf = self._cf_nodes
+        hidden = self._hidden(self._agg, self.node.weight, self.attention, dropout, -1)
+        weights = self.attention[self._cf_eids].unsqueeze(1)
+        last = self.layers[-1](
+            hidden[-1][cf], dgl.ops.u_mul_e_sum(self._cf_block, hidden[-1], weights)
+        )
+        last = F.dropout(last, self.config.mess_dropout, training=dropout)
+        outputs = [hidden[0][cf]] + [F.normalize(h[cf], dim=1) for h in hidden[1:]]
+        return torch.cat(outputs + [F.normalize(last, dim=1)], 1)
+
+    def layer_embeddings(self) -> list[Tensor]:
+        """Per-layer embeddings of every CKG node (entities, then users), no dropout:
+        [float [N, dim], float [N, layer_dims[0]], ...], layers >= 1 L2-normalised."""
+        with torch.no_grad():
+            x0 = self.node.weight.detach()
+            return self._propagate(self._agg, x0, self.attention, dropout=False)
+
+    def _inference_embeddings(self) -> Tensor:
+        if self._final is not None:
+            return self._final
+        return torch.cat(self.layer_embeddings(), 1)
+
+    # --- training ---------------------------------------------------------------------------
+    def loss(self, users: Tensor, pos: Tensor, neg: Tensor) -> Tensor:
+        """CF phase: BPR on final embeddings plus L2. users, pos, neg: int64 [B]. Scalar."""
+        final = self._cf_final(self.training)  # items then users
+        u, p, n = final[users + self.n_items], final[pos], final[neg]
+        bpr = -F.logsigmoid((u * p).sum(1) - (u * n).sum(1)).mean()
+        l2 = (u.pow(2).sum() + p.pow(2).sum() + n.pow(2).sum()) / 2
+        return bpr + self.config.reg * l2 / len(users)
+
+    def kg_loss(self, h: Tensor, r: Tensor, t: Tensor, t_neg: Tensor) -> Tensor:
+        """TransR loss (eq. 2) on CKG triples; int64 [B] node and relation ids. Scalar."""
+        # one lookup for all three: a single dense embedding gradient instead of three
+        emb = self.node(torch.cat([h, t, t_neg])).view(3, len(h), -1)
+        return self.scorer.pairwise_loss(emb[0], r, emb[1], emb[2], self.config.kg_reg)
+
+    def on_epoch_end(self, epoch: int, generator: torch.Generator) -> dict[str, float]:
+        """KG phase (one pass over the TransR triples), then the attention refresh."""
+        loss = run_kg_epoch(
+            self.kg_loss,
+            self._kg_triples,
+            self._ckg.num_nodes(),
+            self.config.kg_batch_size,
+            self.kg_optimiser,
+            generator,
+        )
+        self.refresh_attention()
+        return {"kg_loss": loss}
+
+    def train(self, mode: bool = True) -> KGAT:
+        if mode:  # parameters may change again: drop the inference cache
+            self._final = None
+        return super().train(mode)
+
+    # --- inference --------------------------------------------------------------------------
+    def prepare_inference(self) -> None:
+        with torch.no_grad():
+            self._final = torch.cat(self.layer_embeddings(), 1)
+
+    def score(self, users: Tensor) -> Tensor:
+        """users: int64 [B]. Returns float [B, n_items]."""
+        final = self._inference_embeddings()
+        return final[users + self.n_entities] @ final[: self.n_items].T
+
+    def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
+        """users, items: int64 [B]. Returns float [B]."""
+        final = self._inference_embeddings()
+        return (final[users + self.n_entities] * final[items]).sum(1)
+
+    def score_pairs_with_edge_weight(
+        self, users: Tensor, items: Tensor, edge_weight: Tensor
+    ) -> Tensor:
+        """Scores of (user, item) pairs with the message of every `ckg` edge e scaled by
+        edge_weight[e] on top of its attention (ones reproduce `score_pairs`); no dropout.
+        Differentiable in edge_weight for gradient x edge-weight attributions. Returns [B]."""
+        attention = self.attention * edge_weight
+        layers = self._propagate(self._agg, self.node.weight, attention, dropout=False)
+        final = torch.cat(layers, 1)
+        return (final[users + self.n_entities] * final[items]).sum(1)
+
+    def entity_embeddings(self) -> Tensor:
+        """Final (concatenated) embedding of every entity, items first. [n_entities, D]."""
+        return self._inference_embeddings()[: self.n_entities]
+
+    @torch.no_grad()
+    def score_with_history(self, user: int, history: Tensor, items: Tensor) -> Tensor:
+        """Scores of `items` with the user's interaction edges replaced by `history` (item ids).
+
+        On a per-call copy of the CKG: kept edges keep their stored attention logits, the new
+        user <-> item edges get pi from the current embeddings, and the softmax is redone on the
+        edited graph. Only the user's final embedding is recomputed (on its L-hop
+        neighbourhood); item embeddings are the trained ones. Returns float [C].
+        """
+        node = self.n_entities + int(user)
+        hist = history.to(self._src.device).long().unique()
+        keep = (self._src != node) & (self._dst != node)
+        own = torch.full_like(hist, node)
+        n_rel = len(self.relation_names)
+        src = torch.cat([self._src[keep], own, hist])
+        dst = torch.cat([self._dst[keep], hist, own])
+        rel = torch.cat(
+            [self._rel[keep], torch.full_like(hist, n_rel - 2), torch.full_like(hist, n_rel - 1)]
+        )
+        new = slice(int(keep.sum()), None)
+        logits = torch.cat(
+            [self.attention_logits[keep], self._attention_logits(src[new], rel[new], dst[new])]
+        )
+        agg = dgl.graph((dst, src), num_nodes=self._ckg.num_nodes())
+        attention = dgl.ops.edge_softmax(agg, logits)
+        sub, nodes, pos = local_subgraph(agg, node, len(self.layers))
+        att = attention[sub.edata[dgl.EID]]
+        layers = self._propagate(sub, self.node.weight[nodes], att, dropout=False)
+        user_emb = torch.cat([h[pos] for h in layers])
+        return self._inference_embeddings()[items.to(user_emb.device)] @ user_emb

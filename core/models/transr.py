@@ -1,0 +1,250 @@
+"""TransE (Bordes et al. 2013) and TransR (Lin et al. 2015) knowledge-graph embeddings.
+
+A triple (h, r, t) is plausible when the translated head lands near the tail:
+    TransE: f(h, r, t) = ||e_h + e_r - e_t||^2
+    TransR: f(h, r, t) = ||W_r e_h + e_r - W_r e_t||^2   (W_r: entity space -> relation space)
+Training is pairwise (as in KGAT, eq. 2): -ln sigmoid(f(h, r, t') - f(h, r, t)) with a random
+corrupted tail t', plus L2 on the embeddings involved.
+
+`TranslationalScorer` holds the relation parameters and is reused by KGAT. `TransE` / `TransR`
+are also standalone recommenders: users become extra entities and "interacted" an extra relation
+(the collaborative-KG view), so recommending is KG completion of (user, interacted, ?).
+Recommended learning rate: 1e-2 (CF phase, `default_lr`); the KG phase uses `kg_lr`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import dgl
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from core.models.base import ModelInputs, Recommender
+
+
+class TranslationalScorer(nn.Module):
+    """Relation embeddings [R, k] and, for TransR, projections W_r [R, d, k]."""
+
+    def __init__(
+        self,
+        n_relations: int,
+        entity_dim: int,
+        relation_dim: int,
+        projection: bool,
+        identity_init: bool = False,
+    ):
+        super().__init__()
+        if not projection and entity_dim != relation_dim:
+            raise ValueError("TransE needs relation_dim == entity_dim")
+        self.relation = nn.Embedding(n_relations, relation_dim)
+        nn.init.xavier_uniform_(self.relation.weight)
+        self.projection: nn.Parameter | None = None
+        if projection:
+            self.projection = nn.Parameter(torch.empty(n_relations, entity_dim, relation_dim))
+            nn.init.xavier_uniform_(self.projection)
+            if identity_init:  # start from TransE, as the TransR paper does
+                with torch.no_grad():
+                    eye = torch.eye(entity_dim, relation_dim)
+                    self.projection.copy_(eye + 0.01 * self.projection)
+
+    def project(self, x: Tensor, r: Tensor) -> Tensor:
+        """x: float [B, d] entity embeddings, r: int64 [B]. Returns float [B, k]."""
+        if self.projection is None:
+            return x
+        order = torch.argsort(r)
+        out = torch.empty(len(r), self.projection.shape[2], dtype=x.dtype, device=x.device)
+        out[order] = self.project_sorted(x[order], r[order])
+        return out
+
+    def project_sorted(self, x: Tensor, r_sorted: Tensor) -> Tensor:
+        """`project` for rows already sorted by relation: one DGL segment matmul, with no
+        [B, d, k] gather of W_r (several times slower on CPU). Returns float [B, k]."""
+        if self.projection is None:
+            return x
+        seglen = torch.bincount(r_sorted, minlength=self.projection.shape[0]).cpu()
+        return dgl.ops.segment_mm(x, self.projection, seglen)
+
+    def project_all(self, x: Tensor, r: int) -> Tensor:
+        """Project many entities into one relation's space. x: [N, d]. Returns [N, k]."""
+        return x if self.projection is None else x @ self.projection[r]
+
+    def distance(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
+        """f(h, r, t) for entity embeddings h, t: float [B, d] and r: int64 [B]. Returns [B]."""
+        return (self.project(h, r) + self.relation(r) - self.project(t, r)).pow(2).sum(1)
+
+    def pairwise_loss(self, h: Tensor, r: Tensor, t: Tensor, t_neg: Tensor, reg: float) -> Tensor:
+        """KGAT eq. 2 with L2 on the projected embeddings; h, t, t_neg: [B, d]. Returns scalar."""
+        order = torch.argsort(r)  # the loss is a mean: compute it in relation order
+        r = r[order]
+        ph, pt, pn = (self.project_sorted(x[order], r) for x in (h, t, t_neg))
+        er = self.relation(r)
+        pos = (ph + er - pt).pow(2).sum(1)
+        neg = (ph + er - pn).pow(2).sum(1)
+        l2 = (ph.pow(2).sum() + er.pow(2).sum() + pt.pow(2).sum() + pn.pow(2).sum()) / 2
+        return -F.logsigmoid(neg - pos).mean() + reg * l2 / len(h)
+
+
+def run_kg_epoch(
+    loss_fn: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor],
+    triples: Tensor,
+    n_nodes: int,
+    batch_size: int,
+    optimiser: torch.optim.Optimizer,
+    generator: torch.Generator,
+) -> float:
+    """One pass over `triples` (int64 [T, 3], CPU) in random order, each with a random tail.
+
+    Corrupted tails are drawn uniformly from all `n_nodes` without filtering true triples (a
+    collision has probability ~degree / n_nodes). `loss_fn(h, r, t, t_neg)` gets int64 [B] on
+    the model's device. Returns the mean loss.
+    """
+    device = next(iter(optimiser.param_groups[0]["params"])).device
+    perm = torch.randperm(len(triples), generator=generator)
+    neg = torch.randint(0, n_nodes, (len(triples),), generator=generator)
+    total, steps = 0.0, 0
+    for start in range(0, len(triples), batch_size):
+        idx = perm[start : start + batch_size]
+        h, r, t = triples[idx].to(device).unbind(1)
+        loss = loss_fn(h, r, t, neg[idx].to(device))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        total, steps = total + float(loss), steps + 1
+    optimiser.zero_grad(set_to_none=True)  # leave no KG gradients for the CF optimiser
+    return total / max(steps, 1)
+
+
+@dataclass(frozen=True)
+class TransEConfig:
+    dim: int = 64  # entity (and relation) embedding size
+    reg: float = 1e-5  # L2 weight on the embeddings of each batch
+    kg_batch_size: int = 2048  # triples per step of the KG phase
+    kg_lr: float = 1e-3  # Adam learning rate of the KG phase (the model's own optimiser)
+
+
+@dataclass(frozen=True)
+class TransRConfig(TransEConfig):
+    reg: float = 1e-3  # stronger than TransE's: the projections overfit the sample data otherwise
+    relation_dim: int = 64  # size of the relation space W_r projects into
+
+
+class TransE(Recommender):
+    """Users, items and KG entities as one embedding table; recommends by KG completion.
+
+    Nodes: entities 0..E-1 (item i is entity i), users E..E+U-1 (as in the collaborative KG).
+    Relations: KG relations 0..R-1, then "interacted" = R.
+    """
+
+    name = "transe"
+    config_cls = TransEConfig
+    projection = False
+    default_lr: ClassVar[float] = 1e-2  # CF phase; 1e-3 learns far too slowly from the init
+
+    @classmethod
+    def build(cls, inputs: ModelInputs, config: TransEConfig, device: torch.device) -> TransE:
+        model = cls(inputs, config)
+        return model.to(device)
+
+    def __init__(self, inputs: ModelInputs, config: TransEConfig):
+        super().__init__(inputs.n_users, inputs.n_items)
+        self.config = config
+        self.n_entities = inputs.n_entities
+        self.relation_names = tuple(inputs.relation_names) + ("interacted",)
+        self.interacted = inputs.n_relations
+        rel_dim = getattr(config, "relation_dim", config.dim)
+        self.node = nn.Embedding(inputs.n_entities + inputs.n_users, config.dim)
+        nn.init.xavier_uniform_(self.node.weight)
+        self.scorer = TranslationalScorer(
+            len(self.relation_names), config.dim, rel_dim, self.projection, identity_init=True
+        )
+        kg = np.asarray(inputs.kg, dtype=np.int64).reshape(-1, 3)
+        self._kg = torch.from_numpy(np.unique(kg, axis=0) if len(kg) else kg)  # CPU, sampled from
+        # the KG phase has its own Adam state: the trainer's optimiser only sees the CF loss
+        self.kg_optimiser = torch.optim.Adam(self.parameters(), lr=config.kg_lr)
+
+    # --- training ---------------------------------------------------------------------------
+    def _user_nodes(self, users: Tensor) -> Tensor:
+        return users + self.n_entities
+
+    def loss(self, users: Tensor, pos: Tensor, neg: Tensor) -> Tensor:
+        """Pairwise loss on (user, interacted, pos) against (user, interacted, neg). [B] each."""
+        r = torch.full_like(users, self.interacted)
+        u, p, n = self.node(self._user_nodes(users)), self.node(pos), self.node(neg)
+        return self.scorer.pairwise_loss(u, r, p, n, self.config.reg)
+
+    def on_epoch_end(self, epoch: int, generator: torch.Generator) -> dict[str, float]:
+        """One KG phase over the KG triples, with the model's own optimiser."""
+        if len(self._kg) == 0:
+            return {}
+
+        def kg_loss(h: Tensor, r: Tensor, t: Tensor, t_neg: Tensor) -> Tensor:
+            emb = self.node(torch.cat([h, t, t_neg])).view(3, len(h), -1)
+            return self.scorer.pairwise_loss(emb[0], r, emb[1], emb[2], self.config.reg)
+
+        loss = run_kg_epoch(
+            kg_loss,
+            self._kg,
+            self.n_entities,
+            self.config.kg_batch_size,
+            self.kg_optimiser,
+            generator,
+        )
+        return {"kg_loss": loss}
+
+    # --- inference --------------------------------------------------------------------------
+    def score_triples(self, h: Tensor, r: Tensor, t: Tensor) -> Tensor:
+        """Plausibility -f(h, r, t) of triples over node ids (users are E + u). Returns [B]."""
+        return -self.scorer.distance(self.node(h), r, self.node(t))
+
+    def score(self, users: Tensor) -> Tensor:
+        """-||P u + r - P i||^2 for every item, expanded as a matrix product. Returns [B, I]."""
+        r = self.interacted
+        u = (
+            self.scorer.project_all(self.node(self._user_nodes(users)), r)
+            + self.scorer.relation.weight[r]
+        )
+        items = self.scorer.project_all(self.node.weight[: self.n_items], r)
+        return -(u.pow(2).sum(1, keepdim=True) - 2 * u @ items.T + items.pow(2).sum(1))
+
+    def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
+        return self.score_triples(
+            self._user_nodes(users), torch.full_like(users, self.interacted), items
+        )
+
+    @torch.no_grad()
+    def predict_tails(self, head: int, relation: int, k: int = 10) -> tuple[Tensor, Tensor]:
+        """KG completion: the k entities t (users excluded) with the highest -f(head, r, t).
+
+        Returns (scores float [k], entity ids int64 [k]), best first.
+        """
+        h = self.scorer.project_all(self.node.weight[head : head + 1], relation)
+        query = h + self.scorer.relation.weight[relation]
+        tails = self.scorer.project_all(self.node.weight[: self.n_entities], relation)
+        scores = -(query - tails).pow(2).sum(1)
+        return torch.topk(scores, min(k, len(scores)))
+
+    @torch.no_grad()
+    def nearest_entities(self, entity: int, k: int = 10) -> tuple[Tensor, Tensor]:
+        """Entities most cosine-similar to `entity` (itself excluded). Returns ([k], [k])."""
+        emb = F.normalize(self.entity_embeddings(), dim=1)
+        sims = emb @ emb[entity]
+        sims[entity] = float("-inf")
+        return torch.topk(sims, min(k, len(sims) - 1))
+
+    def entity_embeddings(self) -> Tensor:
+        """Entity embeddings, items first. Returns float [n_entities, dim]."""
+        return self.node.weight[: self.n_entities]
+
+
+class TransR(TransE):
+    """TransE with a projection W_r per relation (entities live in one space, relations in
+    their own)."""
+
+    name = "transr"
+    config_cls = TransRConfig
+    projection = True

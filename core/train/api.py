@@ -1,0 +1,132 @@
+"""`train_model`: split, build, fit, evaluate on test, save. The CLI and the dashboard call this."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from core.eval.metrics import item_attribute_matrix
+from core.eval.runner import evaluate_split
+from core.models.base import ModelInputs
+from core.models.registry import build_model, make_config
+from core.store.artifacts import TrainedModel, code_version, save_artifact, split_fingerprint
+from core.train.trainer import Callback, TrainConfig, TrainResult, fit, resolve_device
+
+
+def train_model(
+    dataset,
+    model_name: str,
+    *,
+    overrides: dict[str, Any] | None = None,
+    train_config: TrainConfig | None = None,
+    split=None,
+    out_dir: str | Path | None = None,
+    callbacks: Sequence[Callback] = (),
+    dataset_source: dict[str, Any] | None = None,
+    checkpoint_every: int | None = None,
+) -> TrainedModel:
+    """Train `model_name` on `dataset` and return it evaluated (and saved when `out_dir` is set).
+
+    split: a core.data Split; None splits with train_config's split_method / ratios / split_seed.
+    A given split is recorded by method and hash; loading recomputes it from the dataset and
+    refuses the artifact if it differs, so pass only splits that `split_dataset` reproduces.
+    dataset_source: {"path": ..., "format": ...} recorded in meta.json so the CLI finds the data
+    again (`evaluate ARTIFACT` with no --dataset).
+    checkpoint_every: with out_dir, also save the current weights every N epochs (meta.json then
+    has "checkpoint": true and metrics.json no test metrics), so a killed long run leaves a
+    loadable artifact; the final save replaces it.
+    Returns a TrainedModel in eval mode with `metrics = {"test": {...}, "per_quartile": [...]}`.
+    """
+    from core.data import split_dataset
+
+    cfg = train_config or TrainConfig()
+    device = resolve_device(cfg.device)
+    config = make_config(model_name, overrides)  # fail on a bad setting before splitting
+    if split is None:
+        split = split_dataset(dataset, cfg.split_method, cfg.split_ratios, cfg.split_seed)
+    inputs = ModelInputs.from_dataset(dataset, split)
+    torch.manual_seed(cfg.seed)  # model initialisation draws from the global generator
+    model = build_model(model_name, inputs, dataclasses.asdict(config), device)
+    if checkpoint_every and out_dir is not None:
+        meta_of = functools.partial(
+            _meta, dataset, model_name, config, cfg, split, device=device, source=dataset_source
+        )
+        callbacks = [*callbacks, Checkpoint(Path(out_dir), model, meta_of, checkpoint_every)]
+    result = fit(model, inputs, split, cfg, callbacks)
+    test = evaluate_split(
+        model,
+        split,
+        "test",
+        batch_size=cfg.eval_batch_size,
+        item_attributes=item_attribute_matrix(inputs.n_items, inputs.kg),
+    )
+    model.eval()
+    metrics = {
+        "test": test.metrics,
+        "per_quartile": test.per_quartile,
+        "eval_seconds": test.seconds,
+        "n_test_users": test.n_users,
+    }
+    meta = _meta(dataset, model_name, config, cfg, split, result, device, dataset_source)
+    trained = TrainedModel(model, meta, metrics, split, inputs=inputs, result=result)
+    if out_dir is not None:
+        trained.path = save_artifact(out_dir, model, meta, metrics)
+    return trained
+
+
+class Checkpoint(Callback):
+    """Saves the model's current weights as an artifact every `every` epochs (atomically)."""
+
+    def __init__(self, folder: Path, model, meta_of, every: int) -> None:
+        self.folder, self.model, self.meta_of, self.every = folder, model, meta_of, every
+        self.result = TrainResult()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        self.result.history.append(dict(logs))
+        self.result.seconds_per_epoch.append(logs.get("seconds", 0.0))
+        self.result.epochs_run = epoch
+        if epoch % self.every == 0:
+            meta = {**self.meta_of(result=self.result), "checkpoint": True}
+            save_artifact(self.folder, self.model, meta, {"checkpoint_epoch": epoch, **logs})
+
+
+def _meta(dataset, model_name, config, cfg, split, result, device, source) -> dict[str, Any]:
+    method = split.method
+    ratios = list(cfg.split_ratios)
+    return {
+        "model": model_name,
+        "config": dataclasses.asdict(config),
+        "train_config": dataclasses.asdict(cfg),
+        "dataset": {
+            "name": dataset.name,
+            "fingerprint": dataset.fingerprint(),
+            **({k: str(v) if v is not None else None for k, v in (source or {}).items()}),
+        },
+        "split": {
+            "method": method,
+            "seed": split.seed,
+            "ratios": ratios,
+            "fingerprint": split_fingerprint(split),
+            "sizes": [len(split.train), len(split.valid), len(split.test)],
+        },
+        "seed": cfg.seed,
+        "device": str(device),
+        "torch": torch.__version__,
+        "training_seconds": round(result.train_seconds, 3),
+        "epochs": result.epochs_run,
+        "best_epoch": result.best_epoch,
+        "monitor": result.monitor,
+        "best_valid": result.best_score,
+        "seconds_per_epoch": round(result.mean_epoch_seconds, 4),
+        "history": result.history,
+        "code_version": code_version(),
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_unix": time.time(),
+    }

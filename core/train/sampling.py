@@ -1,0 +1,49 @@
+"""Uniform negative sampling: for each (user, positive) pair, an item the user never trained on.
+
+Vectorised rejection sampling: draw items uniformly for the whole batch, find the draws that hit a
+training pair with one `searchsorted` over the sorted pair keys (user * n_items + item), and
+redraw only those. With typical densities (< 5 %) one or two rounds suffice.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+class NegativeSampler:
+    """Samples items outside each user's training set. Holds int64 keys [N] on `device`."""
+
+    max_rounds = 50  # a user who met (nearly) every item would otherwise loop for long
+
+    def __init__(self, n_items: int, train: np.ndarray, device: torch.device | str = "cpu") -> None:
+        pairs = np.asarray(train, dtype=np.int64).reshape(-1, 2)
+        keys = np.unique(pairs[:, 0] * n_items + pairs[:, 1])
+        self.n_items = n_items
+        self.device = torch.device(device)
+        self.keys = torch.from_numpy(keys).to(self.device)
+
+    def is_positive(self, users: Tensor, items: Tensor) -> Tensor:
+        """bool [B]: (users[b], items[b]) is a training pair."""
+        query = users * self.n_items + items
+        pos = torch.searchsorted(self.keys, query).clamp(max=max(0, len(self.keys) - 1))
+        return self.keys[pos] == query if len(self.keys) else torch.zeros_like(query, dtype=bool)
+
+    def sample(self, users: Tensor, generator: torch.Generator) -> Tensor:
+        """One negative item per user: int64 [B] on the sampler's device.
+
+        `generator` lives on the CPU so the draw sequence is identical on every device. After
+        `max_rounds` redraws a leftover collision is kept (only users who met nearly every item).
+        """
+        users = users.to(self.device)
+        neg = torch.randint(0, self.n_items, (len(users),), generator=generator).to(self.device)
+        todo = self.is_positive(users, neg).nonzero().view(-1)  # positions still colliding
+        for _ in range(self.max_rounds):
+            if todo.numel() == 0:
+                break
+            redraw = torch.randint(0, self.n_items, (len(todo),), generator=generator)
+            redraw = redraw.to(self.device)
+            neg[todo] = redraw
+            todo = todo[self.is_positive(users[todo], redraw)]
+        return neg

@@ -1,0 +1,227 @@
+"""One model-agnostic training loop: BPR triples, Adam, early stopping on validation NDCG@20.
+
+Nothing here knows about a particular model: the loss (including its L2 term) is `model.loss`,
+and model-specific work between epochs (KGAT's KG phase, attention refresh) is
+`model.on_epoch_end`. Progress is reported to callbacks, which the CLI turns into a tqdm bar and
+the dashboard into `st.progress`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from core.eval.runner import evaluate
+from core.models.base import ModelInputs, Recommender
+from core.train.sampling import NegativeSampler
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 100  # upper bound; early stopping usually ends sooner
+    batch_size: int = 2048  # BPR triples per optimiser step
+    lr: float = 1e-3  # Adam learning rate
+    patience: int = 10  # evaluations without improvement before stopping (0: never stop early)
+    eval_every: int = 1  # validate every this many epochs
+    monitor: str = "ndcg@20"  # validation metric that picks the best epoch
+    eval_batch_size: int = 1024  # users per full-ranking batch
+    seed: int = 2020  # seeds model init, shuffling and negative sampling
+    device: str = "cpu"  # "cpu", "cuda", "cuda:1" or "auto"
+    split_method: str | None = None  # None: the data layer's default (given split if present)
+    split_ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)  # train / valid / test
+    split_seed: int = 2020  # seed of the random split
+
+
+def resolve_device(name: str) -> torch.device:
+    """The device for `name`: "auto" is CUDA when torch can use it, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class Callback:
+    """Progress hooks; subclass and override what you need. All default to doing nothing.
+
+    `on_epoch_end` may return True to ask the trainer to stop after this epoch (a Stop button).
+    """
+
+    def on_train_begin(self, n_epochs: int, n_batches: int) -> None:
+        """Called once before the first epoch."""
+
+    def on_batch_end(self, batch: int, loss: float) -> None:
+        """Called after each optimiser step; `batch` counts from 1 within the epoch."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool | None:
+        """Called after each epoch with its logs: loss, seconds, and val_<metric> when validated."""
+        return None
+
+    def on_train_end(self, result: TrainResult) -> None:
+        """Called once after training, best weights already restored."""
+
+
+@dataclass
+class TrainResult:
+    """What happened during `fit`. Epochs count from 1; best_epoch 0 means no epoch ran."""
+
+    epochs_run: int = 0
+    best_epoch: int = 0
+    best_score: float = float("nan")
+    monitor: str = ""  # e.g. "valid ndcg@20"
+    stopped_early: bool = False
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds_per_epoch: list[float] = field(default_factory=list)  # training only, not evaluation
+    eval_seconds: list[float] = field(default_factory=list)
+    train_seconds: float = 0.0  # wall time of the whole fit, evaluation included
+
+    @property
+    def mean_epoch_seconds(self) -> float:
+        return float(np.mean(self.seconds_per_epoch)) if self.seconds_per_epoch else 0.0
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite (learning rate too high for this model)."""
+
+
+def fit(
+    model: Recommender,
+    inputs: ModelInputs,
+    split,
+    config: TrainConfig,
+    callbacks: Sequence[Callback] = (),
+) -> TrainResult:
+    """Train `model` in place and restore its best weights by validation `config.monitor`.
+
+    split: a core.data Split; its valid pairs are monitored (its test pairs when it has no
+    validation set, as KGAT's protocol does: say so when reporting). The model must already be on
+    its device; everything else is moved there. Deterministic for a given seed and device.
+    A model without trainable parameters (MostPop) returns at once with epochs_run = 0.
+    """
+    start = time.perf_counter()
+    result = TrainResult()
+    if not model.is_trainable:
+        return result
+    device = next(model.parameters()).device
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    loop = _Loop(model, inputs, split, config, device, gen)
+    for cb in callbacks:
+        cb.on_train_begin(config.epochs, loop.n_batches)
+    best = _Best(model, result)
+    for epoch in range(1, config.epochs + 1):
+        logs = loop.run_epoch(epoch, callbacks)
+        result.seconds_per_epoch.append(logs["seconds"])
+        if loop.can_validate and (epoch % config.eval_every == 0 or epoch == config.epochs):
+            best.update(epoch, logs, *loop.validate(), config.monitor)
+        result.history.append(logs)
+        result.epochs_run = epoch
+        stop_requested = any([bool(cb.on_epoch_end(epoch, logs)) for cb in callbacks])
+        if stop_requested and loop.can_validate and f"val_{config.monitor}" not in logs:
+            best.update(epoch, logs, *loop.validate(), config.monitor)  # score the last epoch too
+        if (config.patience and best.waited >= config.patience) or stop_requested:
+            result.stopped_early = True
+            break
+    best.restore()
+    result.monitor = f"{loop.monitor_split} {config.monitor}"
+    result.train_seconds = time.perf_counter() - start
+    for cb in callbacks:
+        cb.on_train_end(result)
+    return result
+
+
+def make_optimizers(model: Recommender, lr: float) -> list[torch.optim.Optimizer]:
+    """Adam for dense parameters; SparseAdam ("lazy" Adam: moments of untouched rows wait) for
+    the weights of `nn.Embedding(sparse=True)` modules, which produce row-sparse gradients."""
+    sparse_ids = {
+        id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding) and m.sparse
+    }
+    params = [p for p in model.parameters() if p.requires_grad]
+    sparse = [p for p in params if id(p) in sparse_ids]
+    dense = [p for p in params if id(p) not in sparse_ids]
+    opts: list[torch.optim.Optimizer] = []
+    if dense:
+        opts.append(torch.optim.Adam(dense, lr=lr))
+    if sparse:
+        opts.append(torch.optim.SparseAdam(sparse, lr=lr))
+    return opts
+
+
+class _Best:
+    """The best validation score so far and a copy of the weights (and buffers) that gave it."""
+
+    def __init__(self, model: Recommender, result: TrainResult) -> None:
+        self.model, self.result = model, result
+        self.state: dict[str, torch.Tensor] | None = None
+        self.waited = 0  # evaluations since the last improvement
+
+    def update(self, epoch: int, logs: dict, score: float, seconds: float, monitor: str) -> None:
+        logs[f"val_{monitor}"] = score
+        self.result.eval_seconds.append(seconds)
+        if self.state is None or score > self.result.best_score:
+            self.result.best_score, self.result.best_epoch, self.waited = score, epoch, 0
+            self.state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        else:
+            self.waited += 1
+
+    def restore(self) -> None:
+        if self.state is not None:
+            self.model.load_state_dict(self.state)
+
+
+class _Loop:
+    """The per-run state of `fit`: data on device, sampler, optimiser."""
+
+    def __init__(self, model, inputs, split, config: TrainConfig, device, gen) -> None:
+        self.model, self.split, self.config, self.gen = model, split, config, gen
+        self.pairs = torch.as_tensor(np.asarray(inputs.train, dtype=np.int64), device=device)
+        self.sampler = NegativeSampler(inputs.n_items, inputs.train, device)
+        self.opts = make_optimizers(model, config.lr)
+        self.n_batches = math.ceil(len(self.pairs) / config.batch_size)
+        has_valid = split.valid is not None and len(split.valid) > 0
+        self.monitor_split = "valid" if has_valid else "test"
+        # nothing held out at all: train for the full epochs, keep the last weights
+        self.can_validate = has_valid or (split.test is not None and len(split.test) > 0)
+
+    def run_epoch(self, epoch: int, callbacks: Sequence[Callback]) -> dict[str, float]:
+        t0 = time.perf_counter()
+        self.model.train()
+        order = torch.randperm(len(self.pairs), generator=self.gen).to(self.pairs.device)
+        total = 0.0
+        for b in range(self.n_batches):
+            batch = self.pairs[order[b * self.config.batch_size : (b + 1) * self.config.batch_size]]
+            users, pos = batch[:, 0], batch[:, 1]
+            neg = self.sampler.sample(users, self.gen)
+            loss = self.model.loss(users, pos, neg)
+            for opt in self.opts:
+                opt.zero_grad(set_to_none=True)
+            loss.backward()
+            for opt in self.opts:
+                opt.step()
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise TrainingDiverged(f"loss is {value} at epoch {epoch}, batch {b + 1}")
+            total += value * len(users)
+            for cb in callbacks:
+                cb.on_batch_end(b + 1, value)
+        logs = {"epoch": float(epoch), "loss": total / max(1, len(self.pairs))}
+        logs.update({k: float(v) for k, v in self.model.on_epoch_end(epoch, self.gen).items()})
+        logs["seconds"] = time.perf_counter() - t0
+        return logs
+
+    def validate(self) -> tuple[float, float]:
+        """(monitored metric, seconds) on the validation pairs (test when there are none)."""
+        if self.monitor_split == "valid":
+            res = evaluate(self.model, self.split.train, self.split.valid, **self._eval_kwargs())
+        else:
+            res = evaluate(
+                self.model, self.split.train, self.split.test, valid=None, **self._eval_kwargs()
+            )
+        return res.metrics.get(self.config.monitor, float("nan")), res.seconds
+
+    def _eval_kwargs(self) -> dict:
+        k = int(self.config.monitor.split("@")[1])
+        return {"ks": (k,), "batch_size": self.config.eval_batch_size, "beyond_accuracy": False}

@@ -1,0 +1,66 @@
+"""MostPop and BPR-MF against the Recommender contract, on the hand-made tiny inputs."""
+
+import pytest
+import torch
+
+from core.models.registry import MODELS, UnknownModelError, build_model, make_config, parse_override
+from tests.models.tiny import run_steps, seen_items, tiny_inputs
+
+
+def test_registry_lists_baselines_and_rejects_unknown_names():
+    assert {"mostpop", "bprmf"} <= set(MODELS)
+    with pytest.raises(UnknownModelError, match="known models: .*bprmf.*mostpop"):
+        build_model("nosuch", tiny_inputs(), {})
+    with pytest.raises(UnknownModelError, match="its settings are: .*dim"):
+        make_config("bprmf", {"dimension": 3})
+    assert parse_override("bprmf", "dim", "12") == 12
+    assert parse_override("bprmf", "reg", "1e-3") == pytest.approx(1e-3)
+
+
+def test_mostpop_scores_are_training_popularity():
+    model = build_model("mostpop", tiny_inputs(), {})
+    # distinct training users per item, counted by hand from tests/models/tiny.py TRAIN
+    assert model.popularity.tolist() == [2, 2, 3, 2, 2, 2, 2, 2]
+    assert not model.is_trainable
+    scores = model.score(torch.tensor([0, 3]))
+    assert scores.shape == (2, 8) and torch.equal(scores[0], scores[1])
+    _, items = model.recommend(torch.tensor([0]), 3, seen_items(tiny_inputs())[:1])
+    assert set(items[0].tolist()).isdisjoint({0, 1, 2})
+
+
+def test_mostpop_history_does_not_matter():
+    model = build_model("mostpop", tiny_inputs(), {})
+    items = torch.tensor([2, 5])
+    full = model.score_with_history(0, torch.tensor([0, 1, 2]), items)
+    none = model.score_with_history(0, torch.tensor([], dtype=torch.long), items)
+    assert torch.equal(full, none) and full.tolist() == [3.0, 2.0]
+
+
+def test_bprmf_trains_and_score_pairs_matches_score():
+    inputs = tiny_inputs()
+    torch.manual_seed(0)
+    model = build_model("bprmf", inputs, {"dim": 8, "sparse_grad": False})  # run_steps: plain Adam
+    losses = run_steps(model, inputs, steps=30)
+    assert losses[-1] < losses[0] * 0.7
+    users, items = torch.tensor([0, 1, 5]), torch.tensor([3, 7, 0])
+    with torch.no_grad():
+        pairs = model.score_pairs(users, items)
+        full = model.score(users)
+    assert torch.allclose(pairs, full[torch.arange(3), items], atol=1e-6)
+
+
+def test_bprmf_fold_in_is_deterministic_history_dependent_and_pure():
+    inputs = tiny_inputs()
+    torch.manual_seed(0)
+    model = build_model("bprmf", inputs, {"dim": 8, "sparse_grad": False})  # run_steps: plain Adam
+    run_steps(model, inputs, steps=60)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    all_items = torch.arange(8)
+    history = torch.tensor([4, 5])  # user 2's history: items of genre 9 / director 11
+    a = model.score_with_history(2, history, all_items)
+    b = model.score_with_history(2, history, all_items)
+    assert torch.equal(a, b)
+    assert a[[4, 5]].mean() > a[[0, 1, 2, 3, 6, 7]].mean()  # the history itself scores high
+    c = model.score_with_history(2, torch.tensor([4]), all_items)
+    assert not torch.allclose(a, c)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())

@@ -1,0 +1,141 @@
+"""KGAT: smoke tests of both variants, alternating phases, attention, explanation accessors."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from core.models.kgat import KGAT, RECBOLE_DEFAULT, KGATConfig
+from tests.models.tiny import check_contract, run_steps, seen_items, tiny_inputs, trained_scores
+
+CPU = torch.device("cpu")
+PAPER = KGATConfig(kg_lr=0.01)
+RECBOLE = dataclasses.replace(RECBOLE_DEFAULT, kg_lr=0.01)
+
+
+def _model(config: KGATConfig = PAPER) -> KGAT:
+    torch.manual_seed(0)
+    return KGAT.build(tiny_inputs(), config, CPU)
+
+
+@pytest.mark.parametrize("config", [PAPER, RECBOLE], ids=["paper", "recbole"])
+def test_one_epoch_smoke_and_contract(config):
+    check_contract(_model(config), tiny_inputs(), lr=0.01)
+
+
+def test_variants_have_the_documented_layers():
+    paper, recbole = _model(PAPER), _model(RECBOLE)
+    assert [e.shape[1] for e in paper.layer_embeddings()] == [64, 64, 32, 16]
+    assert [e.shape[1] for e in recbole.layer_embeddings()] == [64, 64]
+    assert paper.entity_embeddings().shape == (12, 64 + 64 + 32 + 16)
+    # RecBole's TransR reads the KG's own triples; the paper's all CKG triples
+    assert len(recbole._kg_triples) == len(tiny_inputs().kg)
+    assert len(paper._kg_triples) == paper.ckg.num_edges()
+
+
+def test_deterministic_given_seed():
+    inputs = tiny_inputs()
+    build = lambda: KGAT.build(inputs, PAPER, CPU)  # noqa: E731
+    assert torch.equal(
+        trained_scores(build, inputs, lr=0.01), trained_scores(build, inputs, lr=0.01)
+    )
+
+
+def test_kg_phase_lowers_the_transr_loss_and_refreshes_attention():
+    model = _model()
+    generator = torch.Generator().manual_seed(0)
+    before = model.edge_attention()
+    losses = [model.on_epoch_end(e, generator)["kg_loss"] for e in range(15)]
+    assert sum(losses[-5:]) / 5 < losses[0]
+    assert not torch.allclose(model.edge_attention(), before)
+
+
+def test_attention_is_a_buffer_constant_during_the_cf_phase():
+    model = _model()
+    assert "attention" in dict(model.named_buffers())
+    before = model.edge_attention()
+    inputs = tiny_inputs()
+    users, items = torch.from_numpy(inputs.train).T
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    model.train()
+    for _ in range(3):
+        loss = model.loss(users, items, (items + 1) % inputs.n_items)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert torch.equal(model.edge_attention(), before)
+
+
+def test_edge_attention_indexes_ckg_edges_with_relation_names():
+    model = _model()
+    att = model.edge_attention()
+    assert att.shape == (model.ckg.num_edges(),)
+    rel = model.ckg.edata["rel"]
+    assert model.relation_names[int(rel.max())] == "~interacted"
+    src = model.ckg.edges()[0]
+    sums = torch.zeros(model.ckg.num_nodes()).index_add_(0, src, att)
+    torch.testing.assert_close(sums, torch.ones_like(sums))  # every node has out-edges here
+
+
+def test_score_with_history_matches_full_history_and_changes_without_it():
+    inputs = tiny_inputs()
+    model = _model()
+    run_steps(model, inputs, 5, lr=0.01)
+    model.eval()
+    model.prepare_inference()
+    items = torch.arange(inputs.n_items)
+    for user, history in enumerate(seen_items(inputs)):
+        full = model.score_with_history(user, history, items)
+        torch.testing.assert_close(full, model.score(torch.tensor([user]))[0], atol=1e-5, rtol=1e-5)
+    fewer = model.score_with_history(5, torch.tensor([2]), items)
+    assert not torch.allclose(fewer, model.score(torch.tensor([5]))[0], atol=1e-3)
+
+
+def test_inference_leaves_the_shared_graph_and_buffers_untouched():
+    model = _model()
+    model.eval()
+    keys = (list(model.ckg.ndata.keys()), list(model.ckg.edata.keys()))
+    edges = model.ckg.num_edges()
+    att = model.edge_attention()
+    model.score(torch.arange(3))
+    model.score_with_history(0, torch.tensor([5, 6]), torch.arange(8))
+    model.layer_embeddings()
+    assert (list(model.ckg.ndata.keys()), list(model.ckg.edata.keys())) == keys
+    assert model.ckg.num_edges() == edges
+    assert torch.equal(model.edge_attention(), att)
+
+
+def test_weights_and_attention_round_trip_through_safetensors(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    inputs = tiny_inputs()
+    model = _model()
+    run_steps(model, inputs, 3, lr=0.01)  # ends with a KG phase and an attention refresh
+    model.eval()
+    save_file(model.state_dict(), tmp_path / "weights.safetensors")
+    torch.manual_seed(99)  # a different initialisation, then the saved weights
+    again = KGAT.build(inputs, PAPER, CPU)
+    again.load_state_dict(load_file(tmp_path / "weights.safetensors"))
+    again.eval()
+    assert torch.equal(again.edge_attention(), model.edge_attention())
+    torch.testing.assert_close(again.score(torch.arange(6)), model.score(torch.arange(6)))
+
+
+def test_recbole_variant_reachable_through_the_registry():
+    from core.models.registry import build_model
+
+    torch.manual_seed(0)
+    model = build_model("kgat", tiny_inputs(), {"layer_dims": [64], "kg_triples": "kg"})
+    assert isinstance(model, KGAT) and model.config == RECBOLE_DEFAULT
+
+
+def test_unit_edge_weights_reproduce_scores_and_give_gradients():
+    model = _model()
+    run_steps(model, tiny_inputs(), 3, lr=0.01)
+    model.eval()
+    users, items = torch.tensor([0, 1, 2]), torch.tensor([3, 4, 5])
+    weight = torch.ones(model.ckg.num_edges(), requires_grad=True)
+    scores = model.score_pairs_with_edge_weight(users, items, weight)
+    torch.testing.assert_close(scores, model.score_pairs(users, items), atol=1e-5, rtol=1e-5)
+    scores.sum().backward()
+    assert weight.grad is not None and weight.grad.abs().sum() > 0

@@ -1,0 +1,78 @@
+"""LightGCN: contract smoke test, edge-weight path, history re-scoring, read-only inference."""
+
+import torch
+
+from core.models.lightgcn import LightGCN, LightGCNConfig
+from tests.models.tiny import check_contract, run_steps, seen_items, tiny_inputs, trained_scores
+
+CPU = torch.device("cpu")
+
+
+def _model(config: LightGCNConfig | None = None) -> LightGCN:
+    torch.manual_seed(0)
+    return LightGCN.build(tiny_inputs(), config or LightGCNConfig(), CPU)
+
+
+def test_one_epoch_smoke_and_contract():
+    check_contract(_model(), tiny_inputs())
+
+
+def test_two_layer_variant_smoke():
+    check_contract(_model(LightGCNConfig(n_layers=2, dim=16)), tiny_inputs())
+
+
+def test_deterministic_given_seed():
+    inputs = tiny_inputs()
+    build = lambda: LightGCN.build(inputs, LightGCNConfig(), CPU)  # noqa: E731
+    assert torch.equal(trained_scores(build, inputs), trained_scores(build, inputs))
+
+
+def test_unit_edge_weights_reproduce_scores_and_give_gradients():
+    model = _model()
+    run_steps(model, tiny_inputs(), 3)
+    model.eval()
+    users, items = torch.tensor([0, 1, 2]), torch.tensor([3, 4, 5])
+    weight = torch.ones(model.graph.num_edges(), requires_grad=True)
+    scores = model.score_pairs_with_edge_weight(users, items, weight)
+    torch.testing.assert_close(scores, model.score_pairs(users, items), atol=1e-5, rtol=1e-5)
+    scores.sum().backward()
+    assert weight.grad is not None and weight.grad.abs().sum() > 0
+
+
+def test_score_with_history_matches_full_history_and_changes_without_it():
+    inputs = tiny_inputs()
+    model = _model()
+    run_steps(model, inputs, 5)
+    model.eval()
+    model.prepare_inference()
+    items = torch.arange(inputs.n_items)
+    for user, history in enumerate(seen_items(inputs)):
+        full = model.score_with_history(user, history, items)
+        torch.testing.assert_close(full, model.score(torch.tensor([user]))[0], atol=1e-5, rtol=1e-5)
+    fewer = model.score_with_history(5, torch.tensor([2]), items)
+    assert not torch.allclose(fewer, model.score(torch.tensor([5]))[0], atol=1e-3)
+
+
+def test_inference_leaves_graph_and_model_untouched():
+    model = _model()
+    model.eval()
+    before_edges = [e.clone() for e in model.graph.edges()]
+    before_final = model._final
+    model.score(torch.arange(3))
+    model.score_with_history(0, torch.tensor([1]), torch.arange(8))
+    model.score_pairs_with_edge_weight(
+        torch.tensor([0]), torch.tensor([1]), torch.ones(model.graph.num_edges())
+    )
+    assert list(model.graph.ndata.keys()) == [] and list(model.graph.edata.keys()) == []
+    assert all(torch.equal(a, b) for a, b in zip(before_edges, model.graph.edges(), strict=True))
+    assert model._final is before_final
+
+
+def test_prepared_embeddings_dropped_when_training_resumes():
+    model = _model()
+    model.eval()
+    model.prepare_inference()
+    cached = model.score(torch.arange(6))
+    run_steps(model, tiny_inputs(), 2)  # calls model.train(), then changes the weights
+    model.eval()
+    assert not torch.allclose(model.score(torch.arange(6)), cached)

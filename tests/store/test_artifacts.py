@@ -1,0 +1,193 @@
+"""Artifacts round-trip exactly and refuse what they should: other dataset, corrupt or missing
+files, unknown model names, half-written folders."""
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from core.store import (
+    ArtifactError,
+    delete_artifact,
+    list_artifacts,
+    load_artifact,
+    read_meta,
+)
+from core.train import TrainConfig, train_model
+from tests.train.fixture import tiny_dataset
+
+CFG = TrainConfig(epochs=2, batch_size=128, lr=0.01, seed=3)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    ds = tiny_dataset()
+    folder = tmp_path_factory.mktemp("ws") / "models" / "tiny-bprmf"
+    trained = train_model(ds, "bprmf", overrides={"dim": 8}, train_config=CFG, out_dir=folder)
+    return ds, trained, folder
+
+
+def test_round_trip_gives_identical_scores(saved):
+    ds, trained, folder = saved
+    loaded = load_artifact(folder, ds)
+    users = torch.arange(ds.n_users)
+    with torch.no_grad():
+        assert torch.equal(loaded.model.score(users), trained.model.score(users))
+    assert loaded.meta["model"] == "bprmf" and loaded.meta["config"]["dim"] == 8
+    assert loaded.metrics["test"] == pytest.approx(trained.metrics["test"], nan_ok=True)
+    assert (loaded.split.test == trained.split.test).all()
+    assert not loaded.model.training
+
+
+def test_meta_records_provenance(saved):
+    ds, trained, folder = saved
+    meta = read_meta(folder)
+    for key in (
+        "config",
+        "train_config",
+        "seed",
+        "device",
+        "training_seconds",
+        "epochs",
+        "code_version",
+        "created",
+    ):
+        assert key in meta, key
+    assert meta["dataset"] == {"name": "tiny", "fingerprint": ds.fingerprint()}
+    assert meta["split"]["method"] == "random" and meta["split"]["seed"] == 2020
+    assert set(json.loads((folder / "metrics.json").read_text())["test"]) >= {
+        "recall@20",
+        "ndcg@20",
+    }
+
+
+def test_refuses_another_dataset_naming_both(saved):
+    _, _, folder = saved
+    other = tiny_dataset(name="other", seed=5)
+    with pytest.raises(ArtifactError, match="'tiny'.*'other'"):
+        load_artifact(folder, other)
+
+
+def _copy(folder, tmp_path):
+    import shutil
+
+    dst = tmp_path / "copy"
+    shutil.copytree(folder, dst)
+    return dst
+
+
+def test_corrupt_weights_is_a_clear_error(saved, tmp_path):
+    ds, _, folder = saved
+    bad = _copy(folder, tmp_path)
+    (bad / "weights.safetensors").write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(ArtifactError, match="corrupt"):
+        load_artifact(bad, ds)
+
+
+def test_weights_of_wrong_shape_are_refused(saved, tmp_path):
+    ds, _, folder = saved
+    bad = _copy(folder, tmp_path)
+    meta = json.loads((bad / "meta.json").read_text())
+    meta["config"]["dim"] = 4  # the stored tensors are 8 wide
+    (bad / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="weights"):
+        load_artifact(bad, ds)
+
+
+@pytest.mark.parametrize("missing", ["meta.json", "metrics.json", "weights.safetensors"])
+def test_missing_file_is_a_clear_error(saved, tmp_path, missing):
+    ds, _, folder = saved
+    bad = _copy(folder, tmp_path)
+    (bad / missing).unlink()
+    with pytest.raises(ArtifactError, match=missing.replace(".", r"\.")):
+        load_artifact(bad, ds)
+
+
+def test_unknown_model_and_bad_json(saved, tmp_path):
+    ds, _, folder = saved
+    bad = _copy(folder, tmp_path)
+    meta = json.loads((bad / "meta.json").read_text())
+    (bad / "meta.json").write_text(json.dumps({**meta, "model": "nosuch"}))
+    with pytest.raises(ArtifactError, match="unknown model 'nosuch'.*bprmf"):
+        load_artifact(bad, ds)
+    (bad / "meta.json").write_text("{not json")
+    with pytest.raises(ArtifactError, match="unreadable"):
+        load_artifact(bad, ds)
+
+
+def test_overwrite_is_atomic_and_leaves_no_temp_folders(saved, tmp_path):
+    ds, _, _ = saved
+    folder = tmp_path / "art"
+    first = train_model(ds, "mostpop", train_config=CFG, out_dir=folder)
+    second = train_model(ds, "bprmf", overrides={"dim": 4}, train_config=CFG, out_dir=folder)
+    assert read_meta(folder)["model"] == "bprmf"
+    assert [p.name for p in tmp_path.iterdir()] == ["art"]
+    loaded = load_artifact(folder, ds)
+    assert loaded.model.item_emb.weight.shape[1] == 4
+    assert first.path == second.path == folder
+
+
+def test_mostpop_buffer_round_trips(tmp_path):
+    ds = tiny_dataset()
+    trained = train_model(ds, "mostpop", train_config=CFG, out_dir=tmp_path / "pop")
+    loaded = load_artifact(tmp_path / "pop", ds)
+    assert torch.equal(loaded.model.popularity, trained.model.popularity)
+    assert loaded.model.popularity.sum() > 0
+
+
+def test_list_and_delete(saved, tmp_path):
+    ds, _, folder = saved
+    ws = tmp_path / "ws"
+    a = _copy(folder, ws)
+    (ws / ".half-written.tmp-1234").mkdir()
+    (ws / ".half-written.tmp-1234" / "meta.json").write_text("{}")
+    infos = list_artifacts(ws)
+    assert [i.path for i in infos] == [a]
+    assert infos[0].model == "bprmf" and infos[0].dataset == "tiny"
+    assert "recall@20" in infos[0].metrics
+    delete_artifact(a)
+    assert list_artifacts(ws) == []
+    with pytest.raises(ArtifactError, match="not an artifact"):
+        delete_artifact(ws)
+
+
+def test_a_split_that_cannot_be_rebuilt_is_refused(tmp_path):
+    import dataclasses
+
+    from core.data import split_dataset
+
+    ds = tiny_dataset()
+    real = split_dataset(ds, "random", seed=2020)
+    custom = dataclasses.replace(real, train=real.train[1:], test=real.test)  # one row dropped
+    folder = tmp_path / "custom"
+    train_model(ds, "mostpop", train_config=CFG, split=custom, out_dir=folder)
+    with pytest.raises(ArtifactError, match="split recomputed"):
+        load_artifact(folder, ds)
+
+
+def test_checkpoints_are_loadable_until_the_final_save_replaces_them(tmp_path):
+    from core.train import Callback
+
+    ds = tiny_dataset()
+    folder = tmp_path / "ckpt"
+    seen = []
+
+    class Probe(Callback):  # runs before the checkpoint of its own epoch is written
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 2:
+                seen.append(load_artifact(folder, ds).meta)
+
+    cfg = dataclasses.replace(CFG, epochs=2)
+    train_model(
+        ds,
+        "bprmf",
+        overrides={"dim": 4},
+        train_config=cfg,
+        out_dir=folder,
+        callbacks=[Probe()],
+        checkpoint_every=1,
+    )
+    assert seen[0]["checkpoint"] is True and seen[0]["epochs"] == 1
+    final = read_meta(folder)
+    assert "checkpoint" not in final and final["epochs"] == 2

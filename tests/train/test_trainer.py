@@ -1,0 +1,167 @@
+"""fit(): loss goes down, runs are reproducible, early stopping restores the best weights."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from core.data import split_dataset
+from core.models.base import ModelInputs, Recommender
+from core.models.registry import build_model
+from core.train import Callback, TrainConfig, fit
+from core.train.sampling import NegativeSampler
+from tests.train.fixture import tiny_dataset
+
+FAST = TrainConfig(epochs=2, batch_size=64, lr=0.01, patience=0, seed=7)
+
+
+def _setup(seed: int = 7):
+    ds = tiny_dataset()
+    split = split_dataset(ds, "random", seed=1)
+    inputs = ModelInputs.from_dataset(ds, split)
+    torch.manual_seed(seed)
+    return inputs, split, build_model("bprmf", inputs, {"dim": 16})
+
+
+def test_bprmf_loss_decreases_and_epochs_are_timed():
+    inputs, split, model = _setup()
+    res = fit(model, inputs, split, dataclasses.replace(FAST, epochs=3))
+    losses = [h["loss"] for h in res.history]
+    assert res.epochs_run == 3 and len(res.seconds_per_epoch) == 3
+    assert losses[-1] < losses[0]
+    assert all(s > 0 for s in res.seconds_per_epoch)
+    assert "val_ndcg@20" in res.history[0] and res.monitor == "valid ndcg@20"
+
+
+def test_same_seed_same_result_other_seed_differs():
+    def run(seed):
+        inputs, split, model = _setup(seed)
+        res = fit(model, inputs, split, dataclasses.replace(FAST, seed=seed))
+        return [h["loss"] for h in res.history], model.item_emb.weight.detach().clone()
+
+    (l1, w1), (l2, w2), (_, w3) = run(7), run(7), run(8)
+    assert l1 == l2 and torch.equal(w1, w2)
+    assert not torch.equal(w1, w3)
+
+
+def test_model_without_parameters_skips_the_loop():
+    inputs, split, _ = _setup()
+    model = build_model("mostpop", inputs, {})
+    res = fit(model, inputs, split, FAST)
+    assert res.epochs_run == 0 and res.history == []
+
+
+class Scripted(Recommender):
+    """Ranks the validation items first only in epoch 2, so validation NDCG peaks there.
+
+    `phase` is a buffer set in on_epoch_end; restoring the best state must bring back phase 2.
+    """
+
+    name = "scripted"
+
+    def __init__(self, n_users, n_items, good: torch.Tensor) -> None:
+        super().__init__(n_users, n_items)
+        self.w = torch.nn.Parameter(torch.ones(1))
+        self.register_buffer("phase", torch.zeros((), dtype=torch.long))
+        self.register_buffer("good", good)
+
+    def loss(self, users, pos, neg):
+        return (self.w**2).sum()
+
+    def on_epoch_end(self, epoch, generator):
+        self.phase.fill_(epoch)
+        return {"phase": float(epoch)}
+
+    def score(self, users):
+        sign = 1.0 if int(self.phase) == 2 else -1.0
+        return sign * self.good[users]
+
+
+def test_early_stopping_restores_best_epoch():
+    inputs, split, _ = _setup()
+    good = torch.zeros(inputs.n_users, inputs.n_items)
+    good[split.valid[:, 0], split.valid[:, 1]] = 1.0
+    model = Scripted(inputs.n_users, inputs.n_items, good)
+    cfg = dataclasses.replace(FAST, epochs=20, patience=2)
+    res = fit(model, inputs, split, cfg)
+    assert res.best_epoch == 2
+    assert res.epochs_run == 4 and res.stopped_early
+    assert int(model.phase) == 2  # best weights (and buffers) restored
+    assert res.best_score == pytest.approx(1.0)
+    assert [h["phase"] for h in res.history] == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_callbacks_see_every_epoch_and_can_stop():
+    class Recorder(Callback):
+        def __init__(self):
+            self.epochs, self.batches, self.began, self.ended = [], 0, None, None
+
+        def on_train_begin(self, n_epochs, n_batches):
+            self.began = (n_epochs, n_batches)
+
+        def on_batch_end(self, batch, loss):
+            self.batches += 1
+
+        def on_epoch_end(self, epoch, logs):
+            self.epochs.append(epoch)
+            return epoch == 2  # ask to stop after epoch 2
+
+        def on_train_end(self, result):
+            self.ended = result.epochs_run
+
+    inputs, split, model = _setup()
+    rec = Recorder()
+    fit(model, inputs, split, dataclasses.replace(FAST, epochs=5), callbacks=[rec])
+    n_batches = int(np.ceil(len(inputs.train) / FAST.batch_size))
+    assert rec.began == (5, n_batches)
+    assert rec.epochs == [1, 2] and rec.ended == 2 and rec.batches == 2 * n_batches
+
+
+def test_negative_sampler_avoids_training_items_and_is_seeded():
+    train = np.array([[0, 0], [0, 1], [0, 2], [1, 3]])
+    sampler = NegativeSampler(4, train)
+    users = torch.tensor([0] * 200 + [1] * 200)
+    neg = sampler.sample(users, torch.Generator().manual_seed(3))
+    assert (neg[:200] == 3).all()  # user 0's only unseen item
+    assert not (neg[200:] == 3).any()
+    again = sampler.sample(users, torch.Generator().manual_seed(3))
+    assert torch.equal(neg, again)
+    assert sampler.is_positive(torch.tensor([0, 1, 1]), torch.tensor([2, 3, 0])).tolist() == [
+        True,
+        True,
+        False,
+    ]
+
+
+def test_a_stop_request_between_validations_still_scores_the_last_epoch():
+    class StopAt2(Callback):
+        def on_epoch_end(self, epoch, logs):
+            return epoch == 2
+
+    inputs, split, model = _setup()
+    cfg = dataclasses.replace(FAST, epochs=10, eval_every=5)
+    res = fit(model, inputs, split, cfg, callbacks=[StopAt2()])
+    assert res.epochs_run == 2 and res.best_epoch == 2
+    assert "val_ndcg@20" in res.history[-1] and "val_ndcg@20" not in res.history[0]
+
+
+def test_nothing_held_out_trains_all_epochs_without_validation():
+    inputs, split, model = _setup()
+    empty = np.zeros((0, 2), dtype=np.int64)
+    bare = dataclasses.replace(split, valid=empty, test=empty)
+    res = fit(model, inputs, bare, dataclasses.replace(FAST, epochs=3, patience=1))
+    assert res.epochs_run == 3 and res.best_epoch == 0 and res.eval_seconds == []
+
+
+def test_sparse_embeddings_get_lazy_adam_and_dense_parameters_adam():
+    from core.train.trainer import make_optimizers
+
+    model = torch.nn.Module()
+    model.emb = torch.nn.Embedding(10, 4, sparse=True)
+    model.lin = torch.nn.Linear(4, 1)
+    opts = make_optimizers(model, 0.01)
+    kinds = {
+        type(o).__name__: sum(p.numel() for g in o.param_groups for p in g["params"]) for o in opts
+    }
+    assert kinds == {"Adam": 5, "SparseAdam": 40}
