@@ -1,7 +1,209 @@
-"""Sub-commands of `python -m core` (registered by core.cli). Filled in by its owner."""
+"""`python -m core explain | bench`: explain a user's recommendations of a trained artifact, and
+measure explanation fidelity and latency.
+
+Raw ids in, raw ids and names out. An unknown user or item, or a method the model cannot serve,
+is a one-line error with exit status 2 (core.cli maps UsageError / NotSupported).
+"""
 
 from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from core.explain.base import Explanation, parse_node_id
+
+METHODS = ("attention", "paths", "edges", "counterfactual")
 
 
 def register(sub) -> None:
     """Add this module's sub-commands to the argparse sub-parsers `sub`."""
+    ex = sub.add_parser("explain", help="why a trained model recommends items to a user")
+    ex.add_argument("artifact", help="artifact folder written by `train`")
+    ex.add_argument("--user", required=True, help="raw user id, as in the data files")
+    ex.add_argument("--item", default=None, help="raw item id (default: the user's top-k)")
+    ex.add_argument("-k", type=int, default=10, help="recommendation list size (default 10)")
+    ex.add_argument(
+        "--method",
+        choices=METHODS,
+        default=None,
+        help="explanation method (default: the first the model supports)",
+    )
+    _common(ex)
+    ex.set_defaults(handler=cmd_explain)
+    bench = sub.add_parser("bench", help="explanation benchmarks of a trained artifact")
+    kinds = bench.add_subparsers(dest="bench", required=True)
+    fid = kinds.add_parser("fidelity", help="deletion test, counterfactuals, planted drivers")
+    fid.add_argument("artifact", help="artifact folder written by `train`")
+    fid.add_argument("--users", type=int, default=20, help="users sampled (default 20)")
+    fid.add_argument("-k", type=int, default=10, help="top-k explained per user (default 10)")
+    fid.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    fid.add_argument("--methods", default=None, help="comma-separated (default: all supported)")
+    fid.add_argument(
+        "--ground-truth",
+        default=None,
+        help="planted drivers CSV (default: ground_truth.csv next to the data)",
+    )
+    _common(fid)
+    fid.set_defaults(handler=cmd_bench_fidelity)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dataset", default=None, help="dataset folder (default: the one recorded in the artifact)"
+    )
+    parser.add_argument("--format", default=None, help="dataset format (default: as recorded)")
+    parser.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def load_context(artifact: str, dataset: str | None, fmt: str | None, device: str):
+    """(dataset, dataset folder, ExplainContext) for an artifact; errors become UsageError."""
+    from core.cli import UsageError
+    from core.data import load_dataset
+    from core.data.load import resolve_path
+    from core.explain.context import ExplainContext
+    from core.store import ArtifactError, load_artifact, read_meta
+    from core.train import resolve_device
+
+    try:
+        recorded = read_meta(artifact).get("dataset") or {}
+        path = dataset or recorded.get("path")
+        if not path:
+            raise UsageError(f"{artifact}: no dataset path recorded; pass --dataset")
+        ds = load_dataset(path, fmt or recorded.get("format"))
+        trained = load_artifact(artifact, ds, resolve_device(device))
+    except ArtifactError as err:
+        raise UsageError(str(err)) from None
+    return ds, resolve_path(path), ExplainContext.from_dataset(ds, trained.split, trained.model)
+
+
+def _internal(idmap, raw: str, what: str, ds) -> int:
+    from core.cli import UsageError
+
+    idx = idmap.get(raw)
+    if idx is None:
+        examples = ", ".join(idmap.raw[:3])
+        raise UsageError(f"unknown {what} '{raw}' in dataset {ds.name} (e.g. {examples})")
+    return idx
+
+
+def raw_node(ds, nid: str) -> str:
+    """'u:3' -> the user's raw id, 'i:7' / 'e:1503' -> the entity's raw id."""
+    kind, idx = parse_node_id(nid)
+    return ds.user_ids.to_raw(idx) if kind == "u" else ds.entity_ids.to_raw(idx)
+
+
+def to_raw(ds, expl: Explanation) -> dict:
+    """An explanation as JSON-ready data with raw ids (names unescaped)."""
+    cf = expl.counterfactual
+    return {
+        "rank": expl.rank,
+        "item": ds.item_ids.to_raw(expl.item),
+        "title": ds.title(expl.item),
+        "score": expl.score,
+        "method": expl.method,
+        "model": expl.model,
+        "sentence": expl.sentence,
+        "contributions": [
+            {"kind": c.kind, "name": c.name, "weight": c.weight,
+             "id": c.id if c.kind in ("attribute_type", "edge") else raw_node(ds, c.id)}
+            for c in expl.contributions
+        ],
+        "paths": [
+            {"kind": p.kind, "score": p.score,
+             "edges": [[raw_node(ds, e.src), e.relation, raw_node(ds, e.dst)] for e in p.edges],
+             "names": [expl.subgraph.nodes.get(n, "") if expl.subgraph else "" for n in p.nodes]}
+            for p in expl.paths
+        ],
+        "counterfactual": None if cf is None else {
+            "removed": [raw_node(ds, n) for n in cf.removed],
+            "removed_names": list(cf.removed_names),
+            "new_rank": cf.new_rank, "new_score": cf.new_score, "k": cf.k, "valid": cf.valid,
+        },
+    }  # fmt: skip
+
+
+def _print_text(row: dict, per_kind: int = 3, n_paths: int = 3) -> None:
+    print(f"#{row['rank']:<3} {row['item']}  {row['title']}  (score {row['score']:.4f})")
+    print(f"     {row['sentence']}")
+    shown: dict[str, int] = {}
+    for c in row["contributions"]:  # the heaviest few of each kind (they come sorted per kind)
+        shown[c["kind"]] = shown.get(c["kind"], 0) + 1
+        if shown[c["kind"]] <= per_kind:
+            print(f"     {c['kind']:<15} {c['weight']:>8.4f}  {c['id']}  {c['name']}")
+    for p in row["paths"][:n_paths]:
+        hops = " ; ".join(f"({s}, {r}, {d})" for s, r, d in p["edges"])
+        print(f"     path {p['score']:.4g}: {hops}")
+    cf = row["counterfactual"]
+    if cf:
+        print(
+            f"     without {', '.join(cf['removed'])}: rank {cf['new_rank']} (valid={cf['valid']})"
+        )
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from core.cli import UsageError
+    from core.explain import api
+    from core.explain.registry import supported_methods
+
+    if args.k < 1:
+        raise UsageError("-k must be at least 1")
+    ds, _, ctx = load_context(args.artifact, args.dataset, args.format, args.device)
+    user = _internal(ds.user_ids, args.user, "user", ds)
+    method = args.method or next(iter(supported_methods(ctx)), None)
+    if method is None:
+        raise UsageError(f"model {ctx.model.name} supports no explanation method")
+    if args.item is not None:
+        expls = [
+            api.explain(ctx, user, _internal(ds.item_ids, args.item, "item", ds), method, args.k)
+        ]
+    else:
+        expls = api.explain_top_k(ctx, user, args.k, method)
+    rows = [to_raw(ds, e) for e in expls]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "user": args.user,
+                    "model": ctx.model.name,
+                    "method": method,
+                    "explanations": rows,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return 0
+    print(f"user {args.user}, model {ctx.model.name}, method {method}:")
+    for row in rows:
+        _print_text(row)
+    return 0
+
+
+def cmd_bench_fidelity(args: argparse.Namespace) -> int:
+    from core.explain import fidelity
+
+    ds, folder, ctx = load_context(args.artifact, args.dataset, args.format, args.device)
+    gt = Path(args.ground_truth) if args.ground_truth else Path(folder) / "ground_truth.csv"
+    drivers = fidelity.load_ground_truth(gt, ds) if gt.is_file() else None
+    cfg = fidelity.FidelityConfig(n_users=args.users, k=args.k, seed=args.seed)
+    methods = args.methods.split(",") if args.methods else None
+    res = fidelity.run(ctx, cfg, drivers, methods)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "artifact": str(args.artifact),
+                    "model": ctx.model.name,
+                    "dataset": ds.name,
+                    "results": res,
+                },
+                indent=2,
+                default=float,
+            )
+        )
+        return 0
+    print(f"fidelity of {ctx.model.name} on {ds.name} ({args.users} users x top-{args.k}):")
+    print(fidelity.table(res, cfg.ms))
+    return 0

@@ -1,0 +1,305 @@
+"""`ExplainContext`: everything explainers share for one (dataset, split, model), built once.
+
+It holds display names, each user's training history as CSR arrays, the collaborative KG
+(`core.graph.collaborative_kg`, so edge ids match KGAT's `edge_attention()`) as numpy CSR
+adjacency in both directions, and per-model state computed once (KGAT edge attention, entity
+embeddings). After `build` nothing in it changes, so one context can serve many threads.
+
+CKG node numbering (from core.graph): entities 0..E-1 (item i is entity i), users E..E+U-1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from core.explain.base import node_id
+from core.graph import ckg_relation_names, collaborative_kg
+from core.models.base import ModelInputs, NotSupported, Recommender
+
+
+@dataclass(frozen=True)
+class CSR:
+    """Adjacency of one edge direction: the edges of node n are eids[ptr[n]:ptr[n+1]].
+
+    ptr: int64 [N + 1]; eids: int64 [M] edge ids sorted by the node they are grouped under.
+    """
+
+    ptr: np.ndarray
+    eids: np.ndarray
+
+    @classmethod
+    def group(cls, keys: np.ndarray, n: int) -> CSR:
+        order = np.argsort(keys, kind="stable")
+        ptr = np.searchsorted(keys[order], np.arange(n + 1))
+        return cls(ptr=ptr.astype(np.int64), eids=order.astype(np.int64))
+
+    def of(self, node: int) -> np.ndarray:
+        return self.eids[self.ptr[node] : self.ptr[node + 1]]
+
+    def of_many(self, nodes: np.ndarray) -> np.ndarray:
+        """Edge ids of all `nodes`, concatenated (vectorised gather over CSR ranges)."""
+        starts, ends = self.ptr[nodes], self.ptr[nodes + 1]
+        lengths = ends - starts
+        if lengths.sum() == 0:
+            return np.empty(0, dtype=np.int64)
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        return self.eids[offsets + np.arange(lengths.sum())]
+
+
+@dataclass(frozen=True)
+class CKG:
+    """The collaborative KG as numpy arrays. src, dst, rel: int64 [M]; rel as in core.graph."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    rel: np.ndarray
+    out: CSR  # edges grouped by source node
+    inc: CSR  # edges grouped by destination node
+    reverse: np.ndarray  # int64 [M] id of each edge's reverse edge (every edge has one)
+    key_order: np.ndarray  # int64 [M] edge ids sorted by key src * N + dst, for `find`
+    sorted_keys: np.ndarray  # int64 [M] those keys, sorted
+    relation_names: tuple[str, ...]  # 2R + 2 names, indexed by rel
+    n_kg_relations: int  # R
+
+    @property
+    def interacted(self) -> int:
+        return 2 * self.n_kg_relations
+
+    def find(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Edge id of each (src, dst) pair, -1 where no such edge exists. int64 [P]."""
+        n = len(self.out.ptr) - 1
+        keys = np.asarray(src, dtype=np.int64) * n + np.asarray(dst, dtype=np.int64)
+        if len(self.sorted_keys) == 0:
+            return np.full(len(keys), -1, dtype=np.int64)
+        pos = np.clip(np.searchsorted(self.sorted_keys, keys), 0, len(self.sorted_keys) - 1)
+        return np.where(self.sorted_keys[pos] == keys, self.key_order[pos], -1)
+
+    def is_kg(self, eids: np.ndarray) -> np.ndarray:
+        """Mask of edges that are KG triples or their inverses (not user-item edges)."""
+        return self.rel[eids] < self.interacted
+
+
+@dataclass(frozen=True)
+class ExplainContext:
+    """Shared, read-only explanation state for one model on one dataset split."""
+
+    model: Recommender
+    n_users: int
+    n_items: int
+    n_entities: int
+    user_names: tuple[str, ...]  # raw user ids
+    entity_names: tuple[str, ...]  # display name per entity (items: titles)
+    item_raw: tuple[str, ...]  # raw item ids
+    history_ptr: np.ndarray  # int64 [U + 1] CSR over users
+    history_items: np.ndarray  # int64 [N] sorted unique train items per user
+    seen_ptr: np.ndarray  # int64 [U + 1] CSR over users of items excluded from ranking
+    seen_items: np.ndarray  # int64 [S] (train, plus validation when built from a split)
+    ckg: CKG
+    edge_attention: np.ndarray | None  # float [M] KGAT attention per CKG edge, if the model has it
+    entity_emb: np.ndarray | None  # float [E, d] unit-normalised entity embeddings, if offered
+    device: torch.device
+
+    # --- construction ------------------------------------------------------------------------
+    @classmethod
+    def build(
+        cls,
+        model: Recommender,
+        inputs: ModelInputs,
+        user_names: tuple[str, ...] | None = None,
+        entity_names: tuple[str, ...] | None = None,
+        item_raw: tuple[str, ...] | None = None,
+        seen: np.ndarray | None = None,
+    ) -> ExplainContext:
+        """Precompute once: history CSR, CKG CSR, edge attention, entity embeddings.
+
+        seen: int64 [S, 2] (user, item) pairs never recommended (default: the training pairs).
+        """
+        h_ptr, h_items = _csr_pairs(inputs.train, inputs.n_users, keep_order=True)
+        s_ptr, s_items = _csr_pairs(inputs.train if seen is None else seen, inputs.n_users)
+        return cls(
+            model=model,
+            n_users=inputs.n_users,
+            n_items=inputs.n_items,
+            n_entities=inputs.n_entities,
+            user_names=user_names or tuple(f"user {u}" for u in range(inputs.n_users)),
+            entity_names=entity_names or tuple(f"entity {e}" for e in range(inputs.n_entities)),
+            item_raw=item_raw or tuple(str(i) for i in range(inputs.n_items)),
+            history_ptr=h_ptr,
+            history_items=h_items,
+            seen_ptr=s_ptr,
+            seen_items=s_items,
+            ckg=_build_ckg(inputs),
+            edge_attention=_edge_attention(model),
+            entity_emb=_entity_embeddings(model),
+            device=model_device(model),
+        )
+
+    @classmethod
+    def from_dataset(cls, dataset, split, model: Recommender) -> ExplainContext:
+        """Context for `model` trained on `split` of `dataset` (a core.data Dataset / Split).
+        Training and validation items are excluded from rankings, as `recommend` does."""
+        seen = np.concatenate(
+            [np.asarray(split.train).reshape(-1, 2), np.asarray(split.valid).reshape(-1, 2)]
+        )
+        return cls.build(
+            model,
+            ModelInputs.from_dataset(dataset, split),
+            user_names=tuple(dataset.user_ids.raw),
+            entity_names=tuple(str(n) for n in dataset.entity_names),
+            item_raw=tuple(dataset.item_ids.raw),
+            seen=seen,
+        )
+
+    # --- names ---------------------------------------------------------------------------------
+    def node(self, ckg_node: int) -> str:
+        """Node id string ("u:3", "i:7", "e:1503") of a CKG node index."""
+        n = int(ckg_node)
+        if n >= self.n_entities:
+            return node_id("u", n - self.n_entities)
+        return node_id("i" if n < self.n_items else "e", n)
+
+    def name(self, ckg_node: int) -> str:
+        n = int(ckg_node)
+        if n >= self.n_entities:
+            return self.user_names[n - self.n_entities]
+        return self.entity_names[n]
+
+    def kind(self, ckg_node: int) -> str:
+        n = int(ckg_node)
+        return "user" if n >= self.n_entities else ("item" if n < self.n_items else "entity")
+
+    def names_extra(self, user: int, item: int) -> dict:
+        """The display names every explanation carries in `extra` (sentences use only these
+        and the explanation's own records)."""
+        return {
+            "user_name": self.user_names[int(user)],
+            "item_name": self.entity_names[int(item)],
+            "item_raw": self.item_raw[int(item)],
+        }
+
+    def user_node(self, user: int) -> int:
+        return self.n_entities + int(user)
+
+    # --- history and scores --------------------------------------------------------------------
+    def history(self, user: int) -> np.ndarray:
+        """Training items of `user` in training-row order, int64 [T] (unique)."""
+        return self.history_items[self.history_ptr[user] : self.history_ptr[user + 1]]
+
+    @torch.no_grad()
+    def scores(self, user: int) -> np.ndarray:
+        """Model scores of every item for `user`, float64 [n_items]."""
+        users = torch.tensor([int(user)], device=self.device)
+        return self.model.score(users)[0].double().cpu().numpy().copy()
+
+    @torch.no_grad()
+    def scores_with_history(self, user: int, history: np.ndarray) -> np.ndarray:
+        """Scores of every item as if `user`'s history were `history`. float64 [n_items]."""
+        items = torch.arange(self.n_items, device=self.device)
+        hist = torch.as_tensor(np.asarray(history, dtype=np.int64), device=self.device)
+        out = self.model.score_with_history(int(user), hist, items)
+        return out.double().cpu().numpy().copy()
+
+    def seen(self, user: int) -> np.ndarray:
+        """Items never recommended to `user` (training, and validation when known). int64 [S]."""
+        return self.seen_items[self.seen_ptr[user] : self.seen_ptr[user + 1]]
+
+    def rank(self, user: int, scores: np.ndarray, item: int) -> int:
+        """1-based rank of `item` among the items `user` has not seen.
+
+        The candidate set stays the original one even when scores come from an edited history,
+        so ranks before and after an edit compare like for like.
+        """
+        better = scores > scores[item]
+        better[self.seen(user)] = False
+        return int(better.sum()) + 1
+
+    def top_k(self, user: int, k: int, scores: np.ndarray | None = None) -> np.ndarray:
+        """The user's top-k unseen items, best first. int64 [k]."""
+        s = self.scores(user) if scores is None else scores.copy()
+        s[self.seen(user)] = -np.inf
+        k = min(k, len(s))
+        top = np.argpartition(-s, k - 1)[:k]
+        return top[np.argsort(-s[top], kind="stable")].astype(np.int64)
+
+
+def _csr_pairs(
+    pairs: np.ndarray, n_users: int, keep_order: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(ptr int64 [U + 1], items int64 [N]) of unique (user, item) pairs per user.
+
+    keep_order: items stay in their first row order (sequence models such as the attention
+    model read the most recent rows), else they are sorted.
+    """
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    _, first = np.unique(pairs, axis=0, return_index=True)
+    first = np.sort(first) if keep_order else first
+    pairs = pairs[first]
+    pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]
+    ptr = np.searchsorted(pairs[:, 0], np.arange(n_users + 1)).astype(np.int64)
+    return ptr, pairs[:, 1].copy()
+
+
+def model_device(model: Recommender) -> torch.device:
+    for t in list(model.parameters()) + list(model.buffers()):
+        return t.device
+    return torch.device("cpu")
+
+
+def _build_ckg(inputs: ModelInputs) -> CKG:
+    g = collaborative_kg(
+        inputs.n_users, inputs.n_entities, inputs.n_relations, inputs.train, inputs.kg
+    )
+    src, dst = (t.numpy().astype(np.int64) for t in g.edges())
+    n = g.num_nodes()
+    rel = g.edata["rel"].numpy().astype(np.int64)
+    order = np.argsort(src * n + dst, kind="stable").astype(np.int64)
+    return CKG(
+        src=src,
+        dst=dst,
+        rel=rel,
+        out=CSR.group(src, n),
+        inc=CSR.group(dst, n),
+        reverse=_reverse_edges(rel, inputs.n_relations),
+        key_order=order,
+        sorted_keys=(src * n + dst)[order],
+        relation_names=tuple(ckg_relation_names(inputs.relation_names)),
+        n_kg_relations=inputs.n_relations,
+    )
+
+
+def _reverse_edges(rel: np.ndarray, n_relations: int) -> np.ndarray:
+    """collaborative_kg lays edges out as [h->t (T), t->h (T), u->i (N), i->u (N)], so each
+    edge's reverse sits one block away."""
+    t = int((rel < n_relations).sum())
+    n = int((rel == 2 * n_relations).sum())
+    e = np.arange(len(rel), dtype=np.int64)
+    return np.select(
+        [e < t, e < 2 * t, e < 2 * t + n], [e + t, e - t, e + n], default=e - n
+    ).astype(np.int64)
+
+
+def _edge_attention(model: Recommender) -> np.ndarray | None:
+    """KGAT's attention over CKG edges (float [M]) or None for models without it."""
+    fn = getattr(model, "edge_attention", None)
+    if fn is None:
+        return None
+    try:
+        with torch.no_grad():
+            att: Tensor = fn()
+    except NotSupported:
+        return None
+    return att.detach().double().cpu().numpy().reshape(-1).copy()
+
+
+def _entity_embeddings(model: Recommender) -> np.ndarray | None:
+    try:
+        with torch.no_grad():
+            emb = model.entity_embeddings().detach().double().cpu().numpy()
+    except NotSupported:
+        return None
+    norms = np.linalg.norm(emb, axis=1, keepdims=True)
+    return emb / np.maximum(norms, 1e-12)

@@ -1,0 +1,282 @@
+"""KG-path explainer: scored paths from the user to the recommended item through the CKG.
+
+Path shapes (every edge is a real CKG edge; ids come from the CSR adjacency, never invented):
+  user-item-item          u -interacted-> h -r-> t               (h linked to t directly)
+  user-item-entity-item   u -interacted-> h -r1-> e -r2-> t      (h and t share entity e)
+  user-item-user-item     u -interacted-> h -~interacted-> v -interacted-> t   (collaborative)
+Enumeration is vectorised numpy over the user's history (small) and the target's in-edges
+(small): one CSR gather and one sorted join per shape, no traversal of the whole graph.
+
+Edge weights. For KGAT (a model with `edge_attention()`), the weight of a traversed edge a->b
+is KGAT's pi(a, r, b): the attention a pays to b, normalised over a's out-edges, i.e. the share
+of b's message in a's representation. Reading the path from the user outwards follows the flow
+of the target's signal (t -> e -> h -> u) into the user's representation.
+
+Aggregation: **product** by default. Propagation is (nearly) a weighted sum of neighbour
+messages, so the share of the target's signal that reaches the user along one path is the
+product of the normalised attentions on it — a random-walk probability. The product is therefore
+comparable across paths of different lengths and across paths through generic vs specific
+entities (a genre with hundreds of items pays each little attention: pi(genre, t) is small);
+mean and min lose that, and treat a path through "Drama" like one through the item's director.
+`mean` and `min` remain available for comparison (`aggregation=`; see benchmarks/RESULTS.md).
+
+Models without attention but with `entity_embeddings()` weight KG edges by the cosine of the
+endpoints' embeddings mapped to [0, 1], and user-item edges by sigmoid(score(user, item)).
+
+Entity and history-item contributions are the summed scores of all paths through them, as a
+share of the total path score, so `Explanation.top_entities(n)` ranks the entities that carry
+most of the explained signal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from core.explain.base import Contribution, Edge, Explanation, Path, Subgraph
+from core.explain.context import ExplainContext
+from core.models.base import NotSupported
+
+Aggregation = Literal["product", "mean", "min", "sum"]
+MAX_NODES = 60
+N_PATHS = 10
+
+
+@dataclass(frozen=True)
+class PathSet:
+    """Candidate paths of one shape: eids int64 [P, L] (CKG edge ids, user side first)."""
+
+    kind: str
+    eids: np.ndarray
+
+
+def join(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All index pairs (i, j) with a[i] == b[j]. Returns two int64 arrays of equal length."""
+    order = np.argsort(b, kind="stable")
+    bs = b[order]
+    left = np.searchsorted(bs, a, "left")
+    counts = np.searchsorted(bs, a, "right") - left
+    ia = np.repeat(np.arange(len(a)), counts)
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return ia, order[np.repeat(left, counts) + within]
+
+
+def enumerate_paths(
+    ctx: ExplainContext, user: int, item: int, collaborative: bool = True
+) -> list[PathSet]:
+    """Every path of the three shapes from `user` to `item` (see module docstring); the
+    collaborative shape is skipped when `collaborative` is False."""
+    g, un = ctx.ckg, ctx.user_node(user)
+    ue = g.out.of(un)  # u -> h edges (all interactions of u)
+    he = g.out.of_many(g.dst[ue])  # edges leaving the history items
+    first = np.repeat(ue, np.diff(g.out.ptr)[g.dst[ue]])  # the u->h edge before each he edge
+    te = g.inc.of(item)  # edges arriving at the target
+    kg_he, kg_te = g.is_kg(he), g.is_kg(te)
+    sets = []
+    direct = kg_he & (g.dst[he] == item)
+    sets.append(PathSet("user-item-item", np.stack([first[direct], he[direct]], 1)))
+    a = kg_he & (g.dst[he] != item)
+    ia, ib = join(g.dst[he[a]], g.src[te[kg_te]])
+    sets.append(_stack3("user-item-entity-item", first[a][ia], he[a][ia], te[kg_te][ib]))
+    if not collaborative:
+        return [s for s in sets if len(s.eids)]
+    a = g.rel[he] == g.interacted + 1
+    b = (g.rel[te] == g.interacted) & (g.src[te] != un)
+    ia, ib = join(g.dst[he[a]], g.src[te[b]])
+    sets.append(_stack3("user-item-user-item", first[a][ia], he[a][ia], te[b][ib]))
+    return [s for s in sets if len(s.eids)]
+
+
+def _stack3(kind: str, e1: np.ndarray, e2: np.ndarray, e3: np.ndarray) -> PathSet:
+    return PathSet(kind, np.stack([e1, e2, e3], 1).astype(np.int64))
+
+
+def edge_weights(ctx: ExplainContext, eids: np.ndarray) -> np.ndarray:
+    """Weight in [0, 1] of each traversed edge (see module docstring). eids: any shape."""
+    g = ctx.ckg
+    if ctx.edge_attention is not None:
+        return ctx.edge_attention[eids]
+    if ctx.entity_emb is None:
+        raise NotSupported(
+            f"{ctx.model.name} has neither KG edge attention nor entity embeddings to score paths"
+        )
+    flat = eids.reshape(-1)
+    w = np.empty(len(flat))
+    kg = g.is_kg(flat)
+    emb = ctx.entity_emb
+    w[kg] = (1 + np.einsum("ij,ij->i", emb[g.src[flat[kg]]], emb[g.dst[flat[kg]]])) / 2
+    w[~kg] = _user_item_affinity(ctx, g.src[flat[~kg]], g.dst[flat[~kg]])
+    return w.reshape(eids.shape)
+
+
+@torch.no_grad()
+def _user_item_affinity(ctx: ExplainContext, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sigmoid(score(user, item)) for user-item edges given in either direction."""
+    users = np.where(a >= ctx.n_entities, a, b) - ctx.n_entities
+    items = np.where(a >= ctx.n_entities, b, a)
+    if len(users) == 0:
+        return np.empty(0)
+    u = torch.as_tensor(users, device=ctx.device)
+    i = torch.as_tensor(items, device=ctx.device)
+    return torch.sigmoid(ctx.model.score_pairs(u, i)).double().cpu().numpy()
+
+
+def aggregate(w: np.ndarray, how: Aggregation) -> np.ndarray:
+    """Path scores from edge weights w [P, L]."""
+    if how == "product":
+        return w.prod(axis=1)
+    if how == "mean":
+        return w.mean(axis=1)
+    if how == "min":
+        return w.min(axis=1)
+    return w.sum(axis=1)
+
+
+@dataclass(frozen=True)
+class ScoredPaths:
+    """Paths of one shape with their edge weights [P, L] and path scores [P]."""
+
+    kind: str
+    eids: np.ndarray
+    weights: np.ndarray
+    scores: np.ndarray
+
+
+def score_sets(sets: list[PathSet], weight_fn, how: Aggregation) -> list[ScoredPaths]:
+    """Weigh every edge with `weight_fn(eids [P, L]) -> [P, L]` and aggregate per path."""
+    out = []
+    for s in sets:
+        w = weight_fn(s.eids)
+        out.append(ScoredPaths(s.kind, s.eids, w, aggregate(w, how)))
+    return out
+
+
+def _order(scored: list[ScoredPaths], n: int) -> list[tuple[int, int]]:
+    """(set index, row) of the n best paths: higher score first, then shorter."""
+    if not scored:
+        return []
+    scores = np.concatenate([s.scores for s in scored])
+    lengths = np.concatenate([np.full(len(s.scores), s.eids.shape[1]) for s in scored])
+    which = np.concatenate([np.full(len(s.scores), i) for i, s in enumerate(scored)])
+    rows = np.concatenate([np.arange(len(s.scores)) for s in scored])
+    if len(scores) > n:
+        keep = np.argpartition(-scores, n - 1)[:n]
+    else:
+        keep = np.arange(len(scores))
+    keep = keep[np.lexsort((lengths[keep], -scores[keep]))]
+    return [(int(which[j]), int(rows[j])) for j in keep]
+
+
+def edge_record(ctx: ExplainContext, eid: int, weight: float) -> Edge:
+    g = ctx.ckg
+    return Edge(
+        src=ctx.node(g.src[eid]),
+        relation=g.relation_names[g.rel[eid]],
+        dst=ctx.node(g.dst[eid]),
+        weight=float(weight),
+    )
+
+
+def top_paths(ctx: ExplainContext, scored: list[ScoredPaths], n: int) -> tuple[Path, ...]:
+    """The n best paths as records, best first."""
+    out = []
+    for i, r in _order(scored, n):
+        s = scored[i]
+        edges = tuple(edge_record(ctx, e, w) for e, w in zip(s.eids[r], s.weights[r], strict=True))
+        out.append(Path(edges=edges, score=float(s.scores[r]), kind=s.kind))
+    return tuple(out)
+
+
+def contributions(ctx: ExplainContext, scored: list[ScoredPaths]) -> tuple[Contribution, ...]:
+    """History items (node 1 of every path) and KG entities (node 2 of entity paths), each
+    weighted by the summed score of the paths through it over the total |score|."""
+    g = ctx.ckg
+    total = sum(float(np.abs(s.scores).sum()) for s in scored) or 1.0
+    parts: list[Contribution] = []
+    for kind, pos, shapes in (("history_item", 0, None), ("entity", 1, {"user-item-entity-item"})):
+        nodes, weights = [], []
+        for s in scored:
+            if shapes is None or s.kind in shapes:
+                nodes.append(g.dst[s.eids[:, pos]])
+                weights.append(s.scores)
+        if not nodes:
+            continue
+        uniq, inv = np.unique(np.concatenate(nodes), return_inverse=True)
+        sums = np.bincount(inv, weights=np.concatenate(weights), minlength=len(uniq)) / total
+        for j in np.argsort(-sums, kind="stable"):
+            n = int(uniq[j])
+            parts.append(Contribution(kind, ctx.node(n), ctx.name(n), float(sums[j])))
+    return tuple(parts)
+
+
+def subgraph(
+    ctx: ExplainContext,
+    user: int,
+    item: int,
+    scored: list[ScoredPaths],
+    max_nodes: int = MAX_NODES,
+) -> Subgraph:
+    """Union of the best paths, added best first while the node count stays <= max_nodes."""
+    g = ctx.ckg
+    nodes: dict[int, None] = {ctx.user_node(user): None, int(item): None}
+    edges: dict[int, float] = {}
+    for i, r in _order(scored, 4 * max_nodes):
+        if len(nodes) >= max_nodes:
+            break
+        eids, weights = scored[i].eids[r].tolist(), scored[i].weights[r].tolist()
+        new = [n for n in g.dst[eids].tolist() if n not in nodes]
+        if len(nodes) + len(new) > max_nodes:
+            continue
+        nodes.update(dict.fromkeys(new))
+        for e, w in zip(eids, weights, strict=True):
+            edges.setdefault(e, w)
+    kinds = {ctx.node(n): ("target" if n == item else ctx.kind(n)) for n in nodes}
+    return Subgraph(
+        nodes={ctx.node(n): ctx.name(n) for n in nodes},
+        node_kinds=kinds,
+        edges=tuple(edge_record(ctx, e, w) for e, w in edges.items()),
+    )
+
+
+def explain(
+    ctx: ExplainContext,
+    user: int,
+    item: int,
+    *,
+    score: float,
+    rank: int,
+    k: int = 10,
+    aggregation: Aggregation = "product",
+    n_paths: int = N_PATHS,
+    max_nodes: int = MAX_NODES,
+) -> Explanation:
+    """Top paths, entity / history contributions and a bounded subgraph for (user, item)."""
+    from core.explain.text import with_sentence
+
+    sets = enumerate_paths(ctx, user, item)
+    scored = score_sets(sets, lambda e: edge_weights(ctx, e), aggregation)
+    expl = Explanation(
+        user=int(user),
+        item=int(item),
+        score=float(score),
+        rank=int(rank),
+        method="paths",
+        model=ctx.model.name,
+        contributions=contributions(ctx, scored),
+        paths=top_paths(ctx, scored, n_paths),
+        subgraph=subgraph(ctx, user, item, scored, max_nodes),
+        extra={
+            **ctx.names_extra(user, item),
+            "aggregation": aggregation,
+            "scoring": "attention" if ctx.edge_attention is not None else "embedding",
+            "n_paths": int(sum(len(s.eids) for s in sets)),
+        },
+    )
+    return with_sentence(expl)
+
+
+def supports(ctx: ExplainContext) -> bool:
+    return ctx.edge_attention is not None or ctx.entity_emb is not None

@@ -1,0 +1,89 @@
+"""`python -m core explain` and `bench fidelity` on a tiny artifact trained in the test."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.cli import main
+
+TITLES = {f"m{i}": f"Movie {i}" for i in range(30)}
+TITLES["m3"] = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory):
+    from core.data import load_dataset
+    from core.train import TrainConfig, train_model
+
+    folder = tmp_path_factory.mktemp("data")
+    rows = ["user,item"] + [f"u{u},m{(u * 3 + j) % 30}" for u in range(16) for j in range(20)]
+    (folder / "interactions.csv").write_text("\n".join(rows) + "\n")
+    items = ["item,title"] + [f"{i},{t}" for i, t in TITLES.items()]
+    (folder / "items.csv").write_text("\n".join(items) + "\n")
+    kg = ["head,relation,tail"] + [f"m{i},directed_by,d{i % 4}" for i in range(30)]
+    kg += [f"m{i},genre,g{i % 3}" for i in range(30)]
+    (folder / "kg.csv").write_text("\n".join(kg) + "\n")
+    (folder / "ground_truth.csv").write_text("user,driver,relation\nu0,d0,directed_by\n")
+    ds = load_dataset(folder)
+    out = tmp_path_factory.mktemp("art") / "kgat"
+    cfg = TrainConfig(epochs=1, batch_size=64, split_method="random")
+    train_model(ds, "kgat", overrides={"layer_dims": (8, 8)}, train_config=cfg, out_dir=out,
+                dataset_source={"path": str(folder), "format": None})  # fmt: skip
+    return str(out)
+
+
+def test_explain_top_k_json(artifact, capsys):
+    assert (
+        main(["explain", artifact, "--user", "u1", "-k", "3", "--method", "paths", "--json"]) == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert out["method"] == "paths" and len(out["explanations"]) == 3
+    for row in out["explanations"]:
+        assert row["item"] in TITLES and row["title"] == TITLES[row["item"]]
+        for p in row["paths"]:
+            assert p["edges"][0][0] == "u1" and p["edges"][-1][2] == row["item"]
+
+
+def test_explain_one_item_text(artifact, capsys):
+    assert (
+        main(["explain", artifact, "--user", "u1", "--item", "m0", "--method", "counterfactual"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "m0" in out and "Movie 0" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--user", "nobody"], "unknown user 'nobody'"),
+        (["--user", "u1", "--item", "m99"], "unknown item 'm99'"),
+        (["--user", "u1", "--method", "attention"], "cannot explain by 'attention'"),
+    ],
+)
+def test_bad_requests_exit_2_with_one_line(artifact, capsys, argv, message):
+    assert main(["explain", artifact, *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bench_fidelity_json(artifact, capsys):
+    argv = [
+        "bench",
+        "fidelity",
+        artifact,
+        "--users",
+        "3",
+        "-k",
+        "2",
+        "--methods",
+        "paths",
+        "--json",
+    ]
+    assert main(argv) == 0
+    res = json.loads(capsys.readouterr().out)["results"]["paths"]
+    assert res["explanations"] == 6
+    assert 0 <= res["paths"]["explainability"] <= 1
+    assert "deletion" in res and res["deletion"]["n"] > 0
