@@ -1,0 +1,59 @@
+"""Attention heatmap: recommended items (rows) x history items (columns)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+
+def _unique_labels(labels: Sequence[str], max_len: int = 40) -> list[str]:
+    """Escaped, shortened labels made unique by position (plotly merges equal category labels)."""
+    out = []
+    for i, label in enumerate(labels):
+        text = str(label)
+        text = text if len(text) <= max_len else text[: max_len - 1] + "…"
+        # plotly parses tags in text but shows quotes as they are, so only <, > and & are escaped
+        out.append(f"{i + 1}. {html.escape(text, quote=False)}")
+    return out
+
+
+def build_heatmap(
+    weights: np.ndarray,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    title: str = "Attention: recommended items × history",
+) -> go.Figure:
+    """Heatmap of `weights` float [C, T]: row c = recommended item c, column t = history item t.
+
+    Every label is HTML-escaped because plotly interprets a subset of HTML in text.
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (len(row_labels), len(col_labels)):
+        raise ValueError(
+            f"weights {w.shape} do not match {len(row_labels)}x{len(col_labels)} labels"
+        )
+    rows, cols = _unique_labels(row_labels), _unique_labels(col_labels)
+    fig = go.Figure(
+        go.Heatmap(
+            z=w,
+            x=cols,
+            y=rows,
+            colorscale="Blues",
+            hovertemplate="history: %{x}<br>recommended: %{y}<br>weight: %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=html.escape(title),
+        height=max(260, 38 * len(rows) + 160),
+        margin=dict(l=10, r=10, t=50, b=10),
+        yaxis=dict(autorange="reversed"),
+        xaxis=dict(tickangle=-35),
+    )
+    return fig
+
+
+def show_heatmap(st, fig: go.Figure, key: str | None = None) -> None:
+    st.plotly_chart(fig, width="stretch", key=key)

@@ -1,0 +1,52 @@
+"""The shared sidebar: dataset and model pickers every page reads through `selection()`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from app import links, state, workspace
+from core.data import DataError, Dataset
+
+
+@dataclass(frozen=True)
+class Selection:
+    dataset_path: str
+    dataset: Dataset
+    models: dict[str, Path]  # model name -> artifact folder, for this dataset
+    model: str | None
+
+    def key(self, model: str | None = None) -> str:
+        """Cache key of a model's artifact (see state.artifact_key)."""
+        return state.artifact_key(self.models[model or self.model])
+
+
+def _dataset_label(path: str) -> str:
+    return "sample (bundled)" if path == "sample" else path
+
+
+def render() -> None:
+    """Draw the pickers; errors (bad link, unloadable dataset) show in the page."""
+    paths = workspace.dataset_paths()
+    links.take("dataset", "dataset", paths, "dataset")
+    st.sidebar.selectbox("Dataset", paths, key="dataset", format_func=_dataset_label)
+    try:
+        ds = state.dataset(st.session_state["dataset"])
+    except DataError as err:
+        st.error(f"Cannot load dataset: {err}")
+        st.session_state["_selection"] = None
+        return
+    models = workspace.models_for(ds)
+    links.take("model", "model", list(models), f"model trained on '{ds.name}' named")
+    if st.session_state.get("model") not in models:
+        st.session_state.pop("model", None)
+    model = st.sidebar.selectbox("Model", list(models), key="model", format_func=workspace.label)
+    st.sidebar.caption(f"Workspace: {workspace.workspace_dir()}")
+    st.session_state["_selection"] = Selection(st.session_state["dataset"], ds, models, model)
+
+
+def selection() -> Selection | None:
+    """The sidebar's current choice, or None (after an error was shown) when nothing is usable."""
+    return st.session_state.get("_selection")

@@ -1,0 +1,136 @@
+"""The only place that caches core objects (STYLE.md rule 9).
+
+`cache_resource` holds shared read-only objects (datasets, trained models in eval mode with
+`prepare_inference()` done, explanation contexts); `cache_data` holds small results keyed by plain
+values. Artifact keys include the artifact's meta.json mtime, so a retrained or deleted artifact
+is never served stale. No widgets here.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app import services
+from app.components.kg_graph import build_kg_html
+from core.data import Dataset, load_dataset
+from core.explain.base import Explanation
+from core.explain.context import ExplainContext
+from core.store.artifacts import TrainedModel, load_artifact
+from core.store.feedback import open_feedback
+
+
+def artifact_key(folder: str | Path) -> str:
+    """`folder@mtime` so caches follow retraining; callers pass it instead of the bare path."""
+    meta = Path(folder) / "meta.json"
+    return f"{Path(folder)}@{meta.stat().st_mtime_ns if meta.exists() else 0}"
+
+
+def _folder(key: str) -> Path:
+    return Path(key.rsplit("@", 1)[0])
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading dataset…")
+def dataset(path: str) -> Dataset:
+    return load_dataset(path)
+
+
+@st.cache_resource(max_entries=12, show_spinner="Loading model…")
+def trained(key: str, data_path: str) -> TrainedModel:
+    """The artifact's model in eval mode, ready for inference (load_artifact does both)."""
+    return load_artifact(_folder(key), dataset(data_path))
+
+
+@st.cache_resource(max_entries=12, show_spinner="Preparing explanations…")
+def context(key: str, data_path: str) -> ExplainContext:
+    tm = trained(key, data_path)
+    return ExplainContext.from_dataset(dataset(data_path), tm.split, tm.model)
+
+
+@st.cache_resource
+def train_lock() -> threading.Lock:
+    """One training at a time per server (two first-launch sessions must not both train)."""
+    return threading.Lock()
+
+
+@st.cache_resource
+def feedback_db(url: str):
+    return open_feedback(url)
+
+
+@st.cache_data(max_entries=256)
+def top_k(key: str, data_path: str, user: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(items int64 [k], scores float [k]) of the user's unseen top-k."""
+    ctx = context(key, data_path)
+    scores = ctx.scores(user)
+    items = ctx.top_k(user, k, scores)
+    return items, scores[items]
+
+
+@st.cache_data(max_entries=256)
+def explanation(key: str, data_path: str, user: int, item: int, method: str, k: int) -> Explanation:
+    return services.explain(context(key, data_path), user, item, method, k)
+
+
+@st.cache_data(max_entries=64)
+def heatmap_data(key: str, data_path: str, user: int, items: tuple[int, ...]):
+    """(weights [C, T], history [T], kind) or None; see services.heatmap_data."""
+    return services.heatmap_data(context(key, data_path), user, list(items))
+
+
+@st.cache_data(max_entries=64)
+def graph_html(key: str, data_path: str, user: int, item: int, method: str, k: int) -> str | None:
+    """The explanation's KG subgraph as offline pyvis HTML (None without a subgraph)."""
+    expl = explanation(key, data_path, user, item, method, k)
+    if expl.subgraph is None:
+        return None
+    return build_kg_html(expl.subgraph, expl.paths[:3])
+
+
+@st.cache_data(max_entries=32)
+def methods(key: str, data_path: str) -> list[str]:
+    return services.supported_methods(context(key, data_path))
+
+
+@st.cache_data(max_entries=8)
+def neighbourhood(
+    data_path: str, center: int, hops: int, relations: tuple[str, ...], max_nodes: int
+):
+    """Subgraph within `hops` of entity `center` (see services.neighbourhood)."""
+    return services.neighbourhood(dataset(data_path), center, hops, relations, max_nodes)
+
+
+@st.cache_data(max_entries=8)
+def relation_stats(data_path: str) -> pd.DataFrame:
+    return services.relation_stats(dataset(data_path))
+
+
+@st.cache_data(max_entries=16)
+def overlap(key_a: str, key_b: str, data_path: str, k: int, n_users: int = 200) -> float:
+    """Average Jaccard@k of two models' lists over the first `n_users` users."""
+    users = list(range(min(n_users, dataset(data_path).n_users)))
+    lists = [services.top_k_matrix(context(key, data_path), users, k) for key in (key_a, key_b)]
+    return services.mean_jaccard(lists)
+
+
+@st.cache_data(max_entries=128)
+def fidelity(key: str, data_path: str, user: int, item: int, method: str, k: int) -> dict | None:
+    expl = explanation(key, data_path, user, item, method, k)
+    return services.explanation_fidelity(context(key, data_path), expl)
+
+
+@st.cache_data(max_entries=16)
+def fidelity_table(key: str, data_path: str):
+    return services.fidelity_table(context(key, data_path))
+
+
+def forget_models() -> None:
+    """Drop loaded models, contexts and results after an artifact was written or deleted
+    (keys carry the artifact's mtime, so this only frees memory sooner)."""
+    trained.clear()
+    context.clear()
+    st.cache_data.clear()

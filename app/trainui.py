@@ -1,0 +1,127 @@
+"""Pieces of the Train page: dataset source, hyper-parameter inputs, the training run."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app import state, uploads, workspace
+from core.data import DataError
+from core.models.registry import MODELS, UnknownModelError
+from core.store.artifacts import ArtifactError, ArtifactInfo, delete_artifact
+from core.train import TrainConfig, TrainingDiverged
+
+MAIN_FIELDS = 6  # how many numeric config fields to offer
+
+
+def dataset_source(source: str) -> str | None:
+    """The dataset path to train on, validated; None (after an error message) when unusable."""
+    if source == "sample":
+        return workspace.default_dataset()
+    if source == "folder path":
+        path = st.text_input("Dataset folder", key="tr_folder").strip()
+        if not path:
+            return None
+        try:
+            state.dataset(path)
+        except DataError as err:
+            st.error(f"Cannot use this folder: {err}")
+            return None
+        return path
+    upload = st.file_uploader(
+        "Dataset zip (CSV format: interactions.csv, items.csv, kg.csv…)",
+        type=["zip"],
+        key="tr_upload",
+    )
+    if upload is None:
+        return None
+    try:
+        folder, ds = uploads.extract_dataset_zip(
+            upload.getvalue(), upload.name, workspace.workspace_dir() / "uploads"
+        )
+    except DataError as err:
+        st.error(f"Bad upload: {err}")
+        return None
+    st.success(f"Loaded {ds.name}: {ds.n_users} users, {ds.n_items} items, {len(ds.kg)} triples.")
+    return str(folder)
+
+
+def hyperparameters(model: str) -> dict:
+    """Number inputs for the model's first numeric config fields; returns the overrides."""
+    fields = [
+        f for f in dataclasses.fields(MODELS[model].config_cls) if type(f.default) in (int, float)
+    ][:MAIN_FIELDS]
+    overrides = {}
+    cols = st.columns(3)
+    for n, f in enumerate(fields):
+        step = 1 if isinstance(f.default, int) else None
+        value = cols[n % 3].number_input(
+            f.name,
+            value=f.default,
+            step=step,
+            format=None if step else "%g",
+            key=f"tr_{model}_{f.name}",
+        )
+        if value != f.default:
+            overrides[f.name] = type(f.default)(value)
+    return overrides
+
+
+def train(data_path: str, model: str, overrides: dict, epochs: int) -> None:
+    """Run training with a progress bar and a live loss chart; errors become messages."""
+    bar = st.progress(0.0, text="starting")
+    chart = st.empty()
+    history: list[dict] = []
+
+    def report(frac: float, text: str, logs: dict | None) -> None:
+        bar.progress(frac, text=text)
+        if logs is not None:
+            history.append(
+                {
+                    k: v
+                    for k, v in logs.items()
+                    if k == "epoch" or k == "loss" or k.startswith("val_")
+                }
+            )
+            chart.line_chart(pd.DataFrame(history).set_index("epoch"))
+
+    config = TrainConfig(epochs=epochs, eval_every=max(1, epochs // 5), patience=0)
+    job = workspace.TrainJob(data_path, model, overrides, config)
+    try:
+        path = workspace.run_job(job, report)
+    except (DataError, UnknownModelError, TrainingDiverged, ValueError) as err:
+        st.error(f"Training failed: {err}")
+        return
+    bar.progress(1.0, text="done")
+    st.success(f"Saved {workspace.label(model)} to {path}; it is now available on the other pages.")
+
+
+def artifact_row(a: ArtifactInfo) -> dict:
+    row = {
+        "model": workspace.label(a.model),
+        "dataset": a.dataset,
+        "created": a.created,
+        "folder": str(a.path),
+    }
+    row.update(
+        {
+            k: round(v, 4)
+            for k, v in a.metrics.items()
+            if k in ("recall@20", "ndcg@20", "coverage@20")
+        }
+    )
+    return row
+
+
+def delete(folder: str) -> None:
+    try:
+        delete_artifact(Path(folder))
+    except ArtifactError as err:
+        st.error(str(err))
+        return
+    state.forget_models()
+    st.success(f"Deleted {folder}.")
+    st.rerun()

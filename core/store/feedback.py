@@ -1,0 +1,125 @@
+"""Analyst feedback on explanations: one row per thumbs up/down, in any SQLAlchemy database.
+
+The default is a SQLite file in the workspace (`feedback_url(workspace)`); a PostgreSQL URL works
+the same. Users and items are stored as raw ids (what the analyst saw), and each row carries the
+`Explanation.digest()` it judged, so feedback stays attached to the exact explanation content even
+after a model is retrained.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    insert,
+    select,
+)
+
+VOTES = {"up": 1, "down": -1}
+
+_metadata = MetaData()
+feedback_table = Table(
+    "feedback",
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("dataset", String(200), nullable=False, default=""),
+    Column("model", String(100), nullable=False),
+    Column("explainer", String(100), nullable=False),
+    Column("user", String(200), nullable=False),  # raw user id
+    Column("item", String(200), nullable=False),  # raw item id
+    Column("explanation_hash", String(64), nullable=False),
+    Column("vote", Integer, nullable=False),  # +1 thumbs up, -1 thumbs down
+    Column("comment", Text, nullable=False, default=""),
+)
+COLUMNS = [c.name for c in feedback_table.columns]
+
+
+def feedback_url(workspace: str | Path) -> str:
+    """The default database: `<workspace>/feedback.sqlite`."""
+    return f"sqlite:///{Path(workspace).resolve() / 'feedback.sqlite'}"
+
+
+def open_feedback(url: str) -> Engine:
+    """Engine for `url` with the feedback table created if missing (idempotent)."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    _metadata.create_all(engine)
+    return engine
+
+
+def add_feedback(
+    engine: Engine,
+    *,
+    model: str,
+    explainer: str,
+    user: str,
+    item: str,
+    explanation_hash: str,
+    vote: int | str,
+    comment: str = "",
+    dataset: str = "",
+) -> int:
+    """Store one vote (+1 / -1, or "up" / "down") and return its row id."""
+    value = VOTES.get(vote, vote) if isinstance(vote, str) else int(vote)
+    if value not in (1, -1):
+        raise ValueError(f"vote must be +1/-1 or 'up'/'down', got {vote!r}")
+    row = {
+        "created": datetime.now(UTC),
+        "dataset": str(dataset),
+        "model": str(model),
+        "explainer": str(explainer),
+        "user": str(user),
+        "item": str(item),
+        "explanation_hash": str(explanation_hash),
+        "vote": value,
+        "comment": str(comment or ""),
+    }
+    with engine.begin() as conn:
+        result = conn.execute(insert(feedback_table).values(**row))
+        return int(result.inserted_primary_key[0])
+
+
+def feedback_frame(engine: Engine) -> pd.DataFrame:
+    """All feedback rows, oldest first, with the columns of the table."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(feedback_table).order_by(feedback_table.c.id)).mappings().all()
+    return pd.DataFrame([dict(r) for r in rows], columns=COLUMNS)
+
+
+def feedback_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, explainer): votes, thumbs up, thumbs down, share of thumbs up, comments."""
+    cols = ["model", "explainer", "votes", "up", "down", "up_share", "comments"]
+    if frame.empty:
+        return pd.DataFrame(columns=cols)
+    grouped = frame.groupby(["model", "explainer"], sort=True)
+    out = pd.DataFrame(
+        {
+            "votes": grouped["vote"].size(),
+            "up": grouped["vote"].apply(lambda v: int((v > 0).sum())),
+            "down": grouped["vote"].apply(lambda v: int((v < 0).sum())),
+            "comments": grouped["comment"].apply(lambda c: int((c.str.strip() != "").sum())),
+        }
+    ).reset_index()
+    out["up_share"] = out["up"] / out["votes"]
+    return out[cols]
+
+
+def export_csv(engine: Engine) -> str:
+    """All feedback as CSV text (header included), for download."""
+    buf = io.StringIO()
+    feedback_frame(engine).to_csv(buf, index=False)
+    return buf.getvalue()

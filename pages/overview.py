@@ -1,0 +1,42 @@
+"""Overview: the dataset at a glance and the leaderboard of trained models."""
+
+import numpy as np
+import streamlit as st
+
+from app import links, sidebar, workspace
+from app.components import charts, tables
+
+st.title("Overview")
+sel = sidebar.selection()
+if sel is None:
+    st.stop()
+ds = sel.dataset
+stats = ds.stats()
+st.subheader(f"Dataset: {stats['name']}")
+COUNTS = ("users", "items", "interactions", "entities", "relations", "triples")
+cols = st.columns(len(COUNTS) + 1)
+for col, name in zip(cols, COUNTS, strict=False):  # the last column shows sparsity
+    col.metric(name.capitalize(), f"{stats[name]:,}")
+cols[-1].metric("Sparsity", f"{stats['sparsity']:.2%}")
+
+left, right = st.columns(2)
+left.plotly_chart(
+    charts.build_activity_hist(np.bincount(ds.interactions["user"], minlength=ds.n_users))
+)
+right.plotly_chart(
+    charts.build_popularity(np.bincount(ds.interactions["item"], minlength=ds.n_items))
+)
+
+st.subheader("Leaderboard (test split)")
+infos = [a for a in workspace.artifacts() if a.fingerprint == ds.fingerprint()]
+board = tables.leaderboard_frame({workspace.label(a.model): a.metrics for a in infos})
+if board.empty:
+    st.info("No trained models for this dataset yet: train one on the Train page.")
+else:
+    st.dataframe(board, hide_index=True)
+    accuracy = [
+        c for c in board.columns if c.split("@")[0] in ("recall", "ndcg", "precision", "hit")
+    ]
+    if accuracy:
+        st.plotly_chart(charts.build_metric_bars(board, accuracy[:6]))
+links.show(dataset=sel.dataset_path)

@@ -1,0 +1,33 @@
+"""Train: pick data, model and main hyper-parameters; watch progress; manage artifacts."""
+
+import pandas as pd
+import streamlit as st
+
+from app import links, trainui, workspace
+from core.models.registry import MODELS
+
+st.title("Train a model")
+source = st.radio(
+    "Dataset", ["sample", "folder path", "upload zip"], horizontal=True, key="tr_source"
+)
+data_path = trainui.dataset_source(source)
+
+left, right = st.columns(2)
+model = left.selectbox("Model", list(MODELS), format_func=workspace.label, key="tr_model")
+epochs = right.number_input("Epochs", 1, 500, 10, key="tr_epochs")
+overrides = trainui.hyperparameters(model)
+if st.button("Train", type="primary", disabled=data_path is None, key="tr_go"):
+    trainui.train(data_path, model, overrides, int(epochs))
+
+st.subheader("Artifacts")
+infos = workspace.artifacts()
+if not infos:
+    st.info("No artifacts yet.")
+else:
+    st.dataframe(pd.DataFrame([trainui.artifact_row(a) for a in infos]), hide_index=True)
+    doomed = st.selectbox(
+        "Delete an artifact", [str(a.path) for a in infos], index=None, key="tr_del"
+    )
+    if doomed and st.button("Delete", key="tr_del_go"):
+        trainui.delete(doomed)
+links.show()

@@ -1,0 +1,74 @@
+"""User explorer: one user's history, top-K recommendations, and why each was recommended."""
+
+import streamlit as st
+
+from app import links, sidebar, state, views, workspace
+from app.components import tables
+
+st.title("User explorer")
+sel = sidebar.selection()
+if sel is None or sel.model is None:
+    st.info("No trained model for this dataset yet: train one on the Train page.")
+    st.stop()
+ds, key = sel.dataset, sel.key()
+user = views.user_picker(ds)
+if user is None:
+    st.stop()
+k = st.slider("Top-K", 5, 20, 10, key="ue_k")
+ctx = state.context(key, sel.dataset_path)
+
+history, right = st.columns(2)
+history.subheader(f"History of {ds.user_ids.to_raw(user)} ({len(ctx.history(user))} items)")
+history.dataframe(views.history_frame(ds, ctx.history(user)), hide_index=True, height=300)
+items, scores = state.top_k(key, sel.dataset_path, user, k)
+right.subheader(f"Top-{k} by {workspace.label(sel.model)}")
+right.dataframe(
+    tables.items_frame(
+        [ds.title(i) for i in items], [ds.item_ids.to_raw(i) for i in items], scores
+    ),
+    hide_index=True,
+    height=300,
+)
+
+st.subheader("Why these recommendations?")
+raw_items = [ds.item_ids.to_raw(i) for i in items]
+links.take("item", "ue_item", raw_items, "recommended item")
+if st.session_state.get("ue_item") not in raw_items:
+    st.session_state.pop("ue_item", None)
+methods = state.methods(key, sel.dataset_path)
+if st.session_state.get("ue_method") not in methods:
+    st.session_state.pop("ue_method", None)  # a method of the previously selected model
+left, mid = st.columns([3, 1])
+raw_item = left.selectbox(
+    "Recommendation",
+    raw_items,
+    key="ue_item",
+    format_func=lambda r: f"#{raw_items.index(r) + 1} {ds.title(ds.item_ids.to_internal(r))}",
+)
+method = mid.radio("Explain by", methods, key="ue_method", horizontal=True) if methods else None
+item = ds.item_ids.to_internal(raw_item)
+if method is None:
+    st.info(f"{workspace.label(sel.model)} offers no explanation method.")
+else:
+    views.explanation_block(
+        sel,
+        sel.model,
+        user,
+        item,
+        method,
+        k,
+        key="ue-card",
+        heat=views.heatmap(sel, sel.model, user, items),
+    )
+    st.download_button(
+        "Export HTML report",
+        views.report_builder(sel, sel.model, user, method, k),
+        file_name=f"reclens-{ds.user_ids.to_raw(user)}.html",
+        mime="text/html",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+with st.expander("What if… (remove history items and re-rank)"):
+    views.what_if(sel, sel.model, user, k)
+links.show(dataset=sel.dataset_path, model=sel.model, user=ds.user_ids.to_raw(user), item=raw_item)

@@ -1,0 +1,247 @@
+"""AppTest from app/main.py through every page: real content, deep links, errors, feedback."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.data import load_dataset
+from core.store.artifacts import list_artifacts
+from core.store.feedback import feedback_frame, feedback_url, open_feedback
+from tests.app.conftest import IMG, MAIN, SCRIPT
+
+DEFAULT = ("mostpop", "bprmf", "lightgcn", "attention", "kgat")
+
+
+def _app(tiny_env, **params) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _types(node) -> list[str]:
+    out = []
+    for child in getattr(node, "children", {}).values():
+        out.append(getattr(child, "type", type(child).__name__))
+        out.extend(_types(child))
+    return out
+
+
+@pytest.fixture(scope="module")
+def ds(tiny_env):
+    return load_dataset(tiny_env.data)
+
+
+def test_first_launch_trained_the_default_set(tiny_env, ds):
+    infos = list_artifacts(tiny_env.workspace)
+    assert sorted(a.model for a in infos) == sorted(DEFAULT)
+    assert all(a.fingerprint == ds.fingerprint() and a.metrics for a in infos)
+
+
+def test_overview_shows_dataset_numbers_and_leaderboard(tiny_env, ds):
+    at = _app(tiny_env)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Users"] == f"{ds.n_users:,}" and metrics["Items"] == f"{ds.n_items:,}"
+    assert metrics["Triples"] == f"{len(ds.kg):,}"
+    board = at.dataframe[0].value
+    assert set(board["model"]) == {"MostPop", "BPR-MF", "LightGCN", "Attention", "KGAT"}
+    assert "recall@20" in board.columns and board["recall@20"].between(0, 1).all()
+    assert _types(at.main).count("plotly_chart") >= 2
+
+
+def test_user_explorer_deep_link_restores_the_view(tiny_env, ds):
+    user = ds.user_ids.to_raw(3)
+    first = _app(tiny_env, page="user_explorer", model="kgat", user=user)
+    item = first.selectbox(key="ue_item").value
+    third = first.dataframe[1].value["item"].iat[2]  # the third recommendation's raw id
+    second = _app(tiny_env, page="user_explorer", model="kgat", user=user, item=third)
+    assert second.selectbox(key="ue_user").value == user
+    assert second.selectbox(key="model").value == "kgat"
+    assert second.selectbox(key="ue_item").value == third != item
+    assert f"History of {user}" in [s.value for s in second.subheader][0]
+    history = second.dataframe[0].value
+    n_hist = int((ds.interactions["user"] == 3).sum())
+    assert 0 < len(history) <= n_hist
+    assert any(SCRIPT in t or IMG in t for t in history["title"])  # hostile titles stay plain text
+    recs = second.dataframe[1].value
+    assert len(recs) == 10 and recs["score"].is_monotonic_decreasing
+    assert not set(recs["item"]) & set(history["item"])
+    link = second.code[-1].value
+    assert "page=user_explorer" in link and f"user={user}" in link and "model=kgat" in link
+    types = _types(second.main)
+    assert "plotly_chart" in types and "iframe" in types  # heatmap and KG graph
+    assert any(t.value.startswith("Recommended because") for t in second.text)
+
+
+def test_switching_user_and_random_user(tiny_env, ds):
+    at = _app(tiny_env, page="user_explorer", model="attention", user=ds.user_ids.to_raw(0))
+    before = at.dataframe[1].value
+    at.selectbox(key="ue_user").set_value(ds.user_ids.to_raw(5)).run()
+    assert not at.exception
+    assert at.subheader[0].value.startswith(f"History of {ds.user_ids.to_raw(5)}")
+    assert not at.dataframe[1].value.equals(before)
+    at.button(key="ue_user-random").click().run()
+    assert not at.exception and at.selectbox(key="ue_user").value in ds.user_ids.raw
+
+
+def test_what_if_reranks(tiny_env, ds):
+    at = _app(tiny_env, page="user_explorer", model="bprmf", user=ds.user_ids.to_raw(2))
+    what_if = at.multiselect(key="whatif-bprmf-2")
+    by_title = {ds.title(i): i for i in range(ds.n_items)}
+    assert len(what_if.options) >= 3
+    what_if.set_value([by_title[o] for o in what_if.options[:3]]).run()
+    assert not at.exception
+    frame = next(d.value for d in at.dataframe if "new rank" in d.value.columns)
+    assert list(frame["new rank"]) == list(range(1, 11)) and (frame["old rank"] >= 1).all()
+
+
+def test_feedback_from_card_reaches_db_and_page(tiny_env, ds):
+    at = _app(tiny_env, page="user_explorer", model="kgat", user=ds.user_ids.to_raw(1))
+    at.text_input(key="ue-card-comment").input("clear <b>path</b>")
+    at.button(key="ue-card-up").click().run()
+    assert not at.exception
+    assert any("feedback saved" in s.value for s in at.success)
+    rows = feedback_frame(open_feedback(feedback_url(tiny_env.workspace)))
+    row = rows.iloc[-1]
+    assert (row["model"], row["user"], row["vote"]) == ("kgat", ds.user_ids.to_raw(1), 1)
+    assert row["comment"] == "clear <b>path</b>" and len(row["explanation_hash"]) == 16
+    page = _app(tiny_env, page="feedback")
+    summary = page.dataframe[0].value
+    assert (summary["model"] == "kgat").any() and summary["up"].sum() >= 1
+
+
+def test_bad_links_show_errors_not_tracebacks(tiny_env):
+    at = _app(tiny_env, page="user_explorer", user="no-such-user", model="not-a-model")
+    errors = " ".join(e.value for e in at.error)
+    assert "user 'no-such-user'" in errors and "not-a-model" in errors
+    at = _app(tiny_env, page="overview", dataset="/no/such/folder")
+    assert any("dataset '/no/such/folder'" in e.value for e in at.error)
+    assert at.metric  # the page still shows the default dataset
+
+
+def test_compare_page(tiny_env, ds):
+    at = _app(tiny_env, page="compare", user=ds.user_ids.to_raw(4))
+    at.multiselect(key="cmp_models").set_value(["attention", "kgat"]).run()
+    at.toggle(key="cmp_fid").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    fid = next(d.value for d in at.dataframe if "deletion ratio@3" in d.value.columns)
+    assert set(fid["model"]) == {"Attention", "KGAT"} and (fid["explanations"] > 0).all()
+    assert "counterfactual" not in set(fid["method"])
+    board = at.dataframe[0].value
+    assert set(board["model"]) == {"Attention", "KGAT"}
+    overlap = next(d.value for d in at.dataframe if "jaccard@10" in d.value.columns)
+    assert overlap["jaccard@10"].between(0, 1).all() and len(overlap) == 1
+    assert "One user, side by side" in [s.value for s in at.subheader]
+
+
+def test_knowledge_graph_page(tiny_env, ds):
+    raw = ds.item_ids.to_raw(0)
+    at = _app(tiny_env, page="knowledge_graph", item=raw)
+    assert at.text_input(key="kg_query").value == raw
+    assert any(c.value.startswith(ds.entity_names[0]) and "nodes" in c.value for c in at.caption)
+    stats = at.dataframe[0].value
+    assert set(stats["relation"]) == set(ds.relation_names)
+    assert stats["triples"].sum() == len(ds.kg)
+    at.text_input(key="kg_query").input("zzz-nothing-matches").run()
+    assert any("No item or entity matches" in e.value for e in at.error)
+
+
+def test_train_page_bad_upload_training_and_delete(tiny_env, ds):
+    at = _app(tiny_env, page="train")
+    at.radio(key="tr_source").set_value("folder path").run()
+    at.text_input(key="tr_folder").input("/definitely/not/here").run()
+    assert any("Cannot use this folder" in e.value for e in at.error)
+    at.radio(key="tr_source").set_value("sample").run()
+    at.selectbox(key="tr_model").set_value("bprmf").run()
+    at.number_input(key="tr_epochs").set_value(2).run()
+    at.button(key="tr_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Saved BPR-MF" in s.value for s in at.success)
+    assert at.progress[-1].value == 100
+    meta = next(a for a in list_artifacts(tiny_env.workspace) if a.model == "bprmf")
+    assert __import__("json").loads((meta.path / "meta.json").read_text())["epochs"] == 2
+    table = next(d.value for d in at.dataframe if "folder" in d.value.columns)
+    assert len(table) == len(DEFAULT)
+    doomed = str(next(a.path for a in list_artifacts(tiny_env.workspace) if a.model == "mostpop"))
+    at.selectbox(key="tr_del").set_value(doomed).run()
+    at.button(key="tr_del_go").click().run()
+    assert not at.exception
+    assert sorted(a.model for a in list_artifacts(tiny_env.workspace)) == sorted(
+        set(DEFAULT) - {"mostpop"}
+    )
+    assert at.selectbox(key="tr_del").options and doomed not in at.selectbox(key="tr_del").options
+
+
+def test_html_report_of_a_user(tiny_env, ds):
+    from app import views, workspace
+    from app.sidebar import Selection
+
+    sel = Selection(str(tiny_env.data), ds, workspace.models_for(ds), "kgat")
+    doc = views.report_builder(sel, "kgat", 3, "paths", 5)()
+    assert doc.startswith("<!DOCTYPE html>") and doc.count("<section>") == 5
+    assert SCRIPT not in doc and IMG not in doc and "&lt;script&gt;alert" in doc
+    assert "Plotly.newPlot" in doc and doc.count("<iframe") == 5
+    assert ds.user_ids.to_raw(3) in doc
+
+
+def test_upload_validation():
+    from app.uploads import extract_dataset_zip
+    from core.data import DataError
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("../evil.csv", "x")
+    with pytest.raises(DataError, match="unsafe path"):
+        extract_dataset_zip(buf.getvalue(), "evil.zip", __import__("pathlib").Path("/tmp/unused"))
+    with pytest.raises(DataError, match="not a zip"):
+        extract_dataset_zip(b"hello", "x.zip", __import__("pathlib").Path("/tmp/unused"))
+
+
+def test_upload_of_a_valid_zip_loads(tiny_env, tmp_path):
+    from app.uploads import extract_dataset_zip
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for f in ("interactions.csv", "items.csv", "kg.csv", "entities.csv"):
+            zf.write(tiny_env.data / f, f"mydata/{f}")
+    folder, ds = extract_dataset_zip(buf.getvalue(), "mydata.zip", tmp_path)
+    assert (
+        folder.name == "mydata"
+        and ds.n_users == pd.read_csv(tiny_env.data / "interactions.csv")["user"].nunique()
+    )
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_train_page_upload_is_validated(tiny_env):
+    at = _app(tiny_env, page="train")
+    at.radio(key="tr_source").set_value("upload zip").run()
+    at.file_uploader(key="tr_upload").upload("junk.zip", b"not a zip at all").run()
+    assert not at.exception
+    assert any("Bad upload" in e.value and "not a zip" in e.value for e in at.error)
+    bad_items = {
+        "items.csv": b"item,title\nm1,A\n",
+        "interactions.csv": b"user,item\nu1,nope\n",
+        "kg.csv": b"head,relation,tail\n",
+    }
+    at.file_uploader(key="tr_upload").upload("bad.zip", _zip(bad_items)).run()
+    assert not at.exception
+    assert any("Bad upload" in e.value and "interactions.csv" in e.value for e in at.error)
+    good = {
+        f: (tiny_env.data / f).read_bytes() for f in ("interactions.csv", "items.csv", "kg.csv")
+    }
+    at.file_uploader(key="tr_upload").upload("good.zip", _zip(good)).run()
+    assert not at.exception and not at.error
+    assert any(s.value.startswith("Loaded good") for s in at.success)
