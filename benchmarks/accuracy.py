@@ -1,0 +1,274 @@
+"""Accuracy benchmark: train and evaluate models on datasets, print a markdown table.
+
+    python benchmarks/accuracy.py --datasets sample ml-100k-recbole-kg --models mostpop bprmf
+    python benchmarks/accuracy.py --datasets sample --models mostpop bprmf --write
+
+Protocol (issue 3): every rating is a positive; ml-100k-recbole-kg and lastfm-kgcn use a per-user
+random 80/10/10 split with seed 2020; amazon-book uses KGAT's given train/test split (no
+validation set: early stopping then watches test, as KGAT's own code does). Full ranking with
+training (and validation) items masked. Each (dataset, model) runs in its own process so that its
+peak RSS is its own. `--write` merges the rows into the accuracy section of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SHARED = Path(os.environ.get("RECLENS_DATASETS", ROOT.parent / "shared" / "datasets"))
+DATASETS = {  # benchmark name -> (path for load_dataset, split method)
+    "sample": ("sample", "random"),
+    "ml-100k-recbole-kg": (str(SHARED / "ml-100k-recbole-kg"), "random"),
+    "lastfm-kgcn": (str(SHARED / "lastfm-kgcn"), "random"),
+    "amazon-book": (str(SHARED / "kgat-amazon-book"), "given"),
+}
+# Training settings per model, tuned on ml-100k-recbole-kg validation NDCG@20 (see RESULTS.md).
+TRAIN = {
+    "mostpop": {},
+    "bprmf": {"lr": 2e-3, "batch_size": 2048},
+    "lightgcn": {"lr": 1e-3, "batch_size": 2048},
+    "attention": {"lr": 1e-3, "batch_size": 2048},
+    "kgat": {"lr": 1e-3, "batch_size": 1024},
+}
+MODEL = {  # model settings that differ from the config defaults
+    "bprmf": {"reg": 1e-3},
+}
+SECTION = ("<!-- accuracy:begin -->", "<!-- accuracy:end -->")
+COLUMNS = [
+    "dataset",
+    "model",
+    "Recall@20",
+    "NDCG@20",
+    "epochs (best)",
+    "s/epoch",
+    "train s",
+    "eval s",
+    "peak RSS MB",
+]
+
+
+def run_one(dataset: str, model: str, args: argparse.Namespace) -> dict:
+    """Train and evaluate one model in this process; returns one table row as a dict."""
+    import resource
+
+    import torch
+
+    from core.data import load_dataset
+    from core.train import TrainConfig, train_model
+
+    torch.set_num_threads(args.threads)
+    path, method = DATASETS[dataset]
+    ds = load_dataset(path)
+    cfg = TrainConfig(
+        epochs=args.epochs,
+        patience=args.patience,
+        eval_every=args.eval_every,
+        seed=args.seed,
+        split_method=method,
+        split_seed=2020,
+        device=args.device,
+        **{**TRAIN.get(model, {}), **_given(lr=args.lr, batch_size=args.batch_size)},
+    )
+    overrides = {**MODEL.get(model, {}), **json.loads(args.set or "{}")}
+    t0 = time.perf_counter()
+    trained = train_model(
+        ds,
+        model,
+        overrides=overrides,
+        train_config=cfg,
+        out_dir=args.out and Path(args.out) / f"{dataset}-{model}",
+        callbacks=[EpochLog(args.time_budget)],
+    )
+    total = time.perf_counter() - t0
+    res, test = trained.result, trained.metrics["test"]
+    return {
+        "dataset": dataset,
+        "model": model,
+        "Recall@20": test["recall@20"],
+        "NDCG@20": test["ndcg@20"],
+        "epochs": res.epochs_run,
+        "best_epoch": res.best_epoch,
+        "s/epoch": res.mean_epoch_seconds,
+        "train s": total,
+        "eval s": trained.metrics["eval_seconds"],
+        "peak RSS MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "monitor": res.monitor,
+        "settings": {**dataclasses.asdict(cfg), **overrides},
+        "history": [
+            {k: v for k, v in h.items() if k in ("epoch", "loss", "val_ndcg@20")}
+            for h in res.history
+        ],
+    }
+
+
+class EpochLog:
+    """Trainer callback: one JSON line per epoch on stderr (the learning curve of long runs), and
+    a stop request once `seconds` of training have passed (best weights so far are kept)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds, self.start = seconds, time.perf_counter()
+
+    def on_train_begin(self, n_epochs: int, n_batches: int) -> None:
+        self.start = time.perf_counter()
+
+    def on_batch_end(self, batch: int, loss: float) -> None:
+        pass
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> bool:
+        elapsed = time.perf_counter() - self.start
+        print(json.dumps({**logs, "elapsed": round(elapsed, 1)}), file=sys.stderr, flush=True)
+        return self.seconds is not None and elapsed > self.seconds
+
+    def on_train_end(self, result) -> None:
+        pass
+
+
+def _given(**values) -> dict:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def run_isolated(dataset: str, model: str, args: argparse.Namespace) -> dict:
+    cmd = [
+        sys.executable,
+        "-u",
+        __file__,
+        "--one",
+        dataset,
+        model,
+        "--epochs",
+        str(args.epochs),
+        "--patience",
+        str(args.patience),
+        "--seed",
+        str(args.seed),
+        "--device",
+        args.device,
+        "--threads",
+        str(args.threads),
+    ]
+    if args.out:
+        cmd += ["--out", args.out]
+    if args.set:
+        cmd += ["--set", args.set]
+    extra = (
+        ("--lr", args.lr),
+        ("--batch-size", args.batch_size),
+        ("--eval-every", args.eval_every),
+        ("--time-budget", args.time_budget),
+    )
+    for flag, value in extra:
+        if value is not None:
+            cmd += [flag, str(value)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        return {"dataset": dataset, "model": model, "error": tail}
+    return json.loads(lines[-1])
+
+
+def format_row(row: dict) -> list[str]:
+    if "error" in row:
+        return [row["dataset"], row["model"], f"failed: {row['error'][:80]}"] + [""] * 6
+    return [
+        row["dataset"],
+        row["model"],
+        f"{row['Recall@20']:.4f}",
+        f"{row['NDCG@20']:.4f}",
+        f"{row['epochs']} ({row['best_epoch']})",
+        f"{row['s/epoch']:.2f}",
+        f"{row['train s']:.1f}",
+        f"{row['eval s']:.2f}",
+        f"{row['peak RSS MB']:.0f}",
+    ]
+
+
+def markdown(rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * 2 + "---:|" * (len(COLUMNS) - 2)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def write_results(new_rows: list[list[str]], path: Path, note: str) -> None:
+    """Merge rows into the accuracy section of RESULTS.md, keyed by (dataset, model), and add
+    `note` (the command that made them) to the section's list of runs."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    begin, end = SECTION
+    match = re.search(re.escape(begin) + r"(.*?)" + re.escape(end), text, re.S)
+    old_rows: dict[tuple[str, str], list[str]] = {}
+    notes: list[str] = []
+    for line in (match.group(1) if match else "").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|"):
+            if len(cells) == len(COLUMNS) and cells[0] != "dataset" and "---" not in line:
+                old_rows[(cells[0], cells[1])] = cells
+        elif line.strip() and line.strip() != "Runs:":
+            notes.append(line.strip().removeprefix("- "))
+    for r in new_rows:
+        old_rows[(r[0], r[1])] = r
+    command = note.split("`")[1] if note.count("`") >= 2 else note
+    notes = [n for n in notes if command not in n] + [note]
+    order = {d: i for i, d in enumerate(DATASETS)}
+    models = {m: i for i, m in enumerate(TRAIN)}
+    rows = sorted(old_rows.values(), key=lambda r: (order.get(r[0], 99), models.get(r[1], 99)))
+    runs = "\n".join(f"- {n}" for n in notes)
+    body = f"{begin}\n{markdown(rows)}\n\nRuns:\n{runs}\n{end}"
+    if match:
+        text = text[: match.start()] + body + text[match.end() :]
+    else:
+        text = text.rstrip() + "\n\n## Accuracy\n\n" + body + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--datasets", nargs="+", default=["sample"], choices=list(DATASETS))
+    p.add_argument("--models", nargs="+", default=["mostpop", "bprmf"])
+    p.add_argument("--epochs", type=int, default=300, help="maximum epochs per model")
+    p.add_argument("--patience", type=int, default=10, help="evaluations without improvement")
+    p.add_argument("--eval-every", type=int, default=1, help="validate every N epochs")
+    p.add_argument("--time-budget", type=float, default=None, help="stop training after N s")
+    p.add_argument("--seed", type=int, default=2020)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads per run")
+    p.add_argument("--lr", type=float, default=None, help="override the preset learning rate")
+    p.add_argument("--batch-size", type=int, default=None, help="override the preset batch size")
+    p.add_argument("--set", default=None, help="model settings as JSON, e.g. '{\"reg\": 1e-5}'")
+    p.add_argument("--out", default=None, help="also save each artifact under this folder")
+    p.add_argument("--write", action="store_true", help="merge into benchmarks/RESULTS.md")
+    p.add_argument("--json", default=None, help="also write all rows (with curves) to this file")
+    p.add_argument("--one", nargs=2, metavar=("DATASET", "MODEL"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one[0], args.one[1], args)))
+        return 0
+    rows = []
+    for dataset in args.datasets:
+        for model in args.models:
+            row = run_isolated(dataset, model, args)
+            rows.append(row)
+            print(markdown([format_row(row)]).splitlines()[-1], flush=True)
+    print()
+    print(markdown([format_row(r) for r in rows]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    if args.write:
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        command = "python benchmarks/accuracy.py " + shlex.join(sys.argv[1:])
+        note = f"{when}: `{command}` (device {args.device})"
+        write_results([format_row(r) for r in rows], ROOT / "benchmarks" / "RESULTS.md", note)
+    return 0 if all("error" not in r for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
