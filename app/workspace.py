@@ -36,10 +36,10 @@ LABELS = {
 # rate, one KGAT layer with TransR on the KG's own triples. The Train page trains longer on demand.
 FIRST_LAUNCH = {
     "mostpop": (1, {}),
-    "bprmf": (20, {}),
-    "lightgcn": (10, {}),
-    "attention": (2, {"max_history": 30}),
-    "kgat": (4, {"layer_dims": (64,), "kg_triples": "kg", "kg_batch_size": 8192}),
+    "bprmf": (25, {}),
+    "lightgcn": (16, {}),
+    "attention": (14, {"max_history": 30}),
+    "kgat": (10, {"layer_dims": (64,), "kg_triples": "kg", "kg_batch_size": 8192}),
 }
 FIRST_LAUNCH_BATCH, FIRST_LAUNCH_LR = 4096, 5e-3
 

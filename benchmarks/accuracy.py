@@ -37,8 +37,8 @@ DATASETS = {  # benchmark name -> (path for load_dataset, split method)
 TRAIN = {
     "mostpop": {},
     "bprmf": {"lr": 2e-3, "batch_size": 2048},
-    "lightgcn": {"lr": 1e-3, "batch_size": 2048},
-    "attention": {"lr": 1e-3, "batch_size": 2048},
+    "lightgcn": {"lr": 5e-3, "batch_size": 2048},
+    "attention": {"lr": 5e-3, "batch_size": 2048},
     "kgat": {"lr": 1e-3, "batch_size": 1024},
 }
 MODEL = {  # model settings that differ from the config defaults

@@ -43,7 +43,12 @@ def _register_train(sub) -> None:
     tr.add_argument("--seed", type=int, default=None, help="training seed (default 2020)")
     tr.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
     tr.add_argument("--out", default=None, help="artifact folder (default: workspace/models/...)")
-    tr.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-3)")
+    tr.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="Adam learning rate (default: the model's recommended rate)",
+    )
     tr.add_argument("--batch-size", type=int, default=None, help="BPR batch size (default 2048)")
     tr.add_argument("--patience", type=int, default=None, help="early-stopping patience")
     tr.add_argument("--split", default=None, help="random, leave-one-out or given")

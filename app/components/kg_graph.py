@@ -1,8 +1,9 @@
 """Interactive knowledge-graph subgraph (pyvis / vis-network), fully offline.
 
 `build_kg_html` returns one self-contained HTML document: vis-network is embedded inline, the
-bootstrap CDN tags that pyvis's template always adds are removed, every label and tooltip is
-HTML-escaped, and physics is switched off once the layout has stabilised so the view stays still.
+bootstrap CDN tags that pyvis's template always adds are removed, tooltips are HTML-escaped
+(labels are canvas text, JSON-escaped by the template), and physics is switched off once the
+layout has stabilised so the view stays still.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def build_kg_html(
         name, kind = subgraph.nodes[nid], subgraph.node_kinds.get(nid, "entity")
         net.add_node(
             nid,
-            label=html.escape(_short(name)),
+            # canvas text, not HTML: the template's `tojson` already escapes < > & for the script
+            label=_short(name),
             title=html.escape(f"{name} ({kind}, {nid})"),
             color=KIND_COLORS.get(kind, "#bab0ac"),
             size=22 if kind in ("target", "user") else 14,
@@ -102,7 +104,7 @@ def build_kg_html(
         net.add_edge(
             e.src,
             e.dst,
-            label=html.escape(e.relation),
+            label=e.relation,
             title=html.escape(f"{e.relation} (weight {e.weight:.3f})"),
             color=HIGHLIGHT if lit else "#9aa5b1",
             width=4 if lit else 1,

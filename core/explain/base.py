@@ -21,7 +21,7 @@ Method = Literal["attention", "paths", "edges", "counterfactual"]
 
 @dataclass(frozen=True)
 class Contribution:
-    """How much one thing (a history item, an entity, an attribute type, an edge) pushed the score."""
+    """How much one thing (a history item, entity, attribute type or edge) pushed the score."""
 
     kind: ContributionKind
     id: str  # node id ("i:7", "e:1503") or, for attribute types, the relation name

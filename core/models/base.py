@@ -38,7 +38,7 @@ class ModelInputs:
     relation_names: tuple[str, ...]
 
     @classmethod
-    def from_dataset(cls, dataset, split) -> "ModelInputs":
+    def from_dataset(cls, dataset, split) -> ModelInputs:
         kg = dataset.kg[["head", "relation", "tail"]].to_numpy(np.int64)
         return cls(
             n_users=dataset.n_users,
@@ -72,9 +72,10 @@ class Recommender(nn.Module):
 
     name: ClassVar[str] = "base"
     config_cls: ClassVar[type]  # the frozen dataclass of this model's hyper-parameters
+    default_lr: ClassVar[float] = 1e-3  # Adam rate `fit` uses when TrainConfig.lr is None
 
     @classmethod
-    def build(cls, inputs: ModelInputs, config, device: torch.device) -> "Recommender":
+    def build(cls, inputs: ModelInputs, config, device: torch.device) -> Recommender:
         """Construct the model (and any graphs it needs) from inputs, on `device`."""
         raise NotImplementedError
 

@@ -32,6 +32,7 @@ class BPRMFConfig:
 class BPRMF(Recommender):
     name: ClassVar[str] = "bprmf"
     config_cls: ClassVar[type] = BPRMFConfig
+    default_lr: ClassVar[float] = 2e-3  # tuned on ml-100k validation NDCG@20 (9 settings)
 
     def __init__(self, n_users: int, n_items: int, config: BPRMFConfig | None = None) -> None:
         super().__init__(n_users, n_items)

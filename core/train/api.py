@@ -17,7 +17,14 @@ from core.eval.runner import evaluate_split
 from core.models.base import ModelInputs
 from core.models.registry import build_model, make_config
 from core.store.artifacts import TrainedModel, code_version, save_artifact, split_fingerprint
-from core.train.trainer import Callback, TrainConfig, TrainResult, fit, resolve_device
+from core.train.trainer import (
+    Callback,
+    TrainConfig,
+    TrainResult,
+    fit,
+    learning_rate,
+    resolve_device,
+)
 
 
 def train_model(
@@ -54,6 +61,7 @@ def train_model(
     inputs = ModelInputs.from_dataset(dataset, split)
     torch.manual_seed(cfg.seed)  # model initialisation draws from the global generator
     model = build_model(model_name, inputs, dataclasses.asdict(config), device)
+    cfg = dataclasses.replace(cfg, lr=learning_rate(model, cfg))  # meta.json records the rate used
     if checkpoint_every and out_dir is not None:
         meta_of = functools.partial(
             _meta, dataset, model_name, config, cfg, split, device=device, source=dataset_source

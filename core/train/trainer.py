@@ -25,7 +25,7 @@ from core.train.sampling import NegativeSampler
 class TrainConfig:
     epochs: int = 100  # upper bound; early stopping usually ends sooner
     batch_size: int = 2048  # BPR triples per optimiser step
-    lr: float = 1e-3  # Adam learning rate
+    lr: float | None = None  # Adam learning rate; None: the model's `default_lr` (else 1e-3)
     patience: int = 10  # evaluations without improvement before stopping (0: never stop early)
     eval_every: int = 1  # validate every this many epochs
     monitor: str = "ndcg@20"  # validation metric that picks the best epoch
@@ -35,6 +35,11 @@ class TrainConfig:
     split_method: str | None = None  # None: the data layer's default (given split if present)
     split_ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)  # train / valid / test
     split_seed: int = 2020  # seed of the random split
+
+
+def learning_rate(model: Recommender, config: TrainConfig) -> float:
+    """The configured rate, or the model's own recommended one (models differ by 10x here)."""
+    return config.lr if config.lr is not None else model.default_lr
 
 
 def resolve_device(name: str) -> torch.device:
@@ -179,7 +184,7 @@ class _Loop:
         self.model, self.split, self.config, self.gen = model, split, config, gen
         self.pairs = torch.as_tensor(np.asarray(inputs.train, dtype=np.int64), device=device)
         self.sampler = NegativeSampler(inputs.n_items, inputs.train, device)
-        self.opts = make_optimizers(model, config.lr)
+        self.opts = make_optimizers(model, learning_rate(model, config))
         self.n_batches = math.ceil(len(self.pairs) / config.batch_size)
         has_valid = split.valid is not None and len(split.valid) > 0
         self.monitor_split = "valid" if has_valid else "test"

@@ -78,7 +78,8 @@ def test_kg_html_is_offline_escaped_and_highlights_paths(expl):
     assert REMOTE.search(doc) is None, REMOTE.search(doc)
     assert "vis.Network" in doc and "physics: false" in doc
     assert EVIL not in doc and 'onerror="alert' not in doc
-    assert "&lt;script&gt;" in doc or "\\u0026lt;script\\u0026gt;" in doc
+    assert "&lt;script&gt;" in doc or "\\u0026lt;script\\u0026gt;" in doc  # tooltips (HTML)
+    assert "\\u003cscript\\u003e" in doc  # canvas labels: literal text, JSON-escaped
     assert doc.count('"width": 4') == 3  # the three path edges, not the side edge
     assert '"label": "genre"' in doc and '"label": "~genre"' in doc
 
