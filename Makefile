@@ -35,6 +35,7 @@ bench: setup
 	$(PY) benchmarks/accuracy.py --datasets sample
 	$(PY) benchmarks/fidelity.py --datasets sample
 	$(PY) benchmarks/explain_latency.py --datasets sample
+	$(PY) benchmarks/ui_latency.py --first-launch
 
 sample: setup
 	$(PY) -m core.data.sample sample_data
