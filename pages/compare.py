@@ -33,7 +33,8 @@ board = tables.leaderboard_frame(test_metrics)
 st.dataframe(board, hide_index=True)
 numeric = [c for c in board.columns if c != "model"]
 acc = [c for c in numeric if c.split("@")[0] in ("recall", "ndcg", "precision", "hit")]
-beyond = [c for c in numeric if c not in acc]
+# bars share one axis: popularity (~100) and novelty (bits) would flatten the 0-1 metrics
+beyond = [c for c in numeric if c not in acc and board[c].max() <= 1.0]
 left, right = st.columns(2)
 if acc:
     left.plotly_chart(charts.build_metric_bars(board, acc[:6]), key="cmp-acc")
