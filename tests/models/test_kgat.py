@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from core.models.kgat import KGAT, RECBOLE_DEFAULT, KGATConfig
-from tests.models.tiny import check_contract, run_steps, seen_items, tiny_inputs, trained_scores
+from tests.models.tiny import (
+    check_contract,
+    check_history_rescoring,
+    run_steps,
+    tiny_inputs,
+    trained_scores,
+)
 
 CPU = torch.device("cpu")
 PAPER = KGATConfig(kg_lr=0.01)
@@ -83,12 +89,7 @@ def test_score_with_history_matches_full_history_and_changes_without_it():
     run_steps(model, inputs, 5, lr=0.01)
     model.eval()
     model.prepare_inference()
-    items = torch.arange(inputs.n_items)
-    for user, history in enumerate(seen_items(inputs)):
-        full = model.score_with_history(user, history, items)
-        torch.testing.assert_close(full, model.score(torch.tensor([user]))[0], atol=1e-5, rtol=1e-5)
-    fewer = model.score_with_history(5, torch.tensor([2]), items)
-    assert not torch.allclose(fewer, model.score(torch.tensor([5]))[0], atol=1e-3)
+    check_history_rescoring(model, inputs)
 
 
 def test_inference_leaves_the_shared_graph_and_buffers_untouched():

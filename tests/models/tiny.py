@@ -97,3 +97,13 @@ def check_contract(model: Recommender, inputs: ModelInputs, lr: float = 0.05) ->
     items = torch.tensor([0, 3, 5, 7])
     pairs = model.score_pairs(torch.full_like(items, 1), items)
     torch.testing.assert_close(pairs, scores[1, items], atol=1e-5, rtol=1e-5)
+
+
+def check_history_rescoring(model: Recommender, inputs: ModelInputs) -> None:
+    """`score_with_history` with the full history equals `score`; dropping items changes it."""
+    items = torch.arange(inputs.n_items)
+    for user, history in enumerate(seen_items(inputs)):
+        full = model.score_with_history(user, history, items)
+        torch.testing.assert_close(full, model.score(torch.tensor([user]))[0], atol=1e-5, rtol=1e-5)
+    fewer = model.score_with_history(5, torch.tensor([2]), items)
+    assert not torch.allclose(fewer, model.score(torch.tensor([5]))[0], atol=1e-3)
