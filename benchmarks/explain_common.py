@@ -18,6 +18,15 @@ from benchmarks.accuracy import DATASETS, MODEL, TRAIN  # noqa: E402  (one proto
 DEFAULT_ARTIFACTS = ROOT / "benchmarks" / "out" / "artifacts"
 
 
+def add_common_args(p, users: int) -> None:
+    """Arguments fidelity.py and explain_latency.py share: what to explain, with which models."""
+    p.add_argument("--datasets", nargs="+", default=["sample"])
+    p.add_argument("--models", nargs="+", default=["kgat", "attention", "lightgcn", "bprmf"])
+    p.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS)
+    p.add_argument("--epochs", type=int, default=100, help="when an artifact must be trained")
+    p.add_argument("--users", type=int, default=users)
+
+
 def get_context(dataset: str, model: str, artifacts: Path, epochs: int, seed: int = 2020):
     """(Dataset, dataset folder, ExplainContext, seconds spent training or loading)."""
     from core.data import load_dataset

@@ -13,10 +13,9 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 import numpy as np
-from explain_common import DEFAULT_ARTIFACTS, get_context, write_section
+from explain_common import add_common_args, get_context, write_section
 
 TARGET_MS = {"attention": 100, "paths": 100, "edges": 1000, "counterfactual": 1000}
 
@@ -44,11 +43,7 @@ def measure(ctx, method: str, users: list[int], k: int) -> np.ndarray:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--datasets", nargs="+", default=["sample"])
-    p.add_argument("--models", nargs="+", default=["kgat", "attention", "lightgcn", "bprmf"])
-    p.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS)
-    p.add_argument("--epochs", type=int, default=100, help="when an artifact must be trained")
-    p.add_argument("--users", type=int, default=100)
+    add_common_args(p, users=100)
     p.add_argument(
         "--slow-users",
         type=int,

@@ -16,16 +16,12 @@ import json
 import time
 from pathlib import Path
 
-from explain_common import DEFAULT_ARTIFACTS, get_context, write_section
+from explain_common import add_common_args, get_context, write_section
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--datasets", nargs="+", default=["sample"])
-    p.add_argument("--models", nargs="+", default=["kgat", "attention", "lightgcn", "bprmf"])
-    p.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS)
-    p.add_argument("--epochs", type=int, default=100, help="when an artifact must be trained")
-    p.add_argument("--users", type=int, default=20)
+    add_common_args(p, users=20)
     p.add_argument("--methods", default=None, help="comma-separated (default: all supported)")
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
