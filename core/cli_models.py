@@ -51,6 +51,13 @@ def _register_train(sub) -> None:
     )
     tr.add_argument("--batch-size", type=int, default=None, help="BPR batch size (default 2048)")
     tr.add_argument("--patience", type=int, default=None, help="early-stopping patience")
+    tr.add_argument(
+        "--sampling",
+        choices=("pairs", "users"),
+        default=None,
+        help="BPR batches: every training pair once per epoch (pairs, default) or uniformly drawn"
+        " users with one of their items each (users, as KGAT's reference code)",
+    )
     tr.add_argument("--split", default=None, help="random, leave-one-out or given")
     tr.add_argument("--dim", type=int, default=None, help="embedding size (model setting `dim`)")
     tr.add_argument(
@@ -149,6 +156,7 @@ def _train_config(args: argparse.Namespace, cls):
         "lr": args.lr,
         "batch_size": args.batch_size,
         "patience": args.patience,
+        "sampling": args.sampling,
         "split_method": args.split,
         "device": args.device,
     }

@@ -165,3 +165,38 @@ def test_sparse_embeddings_get_lazy_adam_and_dense_parameters_adam():
         type(o).__name__: sum(p.numel() for g in o.param_groups for p in g["params"]) for o in opts
     }
     assert kinds == {"Adam": 5, "SparseAdam": 40}
+
+
+def test_user_sampling_draws_distinct_users_and_their_own_items():
+    from core.train.trainer import _batch_source
+
+    # user 0 has 1 item, user 1 has 3, user 3 has 6; user 2 has none and must never be drawn
+    pairs = [(0, 5)] + [(1, i) for i in (1, 2, 3)] + [(3, i) for i in range(10, 16)]
+    source = _batch_source("users", torch.tensor(pairs), n_users=4, batch_size=2)
+    gen = torch.Generator().manual_seed(0)
+    own = {u: {i for uu, i in pairs if uu == u} for u in range(4)}
+    batches = [b for _ in range(200) for b in source.epoch(gen)]
+    assert len(batches) == 200 * 5  # ceil(10 pairs / 2) steps per epoch
+    counts = torch.zeros(4)
+    for users, pos in batches:
+        assert len(set(users.tolist())) == 2  # distinct within a batch
+        assert all(i in own[u] for u, i in zip(users.tolist(), pos.tolist(), strict=True))
+        counts += torch.bincount(users, minlength=4)
+    assert counts[2] == 0
+    # uniform over users, not over pairs: user 0 (1 pair) as often as user 3 (6 pairs)
+    share = counts / counts.sum()
+    assert abs(share[0] - 1 / 3) < 0.03 and abs(share[3] - 1 / 3) < 0.03
+    # every item of a user is reachable
+    pairs_drawn = [
+        (u, i) for us, ps in batches for u, i in zip(us.tolist(), ps.tolist(), strict=True)
+    ]
+    seen = {i for u, i in pairs_drawn if u == 3}
+    assert seen == own[3]
+
+
+def test_user_sampling_trains_and_an_unknown_scheme_is_refused():
+    inputs, split, model = _setup()
+    res = fit(model, inputs, split, dataclasses.replace(FAST, sampling="users"))
+    assert res.epochs_run == 2 and np.isfinite(res.history[-1]["loss"])
+    with pytest.raises(ValueError, match="sampling"):
+        fit(model, inputs, split, dataclasses.replace(FAST, sampling="items"))
