@@ -95,13 +95,43 @@ class LightGCN(Recommender):
     # --- training ---------------------------------------------------------------------------
     def loss(self, users: Tensor, pos: Tensor, neg: Tensor) -> Tensor:
         """BPR loss plus L2 on layer-0 embeddings; users, pos, neg: int64 [B]. Returns scalar."""
-        final = self.propagate()
         u, p, n = users, pos + self.n_users, neg + self.n_users
-        pos_s = (final[u] * final[p]).sum(1)
-        neg_s = (final[u] * final[n]).sum(1)
+        final = self._final_rows(torch.cat([u, p, n])).view(3, len(users), -1)
+        pos_s = (final[0] * final[1]).sum(1)
+        neg_s = (final[0] * final[2]).sum(1)
         ego = self.embedding.weight
         reg = (ego[u].pow(2).sum() + ego[p].pow(2).sum() + ego[n].pow(2).sum()) / 2
         return -F.logsigmoid(pos_s - neg_s).mean() + self.config.reg * reg / len(users)
+
+    def _final_rows(self, nodes: Tensor) -> Tensor:
+        """`propagate()[nodes]` (float [M, dim]) for a training batch, computed with less work.
+
+        The layers are rewritten around t_k = A (D^-1 t_{k-1}), t_0 = D^-1/2 e_0, so that
+        e_k = D^-1/2 t_k and the mean over layers is (e_0 + D^-1/2 (t_1 + ... + t_K)) / (K+1):
+        one sparse product and one scaling per layer. The loss reads only the batch's rows, so
+        the last layer runs on a block holding just the edges into those nodes (about a sixth
+        of amazon-book's edges for a batch of 2048). Same values as `propagate`, to rounding.
+        """
+        n_layers, norm, weight = self.config.n_layers, self._norm, self.embedding.weight
+        uniq, inverse = torch.unique(nodes, return_inverse=True)
+        if n_layers == 0:
+            return weight[nodes]
+        t = weight * norm.unsqueeze(1)
+        total = None
+        for _ in range(n_layers - 1):
+            t = dgl.ops.copy_u_sum(self._graph, t)
+            total = t if total is None else total + t
+            t = t * norm.pow(2).unsqueeze(1)
+        src, dst = self._graph.in_edges(uniq)
+        block = dgl.create_block(
+            (src, torch.searchsorted(uniq, dst)),
+            num_src_nodes=self._graph.num_nodes(),
+            num_dst_nodes=len(uniq),
+        )
+        last = dgl.ops.copy_u_sum(block, t)
+        summed = last if total is None else total[uniq] + last
+        final = (weight[uniq] + summed * norm[uniq].unsqueeze(1)) / (n_layers + 1)
+        return final[inverse]
 
     def train(self, mode: bool = True) -> LightGCN:
         if mode:  # parameters may change again: drop the inference cache

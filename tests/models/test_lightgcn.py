@@ -77,3 +77,18 @@ def test_prepared_embeddings_dropped_when_training_resumes():
     run_steps(model, tiny_inputs(), 2)  # calls model.train(), then changes the weights
     model.eval()
     assert not torch.allclose(model.score(torch.arange(6)), cached)
+
+
+def test_training_rows_match_full_propagation_in_value_and_gradient():
+    for n_layers in (0, 1, 2, 3):
+        model = _model(LightGCNConfig(n_layers=n_layers, dim=8))
+        nodes = torch.tensor([0, 2, 2, model.n_users + 1, model.n_users + 4, 0])
+        weights = torch.randn(len(nodes), 8)
+        fast = model._final_rows(nodes)
+        (fast * weights).sum().backward()
+        grad_fast = model.embedding.weight.grad.clone()
+        model.embedding.weight.grad = None
+        full = model.propagate()[nodes]
+        (full * weights).sum().backward()
+        torch.testing.assert_close(fast, full, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(grad_fast, model.embedding.weight.grad, rtol=1e-5, atol=1e-6)
