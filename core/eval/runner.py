@@ -2,8 +2,8 @@
 
 For each evaluated user every item is scored, the items the user met in training (and, when
 evaluating on test, in validation) are masked to -inf, and the top-K list is compared with the
-held-out items. Memory per batch is about batch_size x n_items x 5 bytes (scores + relevance),
-so 1024 users x 25k items needs ~130 MB whatever the number of users.
+held-out items. Memory per batch is the batch's score block, batch_size x n_items floats; the batch
+is cut so that block stays under SCORE_BLOCK_FLOATS (24 MB), whatever the number of users.
 """
 
 from __future__ import annotations
@@ -21,18 +21,24 @@ from core.eval import metrics as M
 from core.models.base import Recommender
 
 DEFAULT_KS = (10, 20)
+# Largest score block per batch (floats). glibc serves blocks under 32 MB from memory it keeps;
+# larger ones are mapped afresh on every batch, and on a VM each new page faults (~3 us/page):
+# 1024 users x 25k items (100 MB) spent more time faulting than scoring.
+SCORE_BLOCK_FLOATS = 6_000_000
 
 
 class UserItems:
     """Items per user as CSR arrays, for vectorised row gathers (no per-user Python loop)."""
 
-    def __init__(self, pairs: np.ndarray, n_users: int) -> None:
+    def __init__(self, pairs: np.ndarray, n_users: int, n_items: int) -> None:
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-        pairs = np.unique(pairs, axis=0) if len(pairs) else pairs  # sorted by user, then item
-        self.items = pairs[:, 1]
-        self.indptr = np.zeros(n_users + 1, dtype=np.int64)
-        np.add.at(self.indptr, pairs[:, 0] + 1, 1)
-        self.indptr = np.cumsum(self.indptr)
+        # distinct pairs sorted by user, then item, as one int64 key each (np.unique over rows
+        # would sort structured rows, ~30x slower)
+        self.n_items = n_items
+        self.keys = np.unique(pairs[:, 0] * n_items + pairs[:, 1])
+        self.items = self.keys % n_items
+        counts = np.bincount(self.keys // n_items, minlength=n_users)
+        self.indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
     def counts(self, users: np.ndarray) -> np.ndarray:
         return self.indptr[users + 1] - self.indptr[users]
@@ -47,6 +53,16 @@ class UserItems:
 
     def items_of(self, user: int) -> np.ndarray:
         return self.items[self.indptr[user] : self.indptr[user + 1]]
+
+    def contains(self, users: Tensor, items: Tensor) -> Tensor:
+        """bool, shaped like `items`: (users[b], items[b, j]) is one of the pairs.
+        users: int64 [B]; items: int64 [B, K] on any device."""
+        keys = torch.as_tensor(self.keys, device=items.device)
+        if len(keys) == 0:
+            return torch.zeros_like(items, dtype=torch.bool)
+        query = users.view(-1, 1) * self.n_items + items
+        pos = torch.searchsorted(keys, query).clamp(max=len(keys) - 1)
+        return keys[pos] == query
 
 
 @dataclass
@@ -91,12 +107,13 @@ def evaluate(
     device = torch.device(device) if device is not None else model_device(model)
     n_users, n_items = model.n_users, model.n_items
     seen_pairs = train if valid is None or len(valid) == 0 else np.concatenate([train, valid])
-    seen = UserItems(seen_pairs, n_users)
-    relevant = UserItems(target, n_users)
+    seen = UserItems(seen_pairs, n_users, n_items)
+    relevant = UserItems(target, n_users, n_items)
     users = np.flatnonzero(relevant.counts(np.arange(n_users)) > 0)
     train_counts_item = np.bincount(np.asarray(train)[:, 1], minlength=n_items)
     stats = _ItemStats(train_counts_item, n_users, device)
     k_max = min(max(ks), n_items)
+    batch_size = max(1, min(batch_size, SCORE_BLOCK_FLOATS // max(1, n_items)))
     was_training = model.training
     model.eval()
     try:
@@ -143,8 +160,7 @@ def _ranked_batches(
     for lo in range(0, len(users), batch_size):
         batch = users[lo : lo + batch_size]
         top = _top_k(model, batch, seen, k_max, device)  # [B, K]
-        rel = _dense_rows(relevant, batch, model.n_items, device)
-        hits = rel.gather(1, top)
+        hits = relevant.contains(torch.as_tensor(batch, device=device), top)
         n_rel = torch.as_tensor(relevant.counts(batch), device=device)
         values = M.accuracy_metrics(hits, n_rel, ks)
         if beyond:
@@ -175,13 +191,6 @@ def _top_k(model: Recommender, batch: np.ndarray, seen: UserItems, k: int, devic
         torch.as_tensor(rows, device=device), torch.as_tensor(seen.items[cols], device=device)
     ] = float("-inf")
     return torch.topk(scores, k, dim=1).indices
-
-
-def _dense_rows(ui: UserItems, batch: np.ndarray, n_items: int, device) -> Tensor:
-    rows, cols = ui.rows_cols(batch)
-    out = torch.zeros(len(batch), n_items, dtype=torch.bool, device=device)
-    out[torch.as_tensor(rows, device=device), torch.as_tensor(ui.items[cols], device=device)] = True
-    return out
 
 
 def _summarise(per_user, users, train, n_users, n_items, beyond) -> EvalResult:
