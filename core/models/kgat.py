@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from core.graph import ckg_relation_names, collaborative_kg
 from core.models.base import ModelInputs, Recommender
-from core.models.layers import local_subgraph
+from core.models.layers import FixedAggregation, local_subgraph
 from core.models.transr import TranslationalScorer, run_kg_epoch
 
 
@@ -104,6 +104,7 @@ class KGAT(Recommender):
         self.register_buffer("attention", torch.zeros(ckg.num_edges()))
         self.register_buffer("attention_logits", torch.zeros(ckg.num_edges()))
         self._final: Tensor | None = None  # set only by prepare_inference
+        self._fixed: tuple | None = None  # (attention version, full, cf) FixedAggregations
         # the KG phase has its own Adam state (see module docstring)
         self.kg_optimiser = torch.optim.Adam(self.parameters(), lr=config.kg_lr)
 
@@ -136,7 +137,22 @@ class KGAT(Recommender):
         super()._apply(fn, *args, **kwargs)
         self._set_graph(self._ckg.to(self.node.weight.device))
         self._final = None
+        self._fixed = None
         return self
+
+    def _attended(self) -> tuple[FixedAggregation, FixedAggregation]:
+        """Aggregations with the stored attention over the whole CKG and over the CF block,
+        rebuilt whenever the attention buffer changes (refresh, load_state_dict, device)."""
+        att = self.attention
+        version = (att._version, att.data_ptr(), str(att.device))
+        if self._fixed is None or self._fixed[0] != version:
+            n, (tail, head) = self._ckg.num_nodes(), (self._dst, self._src)
+            full = FixedAggregation(tail, head, att, n, n)  # messages flow tail -> head
+            cf = FixedAggregation(
+                *self._cf_block.edges(), att[self._cf_eids], n, len(self._cf_nodes)
+            )
+            self._fixed = (version, full, cf)
+        return self._fixed[1], self._fixed[2]
 
     # --- graph and attention ----------------------------------------------------------------
     @property
@@ -177,33 +193,35 @@ class KGAT(Recommender):
         return self.attention.detach().clone()
 
     # --- propagation ------------------------------------------------------------------------
-    def _hidden(
-        self, agg: dgl.DGLGraph, x0: Tensor, attention: Tensor, dropout: bool, n_layers: int
-    ) -> list[Tensor]:
-        """Unnormalised outputs [x0, h1, ..., h_n] of the first n layers on graph `agg`."""
+    def _hidden(self, aggregate, x0: Tensor, dropout: bool, n_layers: int) -> list[Tensor]:
+        """Unnormalised outputs [x0, h1, ..., h_n] of the first n layers; `aggregate(h)` is
+        e_Nh for every node: sum over its triples (h, r, t) of pi(h, r, t) * h[t]."""
         hidden = [x0]
-        weights = attention.unsqueeze(1)
         for layer in self.layers[:n_layers]:
-            h = layer(hidden[-1], dgl.ops.u_mul_e_sum(agg, hidden[-1], weights))
+            h = layer(hidden[-1], aggregate(hidden[-1]))
             hidden.append(F.dropout(h, self.config.mess_dropout, training=dropout))
         return hidden
 
     def _propagate(
-        self, agg: dgl.DGLGraph, x0: Tensor, attention: Tensor, dropout: bool
+        self, agg: dgl.DGLGraph, x0: Tensor, attention: Tensor | None, dropout: bool
     ) -> list[Tensor]:
-        """Layer outputs [x0, norm(h1), ..., norm(hL)] of every node of `agg`."""
-        hidden = self._hidden(agg, x0, attention, dropout, len(self.layers))
+        """Layer outputs [x0, norm(h1), ..., norm(hL)] of every node of `agg`, attending with
+        `attention` over its edges (None: the stored attention over the whole CKG)."""
+        if attention is None:
+            aggregate = self._attended()[0]
+        else:
+            weights = attention.unsqueeze(1)
+            aggregate = lambda h: dgl.ops.u_mul_e_sum(agg, h, weights)  # noqa: E731
+        hidden = self._hidden(aggregate, x0, dropout, len(self.layers))
         return [x0] + [F.normalize(h, dim=1) for h in hidden[1:]]
 
     def _cf_final(self, dropout: bool) -> Tensor:
         """Final embeddings of items then users, float [I + U, D]: `_propagate` with the last
         layer computed for those nodes only, on the CF block (same values, fewer rows)."""
         cf = self._cf_nodes
-        hidden = self._hidden(self._agg, self.node.weight, self.attention, dropout, -1)
-        weights = self.attention[self._cf_eids].unsqueeze(1)
-        last = self.layers[-1](
-            hidden[-1][cf], dgl.ops.u_mul_e_sum(self._cf_block, hidden[-1], weights)
-        )
+        full, cf_block = self._attended()
+        hidden = self._hidden(full, self.node.weight, dropout, -1)
+        last = self.layers[-1](hidden[-1][cf], cf_block(hidden[-1]))
         last = F.dropout(last, self.config.mess_dropout, training=dropout)
         outputs = [hidden[0][cf]] + [F.normalize(h[cf], dim=1) for h in hidden[1:]]
         return torch.cat(outputs + [F.normalize(last, dim=1)], 1)
@@ -213,7 +231,7 @@ class KGAT(Recommender):
         [float [N, dim], float [N, layer_dims[0]], ...], layers >= 1 L2-normalised."""
         with torch.no_grad():
             x0 = self.node.weight.detach()
-            return self._propagate(self._agg, x0, self.attention, dropout=False)
+            return self._propagate(self._agg, x0, None, dropout=False)
 
     def _inference_embeddings(self) -> Tensor:
         if self._final is not None:

@@ -18,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-import dgl
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from core.models.base import ModelInputs, Recommender
+from core.models.layers import segment_matmul
 
 
 class TranslationalScorer(nn.Module):
@@ -62,12 +62,12 @@ class TranslationalScorer(nn.Module):
         return out
 
     def project_sorted(self, x: Tensor, r_sorted: Tensor) -> Tensor:
-        """`project` for rows already sorted by relation: one DGL segment matmul, with no
+        """`project` for rows already sorted by relation: one segment matmul, with no
         [B, d, k] gather of W_r (several times slower on CPU). Returns float [B, k]."""
         if self.projection is None:
             return x
         seglen = torch.bincount(r_sorted, minlength=self.projection.shape[0]).cpu()
-        return dgl.ops.segment_mm(x, self.projection, seglen)
+        return segment_matmul(x, self.projection, seglen)
 
     def project_all(self, x: Tensor, r: int) -> Tensor:
         """Project many entities into one relation's space. x: [N, d]. Returns [N, k]."""
@@ -81,7 +81,10 @@ class TranslationalScorer(nn.Module):
         """KGAT eq. 2 with L2 on the projected embeddings; h, t, t_neg: [B, d]. Returns scalar."""
         order = torch.argsort(r)  # the loss is a mean: compute it in relation order
         r = r[order]
-        ph, pt, pn = (self.project_sorted(x[order], r) for x in (h, t, t_neg))
+        # the three entities of a triple share W_r: one projection of [B, 3, d] rows
+        stacked = torch.stack([h[order], t[order], t_neg[order]], 1)
+        projected = self.project_sorted(stacked.view(-1, h.shape[1]), r.repeat_interleave(3))
+        ph, pt, pn = projected.view(len(r), 3, -1).unbind(1)
         er = self.relation(r)
         pos = (ph + er - pt).pow(2).sum(1)
         neg = (ph + er - pn).pow(2).sum(1)

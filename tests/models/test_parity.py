@@ -108,3 +108,48 @@ def test_kgat_training_propagation_restricted_to_users_and_items_matches_full():
         with torch.no_grad():
             restricted = model._cf_final(dropout=False)
         torch.testing.assert_close(restricted, full[model._cf_nodes], atol=1e-6, rtol=1e-5)
+
+
+def test_segment_matmul_matches_per_segment_products_in_value_and_gradient():
+    from core.models.layers import segment_matmul
+
+    torch.manual_seed(0)
+    seglen = torch.tensor([3, 0, 5, 1])  # an empty segment costs nothing and gets zero grad
+    x = torch.randn(9, 4, requires_grad=True)
+    w = torch.randn(4, 4, 2, requires_grad=True)
+    out = segment_matmul(x, w, seglen)
+    starts = [0, 3, 3, 8]
+    ref = torch.cat(
+        [x[s : s + n] @ w[r] for r, (s, n) in enumerate(zip(starts, seglen.tolist(), strict=True))]
+    )
+    torch.testing.assert_close(out, ref)
+    g = torch.randn_like(out)
+    gx, gw = torch.autograd.grad(out, (x, w), g)
+    rx, rw = torch.autograd.grad(ref, (x, w), g)
+    torch.testing.assert_close(gx, rx)
+    torch.testing.assert_close(gw, rw)
+    assert torch.count_nonzero(gw[1]) == 0
+
+
+def test_kgat_fixed_attention_products_follow_attention_updates_and_match_dgl():
+    inputs = _random_inputs(5)
+    model = _kgat(inputs, KGATConfig(dim=8, relation_dim=6, layer_dims=(8, 4)))
+    model.eval()
+
+    def dgl_path():  # the edge-weighted DGL kernels, which the explainers differentiate through
+        return model._propagate(model._agg, model.node.weight, model.attention, dropout=False)
+
+    before = model.layer_embeddings()
+    with torch.no_grad():  # a new attention, as after a KG phase or loading other weights
+        model.attention.copy_(dgl.ops.edge_softmax(model._agg, torch.randn(model.ckg.num_edges())))
+    after = model.layer_embeddings()
+    assert not torch.allclose(before[-1], after[-1])
+    for got, want in zip(after, dgl_path(), strict=True):
+        torch.testing.assert_close(got, want.detach(), atol=1e-5, rtol=1e-5)
+    # gradients of the training path (CSR products) equal those through DGL's kernels
+    weights = torch.randn(len(model._cf_nodes), sum((8, 8, 4)))
+    (model._cf_final(dropout=False) * weights).sum().backward()
+    fast = model.node.weight.grad.clone()
+    model.node.weight.grad = None
+    (torch.cat(dgl_path(), 1)[model._cf_nodes] * weights).sum().backward()
+    torch.testing.assert_close(fast, model.node.weight.grad, atol=1e-5, rtol=1e-4)
