@@ -108,6 +108,8 @@ def run_one(dataset: str, model: str, args: argparse.Namespace) -> dict:
         train_config=cfg,
         out_dir=args.out and Path(args.out) / f"{dataset}-{model}",
         callbacks=[EpochLog(args.time_budget)],
+        checkpoint_every=args.checkpoint_every if args.out else None,
+        init_from=args.init,
     )
     total = time.perf_counter() - t0
     res, test = trained.result, trained.metrics["test"]
@@ -186,6 +188,8 @@ def run_isolated(dataset: str, model: str, args: argparse.Namespace) -> dict:
         ("--sampling", args.sampling),
         ("--eval-every", args.eval_every),
         ("--time-budget", args.time_budget),
+        ("--checkpoint-every", args.checkpoint_every),
+        ("--init", args.init),
     )
     for flag, value in extra:
         if value is not None:
@@ -274,6 +278,8 @@ def main() -> int:
     p.add_argument("--sampling", default=None, choices=("pairs", "users"), help="override")
     p.add_argument("--set", default=None, help="model settings as JSON, e.g. '{\"reg\": 1e-5}'")
     p.add_argument("--out", default=None, help="also save each artifact under this folder")
+    p.add_argument("--checkpoint-every", type=int, default=None, help="with --out: save every N")
+    p.add_argument("--init", default=None, help="start from this artifact (one model only)")
     p.add_argument("--write", action="store_true", help="merge into benchmarks/RESULTS.md")
     p.add_argument("--json", default=None, help="also write all rows (with curves) to this file")
     p.add_argument("--one", nargs=2, metavar=("DATASET", "MODEL"), help=argparse.SUPPRESS)

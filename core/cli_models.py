@@ -74,6 +74,13 @@ def _register_train(sub) -> None:
         metavar="N",
         help="also save the current weights every N epochs",
     )
+    tr.add_argument(
+        "--init",
+        default=None,
+        metavar="ARTIFACT",
+        help="start from this artifact's weights (same model, settings, dataset and split), e.g."
+        " to continue a run at a lower --lr",
+    )
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
     tr.set_defaults(handler=cmd_train)
 
@@ -115,6 +122,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             callbacks=[bar],
             dataset_source=source,
             checkpoint_every=args.checkpoint_every,
+            init_from=args.init,
         )
     except UnknownModelError as err:
         raise UsageError(str(err)) from None

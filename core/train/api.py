@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ def train_model(
     callbacks: Sequence[Callback] = (),
     dataset_source: dict[str, Any] | None = None,
     checkpoint_every: int | None = None,
+    init_from: str | Path | None = None,
 ) -> TrainedModel:
     """Train `model_name` on `dataset` and return it evaluated (and saved when `out_dir` is set).
 
@@ -49,12 +51,19 @@ def train_model(
     checkpoint_every: with out_dir, also save the current weights every N epochs (meta.json then
     has "checkpoint": true and metrics.json no test metrics), so a killed long run leaves a
     loadable artifact; the final save replaces it.
+    init_from: an artifact of the same model on the same dataset and split whose weights start
+    this run (continue a run with another learning rate, say); its model settings are kept
+    (`overrides` must not change them) and meta.json records it under "init_from".
     Returns a TrainedModel in eval mode with `metrics = {"test": {...}, "per_quartile": [...]}`.
     """
     from core.data import split_dataset
 
     cfg = train_config or TrainConfig()
     device = resolve_device(cfg.device)
+    if init_from is not None:  # start from the artifact's settings; overrides may restate them
+        from core.store.artifacts import read_meta
+
+        overrides = {**(read_meta(init_from).get("config") or {}), **(overrides or {})}
     config = make_config(model_name, overrides)  # fail on a bad setting before splitting
     if split is None:
         split = split_dataset(dataset, cfg.split_method, cfg.split_ratios, cfg.split_seed)
@@ -62,6 +71,7 @@ def train_model(
     torch.manual_seed(cfg.seed)  # model initialisation draws from the global generator
     model = build_model(model_name, inputs, dataclasses.asdict(config), device)
     cfg = dataclasses.replace(cfg, lr=learning_rate(model, cfg))  # meta.json records the rate used
+    start = _warm_start(init_from, dataset, model_name, config, split, model, device)
     if checkpoint_every and out_dir is not None:
         meta_of = functools.partial(
             _meta, dataset, model_name, config, cfg, split, device=device, source=dataset_source
@@ -83,10 +93,40 @@ def train_model(
         "n_test_users": test.n_users,
     }
     meta = _meta(dataset, model_name, config, cfg, split, result, device, dataset_source)
+    if start is not None:
+        meta["init_from"] = start
     trained = TrainedModel(model, meta, metrics, split, inputs=inputs, result=result)
     if out_dir is not None:
         trained.path = save_artifact(out_dir, model, meta, metrics)
     return trained
+
+
+def _warm_start(init_from, dataset, model_name, config, split, model, device) -> dict | None:
+    """Load `init_from`'s weights into `model` after checking it is the same model, settings
+    and split; returns what meta.json records about it (None without init_from)."""
+    if init_from is None:
+        return None
+    from core.store.artifacts import ArtifactError, load_artifact
+
+    warm = load_artifact(init_from, dataset, device)
+    meta = warm.meta
+    problems = []
+    if meta.get("model") != model_name:
+        problems.append(f"it holds {meta.get('model')!r}, not {model_name!r}")
+    if meta.get("config") != json.loads(json.dumps(dataclasses.asdict(config))):
+        problems.append("its model settings differ from this run's")
+    if meta.get("split", {}).get("fingerprint") != split_fingerprint(split):
+        problems.append("it was trained on another split (its test items could leak)")
+    if problems:
+        raise ArtifactError(f"{init_from}: cannot start from this artifact: {'; '.join(problems)}")
+    model.load_state_dict(warm.model.state_dict())
+    model.train()
+    return {
+        "path": str(init_from),
+        "epochs": meta.get("epochs"),
+        "best_valid": meta.get("best_valid"),
+        "lr": meta.get("train_config", {}).get("lr"),
+    }
 
 
 class Checkpoint(Callback):

@@ -191,3 +191,18 @@ def test_checkpoints_are_loadable_until_the_final_save_replaces_them(tmp_path):
     assert seen[0]["checkpoint"] is True and seen[0]["epochs"] == 1
     final = read_meta(folder)
     assert "checkpoint" not in final and final["epochs"] == 2
+
+
+def test_a_run_can_start_from_an_artifact_of_the_same_model_and_split(saved, tmp_path):
+    ds, trained, folder = saved
+    zero_epochs = dataclasses.replace(CFG, epochs=0)
+    warm = train_model(ds, "bprmf", train_config=zero_epochs, init_from=folder)
+    users = torch.arange(ds.n_users)
+    with torch.no_grad():  # no epoch ran: the artifact's weights and settings came through
+        assert torch.equal(warm.model.score(users), trained.model.score(users))
+    assert warm.meta["config"]["dim"] == 8 and warm.meta["init_from"]["path"] == str(folder)
+    with pytest.raises(ArtifactError, match="settings differ"):
+        train_model(ds, "bprmf", overrides={"dim": 16}, train_config=CFG, init_from=folder)
+    with pytest.raises(ArtifactError, match="another split"):
+        other = dataclasses.replace(CFG, split_seed=99)
+        train_model(ds, "bprmf", train_config=other, init_from=folder)
