@@ -127,7 +127,10 @@ class TransEConfig:
     dim: int = 64  # entity (and relation) embedding size
     reg: float = 1e-5  # L2 weight on the embeddings of each batch
     kg_batch_size: int = 2048  # triples per step of the KG phase
-    kg_lr: float = 1e-3  # Adam learning rate of the KG phase (the model's own optimiser)
+    # Adam learning rate of the KG phase (the model's own optimiser). At 1e-3 the KG phase
+    # pulled the shared item embeddings away from the CF objective: TransE on the sample peaked
+    # at epoch 4 with Recall@20 0.087 (MostPop's level); at 1e-4 it reached 0.204.
+    kg_lr: float = 1e-4
 
 
 @dataclass(frozen=True)
