@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -98,10 +99,23 @@ def time_model(name: str, dataset: str, inputs, split, args) -> dict:
     }
 
 
-def profile_epoch(loop, epoch: int) -> None:
-    """One more epoch under torch.profiler; prints the operators that took the most time."""
+class _FirstBatches:
+    """The first `n` batches of a trainer batch source (profiling a whole amazon-book epoch
+    holds millions of profiler events in memory: it was killed at 24 GB)."""
+
+    def __init__(self, source, n: int) -> None:
+        self.source, self.n = source, n
+
+    def epoch(self, gen):
+        return itertools.islice(self.source.epoch(gen), self.n)
+
+
+def profile_epoch(loop, epoch: int, max_batches: int = 40) -> None:
+    """One more (shortened) epoch under torch.profiler, including the model's end-of-epoch
+    work (KGAT's KG phase); prints the operators that took the most time."""
     from torch.profiler import ProfilerActivity, profile
 
+    loop.batches = _FirstBatches(loop.batches, max_batches)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         loop.run_epoch(epoch, ())
     table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=14)
