@@ -105,6 +105,13 @@ class Recommender(nn.Module):
         """Scores of every item for each user. Returns float [B, n_items]."""
         raise NotImplementedError
 
+    def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor] | None:
+        """(user_vectors [B, d], item_vectors [n_items, d]) such that
+        `score(users) == user_vectors @ item_vectors.T`, for models whose scores are dot
+        products; None (the default) otherwise. Full-ranking evaluation uses it to compute the
+        product into a buffer it reuses across batches (see core.eval.runner)."""
+        return None
+
     def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
         """Scores of (user, item) pairs. users, items: int64 [B]. Returns float [B].
 

@@ -59,7 +59,11 @@ class BPRMF(Recommender):
 
     def score(self, users: Tensor) -> Tensor:
         """float [B, n_items]."""
-        return self.user_emb(users) @ self.item_emb.weight.T
+        user_vectors, item_vectors = self.score_factors(users)
+        return user_vectors @ item_vectors.T
+
+    def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
+        return self.user_emb(users), self.item_emb.weight
 
     def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
         """float [B] as a row-wise dot product, without scoring the whole catalogue."""

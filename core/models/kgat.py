@@ -278,8 +278,12 @@ class KGAT(Recommender):
 
     def score(self, users: Tensor) -> Tensor:
         """users: int64 [B]. Returns float [B, n_items]."""
+        user_vectors, item_vectors = self.score_factors(users)
+        return user_vectors @ item_vectors.T
+
+    def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
         final = self._inference_embeddings()
-        return final[users + self.n_entities] @ final[: self.n_items].T
+        return final[users + self.n_entities], final[: self.n_items]
 
     def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
         """users, items: int64 [B]. Returns float [B]."""

@@ -145,8 +145,12 @@ class LightGCN(Recommender):
 
     def score(self, users: Tensor) -> Tensor:
         """Dot products with every item. users: int64 [B]. Returns float [B, n_items]."""
+        user_vectors, item_vectors = self.score_factors(users)
+        return user_vectors @ item_vectors.T
+
+    def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
         final = self._inference_embeddings()
-        return final[users] @ final[self.n_users :].T
+        return final[users], final[self.n_users :]
 
     def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
         """users, items: int64 [B]. Returns float [B]."""

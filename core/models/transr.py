@@ -209,13 +209,21 @@ class TransE(Recommender):
 
     def score(self, users: Tensor) -> Tensor:
         """-||P u + r - P i||^2 for every item, expanded as a matrix product. Returns [B, I]."""
+        user_vectors, item_vectors = self.score_factors(users)
+        return user_vectors @ item_vectors.T
+
+    def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
+        """-||a - b||^2 = [2a, -||a||^2, -1] . [b, 1, ||b||^2], with a = P u + r, b = P i."""
         r = self.interacted
-        u = (
+        a = (
             self.scorer.project_all(self.node(self._user_nodes(users)), r)
             + self.scorer.relation.weight[r]
         )
-        items = self.scorer.project_all(self.node.weight[: self.n_items], r)
-        return -(u.pow(2).sum(1, keepdim=True) - 2 * u @ items.T + items.pow(2).sum(1))
+        b = self.scorer.project_all(self.node.weight[: self.n_items], r)
+        a_sq, b_sq = a.pow(2).sum(1, keepdim=True), b.pow(2).sum(1, keepdim=True)
+        user_vectors = torch.cat([2 * a, -a_sq, -torch.ones_like(a_sq)], 1)
+        item_vectors = torch.cat([b, torch.ones_like(b_sq), b_sq], 1)
+        return user_vectors, item_vectors
 
     def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
         return self.score_triples(

@@ -111,3 +111,38 @@ def test_restores_training_mode():
     model.train()
     evaluate(model, TRAIN, TEST, beyond_accuracy=False)
     assert model.training
+
+
+class FixedFactors(Recommender):
+    """Dot-product scores exposed through `score_factors`, the runner's reused-buffer path."""
+
+    name = "fixed-factors"
+
+    def __init__(self, users: torch.Tensor, items: torch.Tensor) -> None:
+        super().__init__(len(users), len(items))
+        self.register_buffer("users", users)
+        self.register_buffer("items", items)
+
+    def score(self, users):
+        return self.users[users] @ self.items.T
+
+    def score_factors(self, users):
+        return self.users[users], self.items
+
+
+def test_factor_path_ranks_like_full_scores_on_a_catalogue_wide_enough_for_block_topk():
+    # the factor path scores batches of 7 users into one reused buffer (the last batch is
+    # shorter) and, with 3,000 items in 16-item blocks, takes top_k_per_column's block search;
+    # the score path hands a strided view to torch.topk
+    gen = torch.Generator().manual_seed(2)
+    users, items = torch.randn(40, 8, generator=gen), torch.randn(3000, 8, generator=gen)
+    rng = np.random.default_rng(2)
+    pairs = np.unique(np.stack([rng.integers(0, 40, 4000), rng.integers(0, 3000, 4000)], 1), axis=0)
+    rng.shuffle(pairs)
+    train, test = pairs[:3000], pairs[3000:]
+    via_factors = evaluate(FixedFactors(users, items), train, test, batch_size=7)
+    via_scores = evaluate(FixedScores(users @ items.T), train, test, batch_size=1024)
+    assert via_factors.metrics.keys() == via_scores.metrics.keys()
+    for name in via_factors.metrics:
+        assert via_factors.metrics[name] == pytest.approx(via_scores.metrics[name]), name
+    assert via_factors.metrics["recall@20"] > 0  # the comparison is not between two zeros
