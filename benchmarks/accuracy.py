@@ -94,10 +94,16 @@ def run_one(dataset: str, model: str, args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     path, method = DATASETS[dataset]
     ds = load_dataset(path)
+    refit = {}
+    if args.fixed_epochs:
+        if method != "given":
+            raise SystemExit(f"--fixed-epochs needs a dataset with its own split, not {dataset}")
+        # all training rows, and only the last epoch evaluated: nothing is chosen on test
+        refit = {"split_ratios": (1.0, 0.0, 0.0), "eval_every": args.epochs + 1}
     cfg = TrainConfig(
         epochs=args.epochs,
         patience=args.patience,
-        eval_every=args.eval_every,
+        eval_every=refit.pop("eval_every", args.eval_every),
         seed=args.seed,
         split_method=method,
         split_seed=2020,
@@ -107,6 +113,7 @@ def run_one(dataset: str, model: str, args: argparse.Namespace) -> dict:
             **DATASET_TRAIN.get(dataset, {}),
             **PAIR_TRAIN.get((dataset, model), {}),
             **_given(lr=args.lr, batch_size=args.batch_size, sampling=args.sampling),
+            **refit,
         },
     )
     overrides = {
@@ -196,6 +203,8 @@ def run_isolated(dataset: str, model: str, args: argparse.Namespace) -> dict:
         cmd += ["--out", args.out]
     if args.set:
         cmd += ["--set", args.set]
+    if args.fixed_epochs:
+        cmd += ["--fixed-epochs"]
     extra = (
         ("--lr", args.lr),
         ("--batch-size", args.batch_size),
@@ -294,6 +303,12 @@ def main() -> int:
     p.add_argument("--out", default=None, help="also save each artifact under this folder")
     p.add_argument("--checkpoint-every", type=int, default=None, help="with --out: save every N")
     p.add_argument("--init", default=None, help="start from this artifact (one model only)")
+    p.add_argument(
+        "--fixed-epochs",
+        action="store_true",
+        help="refit: train exactly --epochs on all training rows of a given split (no validation"
+        " carve) and keep the last epoch; for epoch counts already chosen on validation",
+    )
     p.add_argument("--write", action="store_true", help="merge into benchmarks/RESULTS.md")
     p.add_argument("--json", default=None, help="also write all rows (with curves) to this file")
     p.add_argument("--one", nargs=2, metavar=("DATASET", "MODEL"), help=argparse.SUPPRESS)
