@@ -92,6 +92,18 @@ def test_early_stopping_restores_best_epoch():
     assert [h["phase"] for h in res.history] == [1.0, 2.0, 3.0, 4.0]
 
 
+def test_validating_only_after_the_last_epoch_keeps_the_last_epoch():
+    # the refit protocol (benchmarks/accuracy.py --fixed-epochs): with eval_every past the last
+    # epoch nothing is chosen on the monitored set, even when an earlier epoch would score higher
+    inputs, split, _ = _setup()
+    good = torch.zeros(inputs.n_users, inputs.n_items)
+    good[split.valid[:, 0], split.valid[:, 1]] = 1.0
+    model = Scripted(inputs.n_users, inputs.n_items, good)
+    res = fit(model, inputs, split, dataclasses.replace(FAST, epochs=4, eval_every=5, patience=2))
+    assert res.epochs_run == 4 and res.best_epoch == 4 and int(model.phase) == 4
+    assert ["val_ndcg@20" in h for h in res.history] == [False, False, False, True]
+
+
 def test_callbacks_see_every_epoch_and_can_stop():
     class Recorder(Callback):
         def __init__(self):
