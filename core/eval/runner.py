@@ -192,7 +192,7 @@ class _BatchScorer:
 
     For dot-product models (`score_factors`) the product is computed as items x users into one
     buffer reused by every batch. Both choices were measured on amazon-book with 2 threads on
-    our AMD EPYC machines: MKL's sgemm for [25k, 64] x [64, B] runs twice as fast as for the
+    our AMD EPYC machines: MKL's sgemm for [25k, 64] x [64, B] runs 1.6-1.8x as fast as for the
     user-major [B, 64] x [64, 25k] (1.9-2.2 vs 3.4 s per evaluation), and a fresh 24 MB block per
     batch cost about as much in page faults as the product itself on our VM.
     Other models return `score(users)` transposed (a strided view).

@@ -102,8 +102,15 @@ class Recommender(nn.Module):
 
     # --- inference --------------------------------------------------------------------------
     def score(self, users: Tensor) -> Tensor:
-        """Scores of every item for each user. Returns float [B, n_items]."""
-        raise NotImplementedError
+        """Scores of every item for each user. Returns float [B, n_items].
+
+        The default multiplies `score_factors`; models whose scores are not dot products
+        override it."""
+        factors = self.score_factors(users)
+        if factors is None:
+            raise NotImplementedError(f"{self.name} defines neither score nor score_factors")
+        user_vectors, item_vectors = factors
+        return user_vectors @ item_vectors.T
 
     def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor] | None:
         """(user_vectors [B, d], item_vectors [n_items, d]) such that

@@ -57,12 +57,8 @@ class BPRMF(Recommender):
         l2 = (u.pow(2).sum() + p.pow(2).sum() + n.pow(2).sum()) / 2 / len(users)
         return F.softplus(-diff).mean() + self.config.reg * l2
 
-    def score(self, users: Tensor) -> Tensor:
-        """float [B, n_items]."""
-        user_vectors, item_vectors = self.score_factors(users)
-        return user_vectors @ item_vectors.T
-
     def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
+        """(user rows, item table): score(u, i) = <e_u, e_i>."""
         return self.user_emb(users), self.item_emb.weight
 
     def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:

@@ -276,12 +276,8 @@ class KGAT(Recommender):
         with torch.no_grad():
             self._final = torch.cat(self.layer_embeddings(), 1)
 
-    def score(self, users: Tensor) -> Tensor:
-        """users: int64 [B]. Returns float [B, n_items]."""
-        user_vectors, item_vectors = self.score_factors(users)
-        return user_vectors @ item_vectors.T
-
     def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
+        """Final (concatenated-layer) embeddings of the users and of the items."""
         final = self._inference_embeddings()
         return final[users + self.n_entities], final[: self.n_items]
 

@@ -143,12 +143,8 @@ class LightGCN(Recommender):
         with torch.no_grad():
             self._final = self.propagate()
 
-    def score(self, users: Tensor) -> Tensor:
-        """Dot products with every item. users: int64 [B]. Returns float [B, n_items]."""
-        user_vectors, item_vectors = self.score_factors(users)
-        return user_vectors @ item_vectors.T
-
     def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
+        """Layer-mean embeddings of the users and of the items."""
         final = self._inference_embeddings()
         return final[users], final[self.n_users :]
 

@@ -207,13 +207,9 @@ class TransE(Recommender):
         """Plausibility -f(h, r, t) of triples over node ids (users are E + u). Returns [B]."""
         return -self.scorer.distance(self.node(h), r, self.node(t))
 
-    def score(self, users: Tensor) -> Tensor:
-        """-||P u + r - P i||^2 for every item, expanded as a matrix product. Returns [B, I]."""
-        user_vectors, item_vectors = self.score_factors(users)
-        return user_vectors @ item_vectors.T
-
     def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
-        """-||a - b||^2 = [2a, -||a||^2, -1] . [b, 1, ||b||^2], with a = P u + r, b = P i."""
+        """score = -||P u + r - P i||^2, a matrix product once expanded:
+        -||a - b||^2 = [2a, -||a||^2, -1] . [b, 1, ||b||^2], with a = P u + r, b = P i."""
         r = self.interacted
         a = (
             self.scorer.project_all(self.node(self._user_nodes(users)), r)
