@@ -64,7 +64,9 @@ PAIR_TRAIN = {
 }
 DATASET_MODEL = {
     ("amazon-book", "bprmf"): {"reg": 1e-4, "init_std": 0.01},
-    ("amazon-book", "lightgcn"): {"n_layers": 2},  # RecBole's default; 3 costs ~50 % more time
+    # the paper's 3 layers, chosen over RecBole's 2 on validation NDCG@20 after 40 epochs at
+    # lr 5e-3 (0.0687 vs 0.0679; test Recall@20 0.1362 vs 0.1258); ~50 % more time per epoch
+    ("amazon-book", "lightgcn"): {"n_layers": 3},
     ("ml-100k-recbole-kg", "kgat"): _KGAT_REAL,
     ("lastfm-kgcn", "kgat"): _KGAT_REAL,
 }
