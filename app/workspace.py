@@ -31,9 +31,10 @@ LABELS = {
     "transe": "TransE",
     "transr": "TransR",
 }
-# First launch: (epochs, config overrides) sized so the default set trains in under 3 minutes on 2
-# cores (measured by `benchmarks/ui_latency.py --first-launch`): large batches, a higher learning
-# rate, one KGAT layer with TransR on the KG's own triples. The Train page trains longer on demand.
+# First launch: (epochs, config overrides) sized so the default set trains in under a minute on 2
+# cores (`benchmarks/ui_latency.py --first-launch`: 21 s on 2026-11-29): large batches, a higher
+# learning rate, one KGAT layer with TransR on the KG's own triples. The Train page trains longer
+# on demand.
 FIRST_LAUNCH = {
     "mostpop": (1, {}),
     "bprmf": (25, {}),
@@ -183,7 +184,7 @@ def ensure_default_models() -> bool:
 
 def _train_default_set() -> None:
     missing = [m for m in DEFAULT_MODELS if m in MODELS]
-    st.info("First launch: training the default models on the sample data (about 2–3 minutes).")
+    st.info("First launch: training the default models on the sample data (under a minute).")
     bar, start = st.progress(0.0, text="starting"), time.perf_counter()
     for n, model in enumerate(missing):
 
