@@ -114,7 +114,8 @@ def test_restores_training_mode():
 
 
 class FixedFactors(Recommender):
-    """Dot-product scores exposed through `score_factors`, the runner's reused-buffer path."""
+    """Dot-product scores exposed through `score_factors` only (the base class derives `score`
+    from them), the runner's reused-buffer path."""
 
     name = "fixed-factors"
 
@@ -122,9 +123,6 @@ class FixedFactors(Recommender):
         super().__init__(len(users), len(items))
         self.register_buffer("users", users)
         self.register_buffer("items", items)
-
-    def score(self, users):
-        return self.users[users] @ self.items.T
 
     def score_factors(self, users):
         return self.users[users], self.items
@@ -146,3 +144,5 @@ def test_factor_path_ranks_like_full_scores_on_a_catalogue_wide_enough_for_block
     for name in via_factors.metrics:
         assert via_factors.metrics[name] == pytest.approx(via_scores.metrics[name]), name
     assert via_factors.metrics["recall@20"] > 0  # the comparison is not between two zeros
+    model = FixedFactors(users, items)
+    torch.testing.assert_close(model.score(torch.tensor([0, 5])), (users @ items.T)[[0, 5]])
