@@ -48,8 +48,7 @@ MODEL = {  # model settings that differ from the config defaults
     "bprmf": {"reg": 1e-3},
 }
 # amazon-book follows KGAT's reference protocol: batches of uniformly drawn users (see
-# TrainConfig.sampling), and for BPR-MF a small initialisation and lighter L2, chosen on short
-# runs recorded in RESULTS.md.
+# TrainConfig.sampling), and for BPR-MF a small initialisation (RESULTS.md has the runs).
 # Its given split has no validation rows: 5 % of each user's training rows are carved out for
 # early stopping (KGAT's code watches test instead; we do not).
 DATASET_TRAIN = {"amazon-book": {"sampling": "users", "split_ratios": (0.95, 0.05, 0.0)}}
@@ -63,7 +62,9 @@ PAIR_TRAIN = {
     ("lastfm-kgcn", "kgat"): {"lr": 1e-3, "batch_size": 2048},
 }
 DATASET_MODEL = {
-    ("amazon-book", "bprmf"): {"reg": 1e-4, "init_std": 0.01},
+    # reg stays at the general 1e-3: on validation NDCG@20 it beat 1e-2 (0.0648 vs 0.0613) and
+    # 1e-4 / 1e-5 (both plateau at 0.0545), see RESULTS.md
+    ("amazon-book", "bprmf"): {"init_std": 0.01},
     # the paper's 3 layers, chosen over RecBole's 2 on validation NDCG@20 after 40 epochs at
     # lr 5e-3 (0.0687 vs 0.0679; test Recall@20 0.1362 vs 0.1258); ~50 % more time per epoch
     ("amazon-book", "lightgcn"): {"n_layers": 3},
