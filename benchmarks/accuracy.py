@@ -44,9 +44,7 @@ TRAIN = {
     "transr": {},  # default_lr 1e-2
     "transe": {},
 }
-MODEL = {  # model settings that differ from the config defaults
-    "bprmf": {"reg": 1e-3},
-}
+MODEL: dict[str, dict] = {}  # model settings that differ from the config defaults, per model
 # amazon-book follows KGAT's reference protocol: batches of uniformly drawn users (see
 # TrainConfig.sampling), and for BPR-MF a small initialisation (RESULTS.md has the runs).
 # Its given split has no validation rows: 5 % of each user's training rows are carved out for
