@@ -60,8 +60,8 @@ PAIR_TRAIN = {
     ("lastfm-kgcn", "kgat"): {"lr": 1e-3, "batch_size": 2048},
 }
 DATASET_MODEL = {
-    # reg stays at the general 1e-3: on validation NDCG@20 it beat 1e-2 (0.0648 vs 0.0613) and
-    # 1e-4 / 1e-5 (both plateau at 0.0545), see RESULTS.md
+    # reg stays at the default 1e-3: on validation NDCG@20 it beat 1e-2 (0.0648 vs 0.0613) and
+    # 1e-4 / 1e-5 (both plateau at 0.0545); 3e-3 led early but was not run to its peak (RESULTS.md)
     ("amazon-book", "bprmf"): {"init_std": 0.01},
     # the paper's 3 layers, chosen over RecBole's 2 on validation NDCG@20 after 40 epochs at
     # lr 5e-3 (0.0687 vs 0.0679; test Recall@20 0.1362 vs 0.1258); ~50 % more time per epoch
