@@ -95,16 +95,16 @@ def run_one(dataset: str, model: str, args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     path, method = DATASETS[dataset]
     ds = load_dataset(path)
-    refit = {}
+    refit, eval_every = {}, args.eval_every
     if args.fixed_epochs:
         if method != "given":
             raise SystemExit(f"--fixed-epochs needs a dataset with its own split, not {dataset}")
         # all training rows, and only the last epoch evaluated: nothing is chosen on test
-        refit = {"split_ratios": (1.0, 0.0, 0.0), "eval_every": args.epochs + 1}
+        refit, eval_every = {"split_ratios": (1.0, 0.0, 0.0)}, args.epochs + 1
     cfg = TrainConfig(
         epochs=args.epochs,
         patience=args.patience,
-        eval_every=refit.pop("eval_every", args.eval_every),
+        eval_every=eval_every,
         seed=args.seed,
         split_method=method,
         split_seed=2020,
