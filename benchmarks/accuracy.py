@@ -95,16 +95,16 @@ def run_one(dataset: str, model: str, args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     path, method = DATASETS[dataset]
     ds = load_dataset(path)
-    refit, eval_every = {}, args.eval_every
+    refit = {}
     if args.fixed_epochs:
         if method != "given":
             raise SystemExit(f"--fixed-epochs needs a dataset with its own split, not {dataset}")
-        # all training rows, and only the last epoch evaluated: nothing is chosen on test
-        refit, eval_every = {"split_ratios": (1.0, 0.0, 0.0)}, args.epochs + 1
+        # all training rows, every epoch run, the last one kept: nothing is chosen on test
+        refit = {"split_ratios": (1.0, 0.0, 0.0), "fixed_epochs": True}
     cfg = TrainConfig(
         epochs=args.epochs,
         patience=args.patience,
-        eval_every=eval_every,
+        eval_every=args.eval_every,
         seed=args.seed,
         split_method=method,
         split_seed=2020,
@@ -132,12 +132,14 @@ def run_one(dataset: str, model: str, args: argparse.Namespace) -> dict:
         callbacks=[EpochLog(args.time_budget)],
         checkpoint_every=args.checkpoint_every if args.out else None,
         init_from=args.init,
+        evaluate_test=not args.tune,
     )
     total = time.perf_counter() - t0
-    res, test = trained.result, trained.metrics["test"]
+    res, test = trained.result, trained.metrics["valid" if args.tune else "test"]
     return {
         "dataset": dataset,
         "model": model,
+        "evaluated": "valid" if args.tune else "test",
         "Recall@20": test["recall@20"],
         "NDCG@20": test["ndcg@20"],
         "epochs": res.epochs_run,
@@ -206,6 +208,8 @@ def run_isolated(dataset: str, model: str, args: argparse.Namespace) -> dict:
         cmd += ["--set", args.set]
     if args.fixed_epochs:
         cmd += ["--fixed-epochs"]
+    if args.tune:
+        cmd += ["--tune"]
     extra = (
         ("--lr", args.lr),
         ("--batch-size", args.batch_size),
@@ -310,10 +314,18 @@ def main() -> int:
         help="refit: train exactly --epochs on all training rows of a given split (no validation"
         " carve) and keep the last epoch; for epoch counts already chosen on validation",
     )
+    p.add_argument(
+        "--tune",
+        action="store_true",
+        help="tuning run: report validation Recall/NDCG@20 of the kept epoch and never score"
+        " test (train_model(evaluate_test=False)); cannot be combined with --write",
+    )
     p.add_argument("--write", action="store_true", help="merge into benchmarks/RESULTS.md")
     p.add_argument("--json", default=None, help="also write all rows (with curves) to this file")
     p.add_argument("--one", nargs=2, metavar=("DATASET", "MODEL"), help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.tune and args.write:
+        p.error("--tune reports validation figures; they are not results rows (drop --write)")
     if args.one:
         print(json.dumps(run_one(args.one[0], args.one[1], args)))
         return 0
@@ -324,6 +336,8 @@ def main() -> int:
             rows.append(row)
             print(markdown([format_row(row)]).splitlines()[-1], flush=True)
     print()
+    if args.tune:
+        print("VALIDATION figures (tuning run; test was not evaluated):")
     print(markdown([format_row(r) for r in rows]))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))

@@ -1,4 +1,5 @@
-"""`train_model`: split, build, fit, evaluate on test, save. The CLI and the dashboard call this."""
+"""`train_model`: split, build, fit, evaluate on test (or, for tuning, on validation only), save.
+The CLI and the dashboard call this."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def train_model(
     dataset_source: dict[str, Any] | None = None,
     checkpoint_every: int | None = None,
     init_from: str | Path | None = None,
+    evaluate_test: bool = True,
 ) -> TrainedModel:
     """Train `model_name` on `dataset` and return it evaluated (and saved when `out_dir` is set).
 
@@ -54,7 +56,11 @@ def train_model(
     init_from: an artifact of the same model on the same dataset and split whose weights start
     this run (continue a run with another learning rate, say); its model settings are kept
     (`overrides` must not change them) and meta.json records it under "init_from".
-    Returns a TrainedModel in eval mode with `metrics = {"test": {...}, "per_quartile": [...]}`.
+    evaluate_test: False for tuning runs: the final evaluation is on the validation pairs and
+    the test pairs are never scored, so settings can be compared without seeing test; metrics
+    then hold "valid" instead of "test", and meta.json records "test_evaluated": false.
+    Returns a TrainedModel in eval mode with `metrics = {"test": {...}, "per_quartile": [...]}`
+    (`"valid"` in place of `"test"` when evaluate_test is False).
     """
     from core.data import split_dataset
 
@@ -78,21 +84,23 @@ def train_model(
         )
         callbacks = [*callbacks, Checkpoint(Path(out_dir), model, meta_of, checkpoint_every)]
     result = fit(model, inputs, split, cfg, callbacks)
-    test = evaluate_split(
+    target = "test" if evaluate_test else "valid"
+    final = evaluate_split(
         model,
         split,
-        "test",
+        target,
         batch_size=cfg.eval_batch_size,
         item_attributes=item_attribute_matrix(inputs.n_items, inputs.kg),
     )
     model.eval()
     metrics = {
-        "test": test.metrics,
-        "per_quartile": test.per_quartile,
-        "eval_seconds": test.seconds,
-        "n_test_users": test.n_users,
+        target: final.metrics,
+        "per_quartile": final.per_quartile,
+        "eval_seconds": final.seconds,
+        f"n_{target}_users": final.n_users,
     }
     meta = _meta(dataset, model_name, config, cfg, split, result, device, dataset_source)
+    meta["test_evaluated"] = evaluate_test
     if start is not None:
         meta["init_from"] = start
     trained = TrainedModel(model, meta, metrics, split, inputs=inputs, result=result)

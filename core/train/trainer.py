@@ -1,5 +1,9 @@
 """One model-agnostic training loop: BPR triples, Adam, early stopping on validation NDCG@20.
 
+The test pairs are never looked at here: without validation rows `fit` either trains a fixed
+number of epochs (`TrainConfig.fixed_epochs`) or refuses to start, so no epoch is ever chosen on
+test.
+
 Nothing here knows about a particular model: the loss (including its L2 term) is `model.loss`,
 and model-specific work between epochs (KGAT's KG phase, attention refresh) is
 `model.on_epoch_end`. Progress is reported to callbacks, which the CLI turns into a tqdm bar and
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from core.data.errors import DataError
 from core.eval.runner import evaluate
 from core.models.base import ModelInputs, Recommender
 from core.train.sampling import NegativeSampler
@@ -33,6 +38,10 @@ class TrainConfig:
     sampling: str = "pairs"
     lr: float | None = None  # Adam learning rate; None: the model's `default_lr` (else 1e-3)
     patience: int = 10  # evaluations without improvement before stopping (0: never stop early)
+    # True: train exactly `epochs` epochs and keep the last weights (validation, if any, is only
+    # logged). The only way to train on a split without validation rows: selecting an epoch by
+    # the test pairs would report a test figure chosen on test.
+    fixed_epochs: bool = False
     eval_every: int = 1  # validate every this many epochs
     monitor: str = "ndcg@20"  # validation metric that picks the best epoch
     eval_batch_size: int = 1024  # users per full-ranking batch
@@ -98,6 +107,10 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite (learning rate too high for this model)."""
 
 
+class NoValidationSet(DataError):
+    """Early stopping (or picking the best epoch) was asked for on a split without validation."""
+
+
 def fit(
     model: Recommender,
     inputs: ModelInputs,
@@ -107,15 +120,24 @@ def fit(
 ) -> TrainResult:
     """Train `model` in place and restore its best weights by validation `config.monitor`.
 
-    split: a core.data Split; its valid pairs are monitored (its test pairs when it has no
-    validation set, as KGAT's protocol does: say so when reporting). The model must already be on
-    its device; everything else is moved there. Deterministic for a given seed and device.
+    split: a core.data Split; only its train and valid pairs are used, never its test pairs.
+    With `config.fixed_epochs` every epoch runs and the last weights are kept; otherwise a split
+    without validation rows raises NoValidationSet. The model must already be on its device;
+    everything else is moved there. Deterministic for a given seed and device.
     A model without trainable parameters (MostPop) returns at once with epochs_run = 0.
     """
     start = time.perf_counter()
     result = TrainResult()
     if not model.is_trainable:
         return result
+    has_valid = split.valid is not None and len(split.valid) > 0
+    if not has_valid and not config.fixed_epochs:
+        raise NoValidationSet(
+            f"the split has no validation rows, so early stopping on {config.monitor} would have"
+            " to watch the test rows; give the split validation rows (split ratios with a"
+            " non-zero middle share), or train a fixed number of epochs"
+            " (TrainConfig(fixed_epochs=True)), which keeps the last epoch"
+        )
     device = next(model.parameters()).device
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
@@ -126,18 +148,25 @@ def fit(
     for epoch in range(1, config.epochs + 1):
         logs = loop.run_epoch(epoch, callbacks)
         result.seconds_per_epoch.append(logs["seconds"])
-        if loop.can_validate and (epoch % config.eval_every == 0 or epoch == config.epochs):
+        if has_valid and (epoch % config.eval_every == 0 or epoch == config.epochs):
             best.update(epoch, logs, *loop.validate(), config.monitor)
         result.history.append(logs)
         result.epochs_run = epoch
         stop_requested = any([bool(cb.on_epoch_end(epoch, logs)) for cb in callbacks])
-        if stop_requested and loop.can_validate and f"val_{config.monitor}" not in logs:
+        if stop_requested and has_valid and f"val_{config.monitor}" not in logs:
             best.update(epoch, logs, *loop.validate(), config.monitor)  # score the last epoch too
-        if (config.patience and best.waited >= config.patience) or stop_requested:
+        patience_out = config.patience and best.waited >= config.patience
+        if (patience_out and not config.fixed_epochs) or stop_requested:
             result.stopped_early = True
             break
-    best.restore()
-    result.monitor = f"{loop.monitor_split} {config.monitor}"
+    if config.fixed_epochs:
+        result.best_epoch = result.epochs_run  # the last epoch's weights are the model's
+        last = result.history[-1] if result.history else {}
+        result.best_score = last.get(f"val_{config.monitor}", float("nan"))
+        result.monitor = "fixed epochs (last kept)"
+    else:
+        best.restore()
+        result.monitor = f"valid {config.monitor}"
     result.train_seconds = time.perf_counter() - start
     for cb in callbacks:
         cb.on_train_end(result)
@@ -193,10 +222,6 @@ class _Loop:
         self.batches = _batch_source(config.sampling, self.pairs, inputs.n_users, config.batch_size)
         self.opts = make_optimizers(model, learning_rate(model, config))
         self.n_batches = math.ceil(len(self.pairs) / config.batch_size)
-        has_valid = split.valid is not None and len(split.valid) > 0
-        self.monitor_split = "valid" if has_valid else "test"
-        # nothing held out at all: train for the full epochs, keep the last weights
-        self.can_validate = has_valid or (split.test is not None and len(split.test) > 0)
 
     def run_epoch(self, epoch: int, callbacks: Sequence[Callback]) -> dict[str, float]:
         t0 = time.perf_counter()
@@ -223,13 +248,8 @@ class _Loop:
         return logs
 
     def validate(self) -> tuple[float, float]:
-        """(monitored metric, seconds) on the validation pairs (test when there are none)."""
-        if self.monitor_split == "valid":
-            res = evaluate(self.model, self.split.train, self.split.valid, **self._eval_kwargs())
-        else:
-            res = evaluate(
-                self.model, self.split.train, self.split.test, valid=None, **self._eval_kwargs()
-            )
+        """(monitored metric, seconds) on the validation pairs, with the train pairs masked."""
+        res = evaluate(self.model, self.split.train, self.split.valid, **self._eval_kwargs())
         return res.metrics.get(self.config.monitor, float("nan")), res.seconds
 
     def _eval_kwargs(self) -> dict:

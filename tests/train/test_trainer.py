@@ -162,8 +162,9 @@ def test_nothing_held_out_trains_all_epochs_without_validation():
     inputs, split, model = _setup()
     empty = np.zeros((0, 2), dtype=np.int64)
     bare = dataclasses.replace(split, valid=empty, test=empty)
-    res = fit(model, inputs, bare, dataclasses.replace(FAST, epochs=3, patience=1))
-    assert res.epochs_run == 3 and res.best_epoch == 0 and res.eval_seconds == []
+    cfg = dataclasses.replace(FAST, epochs=3, patience=1, fixed_epochs=True)
+    res = fit(model, inputs, bare, cfg)
+    assert res.epochs_run == 3 and res.best_epoch == 3 and res.eval_seconds == []
 
 
 def test_sparse_embeddings_get_lazy_adam_and_dense_parameters_adam():
