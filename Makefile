@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-requirements
 PORT ?= 8501
 WORKSPACE ?= workspace
 
-.PHONY: setup run test test-fast lint bench sample clean
+.PHONY: setup run test test-fast lint bench sample clean peer
 
 setup: $(STAMP)
 
@@ -40,5 +40,20 @@ bench: setup
 sample: setup
 	$(PY) -m core.data.sample sample_data
 
+# RecBole 1.2.1 for benchmarks/vs_recbole.py, in its own venv; never part of `make test`.
+# It layers on .venv's packages (same torch build for both libraries): see the requirements file.
+PEER := .venv-peer
+PEER_REQ := benchmarks/requirements-peer.txt
+
+peer: $(PEER)/.installed-peer
+
+$(PEER)/.installed-peer: $(PEER_REQ) $(STAMP)
+	test -x $(PEER)/bin/python || $(PYTHON) -m venv $(PEER)
+	$(PY) -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" > \
+		"$$($(PEER)/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/reclens-base.pth"
+	$(PEER)/bin/python -m pip install --quiet --no-deps -r $(PEER_REQ)
+	$(PEER)/bin/python -c "import recbole.data, recbole.trainer, recbole.model.knowledge_aware_recommender"
+	cp $(PEER_REQ) $@
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(PEER) .pytest_cache

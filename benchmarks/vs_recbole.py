@@ -1,0 +1,403 @@
+"""RecLens against RecBole 1.2.1, side by side on the same split files, in one run.
+
+    make peer                                   # once: .venv-peer with RecBole 1.2.1
+    .venv/bin/python benchmarks/vs_recbole.py   # ml100k and ml100k-kg, every model
+    .venv/bin/python benchmarks/vs_recbole.py --cases ml100k:bprmf --threads 1 --write
+
+Protocol. RecBole splits each dataset once, exactly as at its defaults (`export` in
+benchmarks/recbole_side.py: every rating a positive, per-user random 80/10/10, seed 2020; for a
+knowledge-aware model RecBole first drops the interactions of items without a KG link, hence the
+separate `ml100k-kg`). Both are MovieLens-100K, named without the hyphen because RecBole reads a
+dataset called exactly "ml-100k" from its own bundled copy. The three parts are written as
+RecBole atomic files NAME.{train,valid,test}.inter under benchmarks/out/vs_recbole/splits/, and
+both libraries read those same files: RecBole through `benchmark_filename`, RecLens through its
+`recbole` pre-split loader. Each run is its own process (its peak RSS is its own), one run at a
+time, RecBole and RecLens interleaved case by case so that both see the same machine load. Full
+ranking; test Recall@20 and NDCG@20 are computed once per run, on the weights chosen on
+validation (RecBole by its default MRR@10, RecLens by NDCG@20). Rows: RecBole at its defaults,
+RecLens at its library defaults (`python -m core train`), and RecLens at its tuned benchmark
+preset (benchmarks/accuracy.py). Speed rows (`:N` after a case, e.g. amazon-book:lightgcn:2)
+train N epochs with no validation and test the last model. Ratios are RecBole's time over
+RecLens's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "out" / "vs_recbole"
+CONFIGS = ROOT / "benchmarks" / "configs"
+PEER_PY = ROOT / ".venv-peer" / "bin" / "python"
+SHARED = Path(os.environ.get("RECLENS_DATASETS", ROOT.parent / "shared" / "datasets"))
+SECTION = ("<!-- vs-recbole:begin -->", "<!-- vs-recbole:end -->")
+
+# dataset -> (source files (RecBole name: shared file), model RecBole splits it for, preset key)
+DATASETS = {
+    "ml100k": ({"inter": "ml-100k-recbole-kg/ml-100k.inter"}, "BPR", "ml-100k-recbole-kg"),
+    "ml100k-kg": (
+        {
+            "inter": "ml-100k-recbole-kg/ml-100k.inter",
+            "kg": "ml-100k-recbole-kg/ml-100k.kg",
+            "link": "ml-100k-recbole-kg/ml-100k.link",
+        },
+        "KGAT",
+        "ml-100k-recbole-kg",
+    ),
+}
+RECBOLE_NAME = {"bprmf": "BPR", "lightgcn": "LightGCN", "kgat": "KGAT"}
+DEFAULT_CASES = ["ml100k:bprmf", "ml100k:lightgcn", "ml100k-kg:kgat"]
+PARTS = ("train", "valid", "test")
+
+
+# --- pure parts (tested in tests/benchmarks) -----------------------------------------------------
+
+
+def write_split(folder: Path, name: str, parts: dict[str, tuple]) -> None:
+    """Write NAME.train/valid/test.inter (RecBole atomic files, raw tokens) into `folder`.
+
+    parts: {"train": (users, items), ...}, two equally long sequences of raw tokens per part.
+    A token with a tab or a line break cannot be written as an atomic field: ValueError names it.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for part in PARTS:
+        users, items = parts[part]
+        if len(users) != len(items):
+            raise ValueError(f"{part}: {len(users)} users but {len(items)} items")
+        lines = ["user_id:token\titem_id:token"]
+        for row, (u, i) in enumerate(zip(users, items, strict=True), start=1):
+            u, i = str(u), str(i)
+            if any(c in u + i for c in "\t\r\n") or not u or not i:
+                raise ValueError(f"{part} row {row}: token {u!r} / {i!r} is empty or has a tab")
+            lines.append(f"{u}\t{i}")
+        (folder / f"{name}.{part}.inter").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def config_hash(settings: dict) -> str:
+    """First 10 hex digits of the sha256 of the settings' canonical JSON."""
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+COLUMNS = [
+    "model",
+    "run",
+    "Recall@20",
+    "NDCG@20",
+    "epochs (best)",
+    "stopped by",
+    "s/epoch",
+    "CPU s/epoch",
+    "eval s",
+    "peak RSS MB",
+    "RecBole/RecLens epoch",
+    "RecBole/RecLens eval",
+    "config",
+]
+
+
+def _ratio(peer: float | None, ours: float | None) -> str:
+    if not peer or not ours:
+        return "–"
+    return f"{peer / ours:.1f}x"
+
+
+def table(rows: list[dict]) -> str:
+    """One markdown table for one dataset: per model the RecBole row, then the RecLens rows,
+    each RecLens row with RecBole's time over its own (epoch, evaluation). A failed run shows
+    its error in place of figures."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|---|---|" + "---:|" * 10 + "---|"]
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    for model in models:
+        group = [r for r in rows if r["model"] == model]
+        peer = next((r for r in group if r["library"] == "recbole" and "error" not in r), None)
+        for r in sorted(group, key=lambda r: r["library"] != "recbole"):
+            lines.append("| " + " | ".join(_cells(r, peer)) + " |")
+    return "\n".join(lines)
+
+
+def _cells(r: dict, peer: dict | None) -> list[str]:
+    run = r["library"] if r["library"] == "recbole" else f"reclens {r['preset']}"
+    if "error" in r:
+        return [r["model"], run, f"failed: {r['error'][:90]}"] + [""] * (len(COLUMNS) - 3)
+    ours = r["library"] == "reclens"
+    stop = "fixed epochs" if r.get("fixed") else ("early stop" if r["converged"] else "epoch cap")
+    return [
+        r["model"],
+        run,
+        f"{r['recall@20']:.4f}",
+        f"{r['ndcg@20']:.4f}",
+        f"{r['epochs']} ({r['best_epoch']})",
+        stop,
+        f"{r['s_per_epoch']:.2f}",
+        f"{r['cpu_s_per_epoch']:.2f}",
+        f"{r['eval_s']:.2f}",
+        f"{r['peak_rss_mb']:.0f}",
+        _ratio(peer and peer["s_per_epoch"], r["s_per_epoch"]) if ours else "",
+        _ratio(peer and peer["eval_s"], r["eval_s"]) if ours else "",
+        f"`{r['config_hash']}`",
+    ]
+
+
+def parse_case(text: str) -> tuple[str, str, int | None]:
+    """ "dataset:model" or "dataset:model:epochs" (a speed row of that many fixed epochs)."""
+    bits = text.split(":")
+    if len(bits) not in (2, 3) or bits[1] not in RECBOLE_NAME:
+        raise ValueError(
+            f"case {text!r}: expected DATASET:MODEL[:EPOCHS], model in bprmf, lightgcn, kgat"
+        )
+    return bits[0], bits[1], int(bits[2]) if len(bits) == 3 else None
+
+
+# --- the RecLens side (a child process of this script) ----------------------------------------
+
+
+def preset(dataset: str, model: str, which: str) -> tuple[dict, dict]:
+    """(TrainConfig settings, model settings) of RecLens's `default` (the library's own) or
+    `tuned` (benchmarks/accuracy.py's preset for the benchmark dataset behind `dataset`)."""
+    if which == "default":
+        return {}, {}
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import accuracy as acc
+
+    key = DATASETS[dataset][2] if dataset in DATASETS else dataset
+    train = {**acc.TRAIN.get(model, {}), **acc.PAIR_TRAIN.get((key, model), {})}
+    settings = {**acc.MODEL.get(model, {}), **acc.DATASET_MODEL.get((key, model), {})}
+    return train, settings
+
+
+def run_reclens(args: argparse.Namespace) -> dict:
+    import resource
+
+    import torch
+
+    sys.path.insert(0, str(ROOT))
+    import core.train.trainer as trainer
+    from core.data import load_dataset, split_dataset
+    from core.eval.runner import evaluate
+    from core.train import TrainConfig, train_model
+
+    torch.set_num_threads(args.threads)
+    folder, model = Path(args.reclens_one[0]), args.reclens_one[1]
+    ds = load_dataset(folder, "recbole")
+    split = split_dataset(ds, "given")  # the files' train / valid / test, exactly
+    train_settings, overrides = preset(args.dataset, model, args.preset)
+    fixed = {"epochs": args.fixed, "fixed_epochs": True, "eval_every": args.fixed + 1}
+    cfg = TrainConfig(device="cpu", **{**train_settings, **(fixed if args.fixed else {})})
+    cpu: list[float] = []
+    real_epoch = trainer._Loop.run_epoch
+
+    def timed_epoch(self, *a, **kw):  # CPU seconds of the training part of each epoch
+        c0 = time.process_time()
+        out = real_epoch(self, *a, **kw)
+        cpu.append(time.process_time() - c0)
+        return out
+
+    trainer._Loop.run_epoch = timed_epoch
+    trained = train_model(ds, model, overrides=overrides, train_config=cfg, split=split)
+    res = trained.result
+    e0 = time.perf_counter()  # RecBole's metric set: accuracy at 10 and 20, no beyond-accuracy
+    evaluate(trained.model, split.train, split.test, valid=split.valid, beyond_accuracy=False)
+    eval_s = time.perf_counter() - e0
+    test = trained.metrics["test"]
+    return {
+        "library": "reclens",
+        "preset": args.preset,
+        "model": model,
+        "dataset": args.dataset,
+        "recall@20": test["recall@20"],
+        "ndcg@20": test["ndcg@20"],
+        "epochs": res.epochs_run,
+        "best_epoch": res.best_epoch,
+        "fixed": bool(args.fixed),
+        "converged": res.stopped_early,
+        "best_valid": res.best_score,
+        "valid_metric": res.monitor,
+        "s_per_epoch": res.mean_epoch_seconds,
+        "cpu_s_per_epoch": sum(cpu) / max(1, len(cpu)),
+        "eval_s": eval_s,
+        "train_s": res.train_seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "threads": args.threads,
+        "seed": cfg.seed,
+        "config": {"train": trained.meta["train_config"], "model": trained.meta["config"]},
+        "sizes": [len(split.train), len(split.valid), len(split.test)],
+    }
+
+
+# --- orchestration ------------------------------------------------------------------------------
+
+
+def _child(cmd: list[str], log: Path) -> dict:
+    """Run one benchmark process; its last JSON line is the row (stderr goes to `log`)."""
+    with open(log, "w") as err:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = [ln.strip() for ln in log.read_text().splitlines() if ln.strip()] or ["no output"]
+        return {"error": tail[-1]}
+    return json.loads(lines[-1])
+
+
+def stage_source(dataset: str) -> Path:
+    """OUT/source/DATASET/DATASET.{inter,kg,link}: symlinks to the shared files, named as
+    RecBole expects; returns OUT/source."""
+    files, _, _ = DATASETS[dataset]
+    folder = OUT / "source" / dataset
+    folder.mkdir(parents=True, exist_ok=True)
+    for ext, rel in files.items():
+        link = folder / f"{dataset}.{ext}"
+        if not link.exists():
+            link.symlink_to(SHARED / rel)
+    return OUT / "source"
+
+
+def export_split(dataset: str) -> Path:
+    """RecBole's split of `dataset`, written once; returns OUT/splits (holding DATASET/)."""
+    splits = OUT / "splits"
+    target = splits / dataset
+    if not (target / f"{dataset}.test.inter").exists():
+        source = stage_source(dataset)
+        cmd = [
+            str(PEER_PY),
+            "benchmarks/recbole_side.py",
+            "export",
+            "--source",
+            str(source),
+            "--dataset",
+            dataset,
+            "--model",
+            DATASETS[dataset][1],
+            "--out",
+            str(target),
+        ]
+        info = _child(cmd, OUT / f"export-{dataset}.log")
+        if "error" in info:
+            raise SystemExit(f"RecBole could not export {dataset}: {info['error']}")
+        (target / "export.json").write_text(json.dumps(info, indent=1))
+    return splits
+
+
+def record_config(row: dict) -> dict:
+    """Store the row's resolved config under benchmarks/configs/HASH.json; the row keeps HASH."""
+    if "config" in row:
+        h = config_hash({"library": row["library"], "model": row["model"], **row["config"]})
+        CONFIGS.mkdir(parents=True, exist_ok=True)
+        (CONFIGS / f"{h}.json").write_text(json.dumps(row["config"], indent=1, sort_keys=True))
+        row["config_hash"] = h
+    return row
+
+
+def run_case(dataset: str, model: str, fixed: int | None, args) -> list[dict]:
+    splits = export_split(dataset)
+    tag = f"{dataset}-{model}" + (f"-{fixed}ep" if fixed else "")
+    common = ["--threads", str(args.threads)]
+    peer = [
+        str(PEER_PY),
+        "benchmarks/recbole_side.py",
+        "train",
+        "--data",
+        str(splits),
+        "--dataset",
+        dataset,
+        "--model",
+        RECBOLE_NAME[model],
+        *common,
+    ]
+    if fixed:
+        peer += ["--epochs", str(fixed), "--fixed-epochs"]
+    if args.max_epochs:
+        peer += ["--epochs", str(args.max_epochs)] if not fixed else []
+    rows = []
+    runs = [("recbole", peer)]
+    for which in args.presets:
+        ours = [
+            sys.executable,
+            __file__,
+            "--reclens-one",
+            str(splits / dataset),
+            model,
+            "--dataset",
+            dataset,
+            "--preset",
+            which,
+            *common,
+        ]
+        runs.append((f"reclens-{which}", ours + (["--fixed", str(fixed)] if fixed else [])))
+    for name, cmd in runs:
+        t0 = time.perf_counter()
+        row = _child(cmd, OUT / f"{tag}-{name}.log")
+        row.setdefault("library", name.split("-")[0])
+        row.setdefault("preset", name.split("-", 1)[-1])
+        row.setdefault("model", model)
+        row["dataset"], row["load"] = dataset, os.getloadavg()[0]
+        row["wall_s"] = time.perf_counter() - t0
+        rows.append(record_config(row))
+        print(json.dumps({k: v for k, v in row.items() if k != "config"}), flush=True)
+    return rows
+
+
+def markdown(all_rows: list[dict], note: str) -> str:
+    parts = []
+    for dataset in dict.fromkeys(r["dataset"] for r in all_rows):
+        rows = [r for r in all_rows if r["dataset"] == dataset]
+        sizes = next((r["sizes"] for r in rows if r.get("sizes")), None)
+        head = f"#### {dataset}" + (f" (train / valid / test rows {sizes})" if sizes else "")
+        parts.append(f"{head}\n\n{table(rows)}")
+    return "\n\n".join(parts) + f"\n\n{note}"
+
+
+def write_results(text: str, path: Path) -> None:
+    """Replace (or append) the vs-recbole section of RESULTS.md."""
+    doc = path.read_text(encoding="utf-8")
+    begin, end = SECTION
+    body = f"{begin}\n{text}\n{end}"
+    match = re.search(re.escape(begin) + r".*?" + re.escape(end), doc, re.S)
+    doc = doc[: match.start()] + body + doc[match.end() :] if match else doc + "\n" + body + "\n"
+    path.write_text(doc, encoding="utf-8")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cases", nargs="+", default=DEFAULT_CASES, help="DATASET:MODEL[:EPOCHS]")
+    p.add_argument("--presets", nargs="+", default=["default", "tuned"])
+    p.add_argument("--threads", type=int, default=1, help="torch threads of every run")
+    p.add_argument("--max-epochs", type=int, default=None, help="cap RecBole's 300 epochs")
+    p.add_argument("--write", action="store_true", help="put the tables into RESULTS.md")
+    p.add_argument("--json", default=str(OUT / "rows.json"), help="all rows, configs included")
+    p.add_argument("--reclens-one", nargs=2, metavar=("FOLDER", "MODEL"), help=argparse.SUPPRESS)
+    p.add_argument("--dataset", help=argparse.SUPPRESS)
+    p.add_argument("--preset", default="default", help=argparse.SUPPRESS)
+    p.add_argument("--fixed", type=int, default=None, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.reclens_one:
+        print(json.dumps(run_reclens(args)))
+        return 0
+    if not PEER_PY.exists():
+        p.error(f"{PEER_PY} not found: run `make peer` first")
+    cases = [parse_case(c) for c in args.cases]
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for dataset, model, fixed in cases:
+        rows += run_case(dataset, model, fixed, args)
+    Path(args.json).write_text(json.dumps(rows, indent=1))
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    cmd = "python benchmarks/vs_recbole.py " + shlex.join(sys.argv[1:])
+    text = markdown(rows, f"{when}: `{cmd}` ({args.threads} thread(s) per run, CPU)")
+    print("\n" + text)
+    if args.write:
+        write_results(text, ROOT / "benchmarks" / "RESULTS.md")
+    return 0 if all("error" not in r for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
