@@ -7,14 +7,17 @@ Protocol (issue 3): every rating is a positive; ml-100k-recbole-kg and lastfm-kg
 random 80/10/10 split with seed 2020; amazon-book uses KGAT's given train/test split with 5 % of
 each user's training rows carved out for early stopping (KGAT's own code watches test). Full
 ranking with training (and validation) items masked. Each (dataset, model) runs in its own
-process so that its peak RSS is its own. `--write` merges the rows into the accuracy section of
-benchmarks/RESULTS.md.
+process so that its peak RSS is its own. `--write` merges the rows into the accuracy table of
+benchmarks/RESULTS.md (each row keyed by its run, whose date and command are listed under the
+table; the row's resolved settings go to benchmarks/configs/HASH.json) and appends the run's
+learning curve to benchmarks/RUNLOG.md. `--tune` is for choosing settings: it reports validation
+figures and never scores test.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -75,11 +78,15 @@ COLUMNS = [
     "model",
     "Recall@20",
     "NDCG@20",
-    "epochs (best)",
+    "epochs (kept)",
+    "stopped by",
     "s/epoch",
     "train s",
     "eval s",
     "peak RSS MB",
+    "settings",
+    "seed",
+    "run",
 ]
 
 
@@ -122,6 +129,7 @@ def run_one(dataset: str, model: str, args: argparse.Namespace) -> dict:
         **DATASET_MODEL.get((dataset, model), {}),
         **json.loads(args.set or "{}"),
     }
+    clock = EpochLog(args.time_budget)
     t0 = time.perf_counter()
     trained = train_model(
         ds,
@@ -129,7 +137,7 @@ def run_one(dataset: str, model: str, args: argparse.Namespace) -> dict:
         overrides=overrides,
         train_config=cfg,
         out_dir=args.out and Path(args.out) / f"{dataset}-{model}",
-        callbacks=[EpochLog(args.time_budget)],
+        callbacks=[clock],
         checkpoint_every=args.checkpoint_every if args.out else None,
         init_from=args.init,
         evaluate_test=not args.tune,
@@ -149,7 +157,9 @@ def run_one(dataset: str, model: str, args: argparse.Namespace) -> dict:
         "eval s": trained.metrics["eval_seconds"],
         "peak RSS MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "monitor": res.monitor,
-        "settings": {**dataclasses.asdict(cfg), **overrides},
+        "stopped_by": _stopped_by(res, clock.cut, cfg),
+        "settings": {"train": trained.meta["train_config"], "model": trained.meta["config"]},
+        "seed": cfg.seed,
         "history": [
             {k: v for k, v in h.items() if k in ("epoch", "loss", "val_ndcg@20")}
             for h in res.history
@@ -163,6 +173,7 @@ class EpochLog:
 
     def __init__(self, seconds: float | None) -> None:
         self.seconds, self.start = seconds, time.perf_counter()
+        self.cut = False  # True once the budget stopped the run
 
     def on_train_begin(self, n_epochs: int, n_batches: int) -> None:
         self.start = time.perf_counter()
@@ -173,10 +184,22 @@ class EpochLog:
     def on_epoch_end(self, epoch: int, logs: dict) -> bool:
         elapsed = time.perf_counter() - self.start
         print(json.dumps({**logs, "elapsed": round(elapsed, 1)}), file=sys.stderr, flush=True)
-        return self.seconds is not None and elapsed > self.seconds
+        self.cut = self.seconds is not None and elapsed > self.seconds
+        return self.cut
 
     def on_train_end(self, result) -> None:
         pass
+
+
+def _stopped_by(res, cut: bool, cfg) -> str:
+    """Why training ended: early stop (patience ran out), time budget, epoch cap, fixed epochs."""
+    if cfg.fixed_epochs:
+        return "fixed epochs"
+    if cut:
+        return "time budget"
+    if res.epochs_run == 0:
+        return "–"
+    return "early stop" if res.stopped_early else "epoch cap"
 
 
 def _given(**values) -> dict:
@@ -238,56 +261,105 @@ def run_isolated(dataset: str, model: str, args: argparse.Namespace) -> dict:
     return json.loads(lines[-1])
 
 
-def format_row(row: dict) -> list[str]:
+def format_row(row: dict, run: str) -> list[str]:
+    """One table row; `run` is the key of the run (its date and command) listed under the table."""
     if "error" in row:
-        return [row["dataset"], row["model"], f"failed: {row['error'][:80]}"] + [""] * 6
+        cells = [row["dataset"], row["model"], f"failed: {row['error'][:80]}"]
+        return cells + [""] * (len(COLUMNS) - 4) + [run]
+    from benchmarks.vs_recbole import config_hash
+
+    settings = f"`{config_hash(row['settings'])}`" if "settings" in row else "–"
     return [
         row["dataset"],
         row["model"],
         f"{row['Recall@20']:.4f}",
         f"{row['NDCG@20']:.4f}",
         f"{row['epochs']} ({row['best_epoch']})",
+        row.get("stopped_by", "–"),
         f"{row['s/epoch']:.2f}",
         f"{row['train s']:.1f}",
         f"{row['eval s']:.2f}",
         f"{row['peak RSS MB']:.0f}",
+        settings,
+        str(row.get("seed", "–")),
+        run,
     ]
 
 
+def save_settings(row: dict) -> None:
+    """benchmarks/configs/HASH.json: the row's resolved TrainConfig and model config."""
+    from benchmarks.vs_recbole import config_hash
+
+    if "settings" in row:
+        folder = ROOT / "benchmarks" / "configs"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{config_hash(row['settings'])}.json"
+        path.write_text(json.dumps(row["settings"], indent=1, sort_keys=True) + "\n")
+
+
+TEXT_COLUMNS = {"dataset", "model", "stopped by", "settings", "run"}  # left-aligned
+
+
 def markdown(rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * 2 + "---:|" * (len(COLUMNS) - 2)]
+    rule = "".join("---|" if c in TEXT_COLUMNS else "---:|" for c in COLUMNS)
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + rule]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
-def write_results(new_rows: list[list[str]], path: Path, note: str) -> None:
-    """Merge rows into the accuracy section of RESULTS.md, keyed by (dataset, model), and add
-    `note` (the command that made them) to the section's list of runs."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    begin, end = SECTION
-    match = re.search(re.escape(begin) + r"(.*?)" + re.escape(end), text, re.S)
+RUNS_HEAD = "Runs (the `run` column; what each found is in benchmarks/RUNLOG.md):"
+
+
+def merge_section(body: str, new_rows: list[list[str]], run: str, when_command: str) -> str:
+    """The accuracy section's new body: rows keyed by (dataset, model), the new ones replacing
+    the old, sorted by dataset and model; under them the runs still referenced by a row."""
     old_rows: dict[tuple[str, str], list[str]] = {}
-    notes: list[str] = []
-    for line in (match.group(1) if match else "").splitlines():
+    runs: dict[str, str] = {}
+    for line in body.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if line.startswith("|"):
             if len(cells) == len(COLUMNS) and cells[0] != "dataset" and "---" not in line:
                 old_rows[(cells[0], cells[1])] = cells
-        elif line.strip() and line.strip() != "Runs:":
-            notes.append(line.strip().removeprefix("- "))
+        elif line.startswith("- `") and "`:" in line:
+            key, _, text = line[3:].partition("`:")
+            runs[key] = text.strip()
     for r in new_rows:
         old_rows[(r[0], r[1])] = r
-    command = note.split("`")[1] if note.count("`") >= 2 else note
-    notes = [n for n in notes if command not in n] + [note]
+    runs[run] = when_command
     order = {d: i for i, d in enumerate(DATASETS)}
     models = {m: i for i, m in enumerate(TRAIN)}
     rows = sorted(old_rows.values(), key=lambda r: (order.get(r[0], 99), models.get(r[1], 99)))
-    runs = "\n".join(f"- {n}" for n in notes)
-    body = f"{begin}\n{markdown(rows)}\n\nRuns:\n{runs}\n{end}"
-    if match:
-        text = text[: match.start()] + body + text[match.end() :]
-    else:
-        text = text.rstrip() + "\n\n## Accuracy\n\n" + body + "\n"
-    path.write_text(text, encoding="utf-8")
+    used = [k for k in runs if any(k in r[-1].replace("`", "").split() for r in rows)]
+    listed = "\n".join(f"- `{k}`: {runs[k]}" for k in sorted(used))
+    return f"{markdown(rows)}\n\n{RUNS_HEAD}\n{listed}"
+
+
+def write_results(new_rows: list[list[str]], run: str, when_command: str, path: Path) -> None:
+    """Merge rows into the accuracy table of RESULTS.md (see merge_section)."""
+    text = path.read_text(encoding="utf-8")
+    begin, end = SECTION
+    match = re.search(re.escape(begin) + r"(.*?)" + re.escape(end), text, re.S)
+    if not match:
+        raise SystemExit(f"{path}: no {begin} ... {end} section to merge the rows into")
+    body = merge_section(match.group(1), new_rows, run, when_command)
+    path.write_text(text[: match.start(1)] + "\n" + body + "\n" + text[match.end(1) :])
+
+
+def append_runlog(rows: list[dict], run: str, when_command: str, path: Path) -> None:
+    """RUNLOG.md: the run's command and, per row, its validation curve (every evaluation)."""
+    lines = [f"\n### Accuracy run `{run}`: {when_command}\n"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"- {r['dataset']} / {r['model']}: failed: {r['error']}")
+            continue
+        curve = ", ".join(
+            f"{int(h['epoch'])}: {h['val_ndcg@20']:.4f}" for h in r["history"] if "val_ndcg@20" in h
+        )
+        lines.append(
+            f"- {r['dataset']} / {r['model']}: {r['epochs']} epochs, kept {r['best_epoch']}"
+            f" ({r['stopped_by']}); validation NDCG@20 by epoch: {curve or 'none'}"
+        )
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def main() -> int:
@@ -334,18 +406,23 @@ def main() -> int:
         for model in args.models:
             row = run_isolated(dataset, model, args)
             rows.append(row)
-            print(markdown([format_row(row)]).splitlines()[-1], flush=True)
+            print(markdown([format_row(row, "")]).splitlines()[-1], flush=True)
     print()
     if args.tune:
         print("VALIDATION figures (tuning run; test was not evaluated):")
-    print(markdown([format_row(r) for r in rows]))
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    command = "python benchmarks/accuracy.py " + shlex.join(sys.argv[1:])
+    run = "r" + hashlib.sha256(f"{when} {command}".encode()).hexdigest()[:6]
+    print(markdown([format_row(r, run) for r in rows]))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     if args.write:
-        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        command = "python benchmarks/accuracy.py " + shlex.join(sys.argv[1:])
-        note = f"{when}: `{command}` (device {args.device})"
-        write_results([format_row(r) for r in rows], ROOT / "benchmarks" / "RESULTS.md", note)
+        when_command = f"{when}, `{command}` (device {args.device}, {args.threads} thread(s))"
+        for r in rows:
+            save_settings(r)
+        table_rows = [format_row(r, run) for r in rows]
+        write_results(table_rows, run, when_command, ROOT / "benchmarks" / "RESULTS.md")
+        append_runlog(rows, run, when_command, ROOT / "benchmarks" / "RUNLOG.md")
     return 0 if all("error" not in r for r in rows) else 1
 
 

@@ -1,4 +1,4 @@
-"""Training and evaluation speed against RecBole 1.2.1 at the same settings (issue 3).
+"""Training and evaluation speed of RecLens at RecBole 1.2.1's settings, with a profile.
 
     .venv/bin/python benchmarks/model_speed.py --dataset amazon-book --models bprmf lightgcn
     .venv/bin/python benchmarks/model_speed.py --dataset ml-100k-recbole-kg --models kgat-recbole
@@ -11,6 +11,9 @@ attention refresh; "eval" is one full-ranking test evaluation (Recall, NDCG, Pre
 MRR at 10 and 20, as RecBole's evaluation computes), "eval+" adds the beyond-accuracy metrics.
 Wall time depends on what else runs on the machine; CPU time (all threads) much less so.
 `--profile` prints where one epoch's time goes, by torch operator (torch.profiler).
+This script times RecLens alone. Speed against RecBole is stated only as ratios measured side
+by side on one machine, in one run: benchmarks/vs_recbole.py (no figures typed in from
+another day's machine).
 """
 
 from __future__ import annotations
@@ -38,13 +41,6 @@ VARIANTS = {
     "lightgcn-3": ("lightgcn", {"n_layers": 3}),  # the paper's and our accuracy default
     "kgat-recbole": ("kgat", None),  # filled below: RecBole's KGAT defaults
     "kgat": ("kgat", {}),  # the paper's 3 layers (64, 32, 16)
-}
-# RecBole 1.2.1 on the same kind of 2-core machine (issue 3): seconds per epoch / evaluation.
-RECBOLE = {
-    ("amazon-book", "lightgcn"): 110.0,
-    ("amazon-book", "bprmf"): 9.0,
-    ("amazon-book", "eval"): 12.0,
-    ("ml-100k-recbole-kg", "kgat-recbole"): 13.0,
 }
 
 
@@ -124,20 +120,14 @@ def profile_epoch(loop, epoch: int, max_batches: int = 40) -> None:
 
 def markdown(dataset: str, threads: int, rows: list[dict]) -> str:
     head = (
-        "| model | batches | s/epoch | CPU s/epoch | RecBole s/epoch | speed-up | eval s"
-        " | RecBole eval s | eval+ s | Recall@20 after run |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| model | batches | s/epoch | CPU s/epoch | eval s | eval+ s | Recall@20 after run |\n"
+        "|---|---:|---:|---:|---:|---:|---:|"
     )
     lines = [head]
-    ref_eval = RECBOLE.get((dataset, "eval"))
     for r in rows:
-        ref = RECBOLE.get((dataset, r["model"]))
-        speedup = f"{ref / r['epoch_s']:.1f}x" if ref else "–"
         lines.append(
             f"| {r['model']} | {r['batches']} | {r['epoch_s']:.2f} | {r['epoch_cpu_s']:.2f} | "
-            f"{ref if ref else '–'} | {speedup} | "
-            f"{r['eval']:.2f} | {ref_eval if ref_eval else '–'} | {r['eval+']:.2f} | "
-            f"{r['recall@20']:.4f} |"
+            f"{r['eval']:.2f} | {r['eval+']:.2f} | {r['recall@20']:.4f} |"
         )
     return f"{dataset}, {threads} threads:\n\n" + "\n".join(lines)
 

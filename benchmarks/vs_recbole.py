@@ -27,7 +27,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -39,7 +38,6 @@ OUT = ROOT / "benchmarks" / "out" / "vs_recbole"
 CONFIGS = ROOT / "benchmarks" / "configs"
 PEER_PY = ROOT / ".venv-peer" / "bin" / "python"
 SHARED = Path(os.environ.get("RECLENS_DATASETS", ROOT.parent / "shared" / "datasets"))
-SECTION = ("<!-- vs-recbole:begin -->", "<!-- vs-recbole:end -->")
 
 # dataset -> (source files (RecBole name: shared file), model RecBole splits it for, preset key)
 DATASETS = {
@@ -99,16 +97,21 @@ COLUMNS = [
     "CPU s/epoch",
     "eval s",
     "peak RSS MB",
-    "RecBole/RecLens epoch",
-    "RecBole/RecLens eval",
+    "RecBole/RecLens epoch (wall / CPU)",
+    "RecBole/RecLens eval (wall / CPU)",
     "config",
 ]
 
 
-def _ratio(peer: float | None, ours: float | None) -> str:
-    if not peer or not ours:
-        return "–"
-    return f"{peer / ours:.1f}x"
+def _ratio(peer: dict | None, ours: dict, wall: str, cpu: str) -> str:
+    """RecBole's seconds over ours, wall clock / CPU (the CPU ratio is steadier on a busy
+    machine: a single-threaded run waiting for a core adds wall time but no CPU time)."""
+
+    def one(key: str) -> str:
+        a, b = (peer or {}).get(key), ours.get(key)
+        return f"{a / b:.1f}x" if a and b else "–"
+
+    return f"{one(wall)} / {one(cpu)}"
 
 
 def table(rows: list[dict]) -> str:
@@ -142,8 +145,8 @@ def _cells(r: dict, peer: dict | None) -> list[str]:
         f"{r['cpu_s_per_epoch']:.2f}",
         f"{r['eval_s']:.2f}",
         f"{r['peak_rss_mb']:.0f}",
-        _ratio(peer and peer["s_per_epoch"], r["s_per_epoch"]) if ours else "",
-        _ratio(peer and peer["eval_s"], r["eval_s"]) if ours else "",
+        _ratio(peer, r, "s_per_epoch", "cpu_s_per_epoch") if ours else "",
+        _ratio(peer, r, "eval_s", "eval_cpu_s") if ours else "",
         f"`{r['config_hash']}`",
     ]
 
@@ -191,8 +194,11 @@ def run_reclens(args: argparse.Namespace) -> dict:
     ds = load_dataset(folder, "recbole")
     split = split_dataset(ds, "given")  # the files' train / valid / test, exactly
     train_settings, overrides = preset(args.dataset, model, args.preset)
-    fixed = {"epochs": args.fixed, "fixed_epochs": True, "eval_every": args.fixed + 1}
-    cfg = TrainConfig(device="cpu", **{**train_settings, **(fixed if args.fixed else {})})
+    overrides = {**overrides, **json.loads(args.set or "{}")}
+    train_settings = {**train_settings, **json.loads(args.train_set or "{}")}
+    if args.fixed:  # a speed row: exactly that many epochs, validated only after the last
+        train_settings.update(epochs=args.fixed, fixed_epochs=True, eval_every=args.fixed + 1)
+    cfg = TrainConfig(device="cpu", **train_settings)
     cpu: list[float] = []
     real_epoch = trainer._Loop.run_epoch
 
@@ -203,11 +209,25 @@ def run_reclens(args: argparse.Namespace) -> dict:
         return out
 
     trainer._Loop.run_epoch = timed_epoch
-    trained = train_model(ds, model, overrides=overrides, train_config=cfg, split=split)
+    trained = train_model(
+        ds, model, overrides=overrides, train_config=cfg, split=split, evaluate_test=not args.tune
+    )
     res = trained.result
-    e0 = time.perf_counter()  # RecBole's metric set: accuracy at 10 and 20, no beyond-accuracy
+    if args.tune:  # validation figures of the kept epoch and the curve; test is never scored
+        return {
+            "model": model,
+            "dataset": args.dataset,
+            "preset": args.preset,
+            "set": overrides,
+            "train_set": train_settings,
+            "valid": {k: trained.metrics["valid"][k] for k in ("recall@20", "ndcg@20")},
+            "epochs": res.epochs_run,
+            "best_epoch": res.best_epoch,
+            "curve": [round(h.get("val_ndcg@20", float("nan")), 4) for h in res.history],
+        }
+    e0, c0 = time.perf_counter(), time.process_time()  # RecBole's metric set: @10 and @20
     evaluate(trained.model, split.train, split.test, valid=split.valid, beyond_accuracy=False)
-    eval_s = time.perf_counter() - e0
+    eval_s, eval_cpu_s = time.perf_counter() - e0, time.process_time() - c0
     test = trained.metrics["test"]
     return {
         "library": "reclens",
@@ -225,6 +245,7 @@ def run_reclens(args: argparse.Namespace) -> dict:
         "s_per_epoch": res.mean_epoch_seconds,
         "cpu_s_per_epoch": sum(cpu) / max(1, len(cpu)),
         "eval_s": eval_s,
+        "eval_cpu_s": eval_cpu_s,
         "train_s": res.train_seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "threads": args.threads,
@@ -356,16 +377,6 @@ def markdown(all_rows: list[dict], note: str) -> str:
     return "\n\n".join(parts) + f"\n\n{note}"
 
 
-def write_results(text: str, path: Path) -> None:
-    """Replace (or append) the vs-recbole section of RESULTS.md."""
-    doc = path.read_text(encoding="utf-8")
-    begin, end = SECTION
-    body = f"{begin}\n{text}\n{end}"
-    match = re.search(re.escape(begin) + r".*?" + re.escape(end), doc, re.S)
-    doc = doc[: match.start()] + body + doc[match.end() :] if match else doc + "\n" + body + "\n"
-    path.write_text(doc, encoding="utf-8")
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", nargs="+", default=DEFAULT_CASES, help="DATASET:MODEL[:EPOCHS]")
@@ -378,6 +389,9 @@ def main() -> int:
     p.add_argument("--dataset", help=argparse.SUPPRESS)
     p.add_argument("--preset", default="default", help=argparse.SUPPRESS)
     p.add_argument("--fixed", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--set", default=None, help=argparse.SUPPRESS)  # with --tune: model settings
+    p.add_argument("--train-set", default=None, help=argparse.SUPPRESS)  # TrainConfig JSON
+    p.add_argument("--tune", action="store_true", help=argparse.SUPPRESS)  # validation only
     args = p.parse_args()
     if args.reclens_one:
         print(json.dumps(run_reclens(args)))
@@ -395,7 +409,10 @@ def main() -> int:
     text = markdown(rows, f"{when}: `{cmd}` ({args.threads} thread(s) per run, CPU)")
     print("\n" + text)
     if args.write:
-        write_results(text, ROOT / "benchmarks" / "RESULTS.md")
+        sys.path.insert(0, str(ROOT))
+        from benchmarks.explain_common import write_section
+
+        write_section("vs-recbole", text)
     return 0 if all("error" not in r for r in rows) else 1
 
 

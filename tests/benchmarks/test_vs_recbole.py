@@ -47,6 +47,7 @@ def _row(library, preset, s, ev, ndcg=0.3, **kw):
         "s_per_epoch": s,
         "cpu_s_per_epoch": s,
         "eval_s": ev,
+        "eval_cpu_s": ev,
         "peak_rss_mb": 700.0,
         "config_hash": "abc",
         **kw,
@@ -58,7 +59,7 @@ def test_table_puts_recbole_first_and_divides_its_times_by_ours():
     lines = table(rows).splitlines()
     assert lines[2].startswith("| bprmf | recbole |")
     cells = [c.strip() for c in lines[3].strip("|").split("|")]
-    assert cells[1] == "reclens default" and cells[10:12] == ["4.0x", "5.5x"]
+    assert cells[1] == "reclens default" and cells[10:12] == ["4.0x / 4.0x", "5.5x / 5.5x"]
     assert cells[5] == "early stop"
 
 
@@ -66,7 +67,7 @@ def test_table_shows_a_failed_peer_run_and_no_ratio():
     rows = [_row("recbole", "recbole", 0, 0) | {"error": "boom"}, _row("reclens", "tuned", 1, 1)]
     text = table(rows)
     assert "failed: boom" in text
-    assert "| – | – |" in text
+    assert "| – / – | – / – |" in text
 
 
 def test_cases_and_config_hashes():
