@@ -121,7 +121,7 @@ def train(args: argparse.Namespace) -> dict:
     epoch_t, valid_t = _Timed(trainer._train_epoch), _Timed(trainer._valid_epoch)
     trainer._train_epoch, trainer._valid_epoch = epoch_t, valid_t
     t0 = time.perf_counter()
-    best_valid, _ = trainer.fit(train_data, valid_data, saved=True, show_progress=False)
+    best_valid, valid_result = trainer.fit(train_data, valid_data, saved=True, show_progress=False)
     train_s = time.perf_counter() - t0
     if not args.fixed_epochs:  # load the best weights first, so only the evaluation is timed
         checkpoint = torch.load(trainer.saved_model_file)  # RecBole's own, written just now
@@ -145,6 +145,7 @@ def train(args: argparse.Namespace) -> dict:
         "converged": (not args.fixed_epochs) and epochs < config["epochs"],
         "best_valid": None if args.fixed_epochs else float(best_valid),
         "valid_metric": config["valid_metric"],
+        "valid_ndcg@20": None if args.fixed_epochs else float(valid_result["ndcg@20"]),
         "s_per_epoch": sum(epoch_t.wall) / max(1, epochs),
         "cpu_s_per_epoch": sum(epoch_t.cpu) / max(1, epochs),
         "valid_s": sum(valid_t.wall) / max(1, len(valid_t.wall)),
