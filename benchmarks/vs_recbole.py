@@ -52,6 +52,9 @@ DATASETS = {
         "ml-100k-recbole-kg",
     ),
 }
+# datasets with their own train/test split (KGAT's): RecLens carves 5 % of each user's training
+# rows as validation (seed 2020, as benchmarks/accuracy.py does) and writes the three parts once
+GIVEN = {"amazon-book": ("kgat-amazon-book", "amazon-book")}  # folder, accuracy preset key
 RECBOLE_NAME = {"bprmf": "BPR", "lightgcn": "LightGCN", "kgat": "KGAT"}
 DEFAULT_CASES = ["ml100k:bprmf", "ml100k:lightgcn", "ml100k-kg:kgat"]
 PARTS = ("train", "valid", "test")
@@ -169,16 +172,28 @@ def parse_case(text: str) -> tuple[str, str, int | None]:
 # --- the RecLens side (a child process of this script) ----------------------------------------
 
 
+# RecLens configured like RecBole 1.2.1's defaults (equal work per epoch, for speed ratios)
+AS_RECBOLE = {
+    "bprmf": ({"lr": 1e-3}, {"reg": 0.0}),
+    "lightgcn": ({"lr": 1e-3}, {"n_layers": 2, "reg": 1e-5}),
+    "kgat": ({"lr": 1e-3}, {"layer_dims": [64], "kg_triples": "kg"}),
+}
+
+
 def preset(dataset: str, model: str, which: str) -> tuple[dict, dict]:
-    """(TrainConfig settings, model settings) of RecLens's `default` (the library's own) or
-    `tuned` (benchmarks/accuracy.py's preset for the benchmark dataset behind `dataset`)."""
+    """(TrainConfig settings, model settings) of RecLens's `default` (the library's own),
+    `tuned` (benchmarks/accuracy.py's preset for the benchmark dataset behind `dataset`) or
+    `as-recbole` (RecBole's default settings, for like-for-like speed)."""
     if which == "default":
         return {}, {}
+    if which == "as-recbole":
+        return AS_RECBOLE[model]
     sys.path.insert(0, str(ROOT))
     from benchmarks import accuracy as acc
 
-    key = DATASETS[dataset][2] if dataset in DATASETS else dataset
-    train = {**acc.TRAIN.get(model, {}), **acc.PAIR_TRAIN.get((key, model), {})}
+    key = DATASETS[dataset][2] if dataset in DATASETS else GIVEN[dataset][1]
+    sampling = {k: v for k, v in acc.DATASET_TRAIN.get(key, {}).items() if k != "split_ratios"}
+    train = {**acc.TRAIN.get(model, {}), **sampling, **acc.PAIR_TRAIN.get((key, model), {})}
     settings = {**acc.MODEL.get(model, {}), **acc.DATASET_MODEL.get((key, model), {})}
     return train, settings
 
@@ -288,10 +303,35 @@ def stage_source(dataset: str) -> Path:
     return OUT / "source"
 
 
+def export_given(dataset: str, target: Path) -> dict:
+    """A given-split dataset's parts (5 % of train carved out as validation) as atomic files."""
+    sys.path.insert(0, str(ROOT))
+    from core.data import load_dataset, split_dataset
+
+    ds = load_dataset(SHARED / GIVEN[dataset][0])
+    split = split_dataset(ds, "given", (0.95, 0.05, 0.0), 2020)
+    parts = {}
+    for name, arr in zip(PARTS, (split.train, split.valid, split.test), strict=True):
+        parts[name] = (
+            [ds.user_ids.raw[u] for u in arr[:, 0]],
+            [ds.item_ids.raw[i] for i in arr[:, 1]],
+        )
+    write_split(target, dataset, parts)
+    return {
+        "dataset": dataset,
+        "split": "given, 5 % of train as valid, seed 2020",
+        "sizes": {k: len(v[0]) for k, v in parts.items()},
+    }
+
+
 def export_split(dataset: str) -> Path:
-    """RecBole's split of `dataset`, written once; returns OUT/splits (holding DATASET/)."""
+    """The split of `dataset` (RecBole's own, or a given one), written once; returns OUT/splits
+    (holding DATASET/)."""
     splits = OUT / "splits"
     target = splits / dataset
+    if dataset in GIVEN and not (target / f"{dataset}.test.inter").exists():
+        info = export_given(dataset, target)
+        (target / "export.json").write_text(json.dumps(info, indent=1))
     if not (target / f"{dataset}.test.inter").exists():
         source = stage_source(dataset)
         cmd = [
@@ -391,13 +431,14 @@ def main() -> int:
     p.add_argument("--max-epochs", type=int, default=None, help="cap RecBole's 300 epochs")
     p.add_argument("--write", action="store_true", help="put the tables into RESULTS.md")
     p.add_argument("--json", default=str(OUT / "rows.json"), help="all rows, configs included")
-    p.add_argument("--reclens-one", nargs=2, metavar=("FOLDER", "MODEL"), help=argparse.SUPPRESS)
-    p.add_argument("--dataset", help=argparse.SUPPRESS)
-    p.add_argument("--preset", default="default", help=argparse.SUPPRESS)
-    p.add_argument("--fixed", type=int, default=None, help=argparse.SUPPRESS)
-    p.add_argument("--set", default=None, help=argparse.SUPPRESS)  # with --tune: model settings
-    p.add_argument("--train-set", default=None, help=argparse.SUPPRESS)  # TrainConfig JSON
-    p.add_argument("--tune", action="store_true", help=argparse.SUPPRESS)  # validation only
+    one = p.add_argument_group("one RecLens run (what the table runs call; also for tuning)")
+    one.add_argument("--reclens-one", nargs=2, metavar=("FOLDER", "MODEL"), help="split folder")
+    one.add_argument("--dataset", help="the dataset's name in this script (e.g. ml100k)")
+    one.add_argument("--preset", default="default", help="default, tuned or as-recbole")
+    one.add_argument("--fixed", type=int, default=None, help="train exactly N epochs")
+    one.add_argument("--set", default=None, help="model settings on top, as JSON")
+    one.add_argument("--train-set", default=None, help="TrainConfig settings on top, as JSON")
+    one.add_argument("--tune", action="store_true", help="validation figures only, never test")
     args = p.parse_args()
     if args.reclens_one:
         print(json.dumps(run_reclens(args)))
