@@ -13,6 +13,7 @@ written before digests existed load with a warning.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -20,6 +21,8 @@ import shutil
 import subprocess
 import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,32 @@ DIGESTS = "sha256"  # meta.json key: {file name: hex digest}; META's is over its
 class ArtifactError(Exception):
     """An artifact folder that cannot be used: missing or corrupt file, unknown model, or made for
     another dataset. The message names the folder and what is wrong."""
+
+
+class ArtifactBusy(ArtifactError):
+    """Another training or deletion (CLI or dashboard, any process) holds the artifact's lock."""
+
+
+@contextmanager
+def artifact_lock(folder: str | Path) -> Iterator[Path]:
+    """Hold the exclusive write lock of artifact `folder` (an flock on the sibling file
+    `.<name>.lock`, so it holds across processes and threads alike). The CLI's `train`, the
+    dashboard's Train page and its Delete button all take it; a second writer is refused at once
+    with ArtifactBusy instead of racing on the folder. Yields the folder."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder.parent / f".{folder.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ArtifactBusy(
+                f"{folder}: another training or deletion (CLI or dashboard) is writing this "
+                "artifact; try again when it has finished"
+            ) from None
+        yield folder
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock; the lock file stays
 
 
 class ArtifactWarning(UserWarning):
