@@ -19,6 +19,8 @@ links.take_int("k", "ue_k", 5, 20, "K")
 st.session_state.setdefault("ue_k", 10)
 k = st.slider("Top-K", 5, 20, key="ue_k")
 ctx = state.context(key, sel.dataset_path)
+for note in state.trained(key, sel.dataset_path).warnings:  # e.g. an artifact without digests
+    st.warning(md(note))
 
 history, right = st.columns(2)
 history.subheader(f"History of {md(ds.user_ids.to_raw(user))} ({len(ctx.history(user))} items)")

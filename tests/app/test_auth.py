@@ -76,3 +76,20 @@ def test_with_an_admin_token_only_an_admin_may_train_or_delete(tiny_env, monkeyp
     assert not at.button(key="tr_go").disabled
     assert not at.button(key="tr_del_go").disabled
     assert Path(doomed).is_dir()  # nothing was deleted while locked out
+
+
+def test_train_page_takes_the_cli_lock(tiny_env):
+    from app import workspace
+    from core.data import load_dataset
+    from core.store.artifacts import artifact_lock
+
+    folder = workspace.artifact_folder(load_dataset(tiny_env.data), "lightgcn")
+    before = (folder / "meta.json").stat().st_mtime_ns
+    at = _train_page()
+    at.selectbox(key="tr_model").set_value("lightgcn").run()
+    at.number_input(key="tr_epochs").set_value(1).run()
+    with artifact_lock(folder):  # a CLI run (or another session) is writing this artifact
+        at.button(key="tr_go").click().run()
+    assert not at.exception
+    assert any("another training" in e.value for e in at.error)
+    assert (folder / "meta.json").stat().st_mtime_ns == before

@@ -3,6 +3,7 @@ files, unknown model names, half-written folders."""
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -273,3 +274,39 @@ def test_an_artifact_without_digests_loads_with_a_warning(saved, tmp_path):
     users = torch.arange(ds.n_users)
     with torch.no_grad():
         assert torch.equal(loaded.model.score(users), trained.model.score(users))
+
+
+def test_the_artifact_lock_refuses_a_second_writer_across_threads_and_processes(tmp_path):
+    import subprocess
+    import sys
+
+    from core.store.artifacts import ArtifactBusy, artifact_lock
+
+    folder = tmp_path / "ws" / "kgat"
+    with artifact_lock(folder):
+        with pytest.raises(ArtifactBusy, match="another training"):
+            with artifact_lock(folder):
+                pass
+        probe = (
+            "import sys; from core.store.artifacts import artifact_lock, ArtifactBusy\n"
+            "try:\n    with artifact_lock(sys.argv[1]): print('got it')\n"
+            "except ArtifactBusy: print('busy')\n"
+        )
+        root = str(Path(__file__).resolve().parents[2])
+        out = subprocess.run(
+            [sys.executable, "-c", probe, str(folder)], capture_output=True, text=True, cwd=root
+        )
+        assert out.stdout.strip() == "busy", out.stderr
+    with artifact_lock(folder):  # released on exit
+        pass
+
+
+def test_cli_train_refuses_while_the_dashboard_trains_the_same_artifact(tmp_path, capsys):
+    from core.cli import main
+    from core.store.artifacts import artifact_lock
+
+    out = tmp_path / "art"
+    with artifact_lock(out):
+        code = main(["train", "sample", "--model", "mostpop", "--out", str(out), "--epochs", "1"])
+    assert code != 0 and "another training" in capsys.readouterr().err
+    assert not (out / "meta.json").exists()
