@@ -253,7 +253,8 @@ def test_picker_card_and_link_agree_after_a_model_change_in_chromium(server, tin
         link = {k: v[0] for k, v in parse_qs(urlparse(_link_text(page)).query).items()}
         title = ds.title(ds.item_ids.to_internal(link["item"]))
         picker = page.locator('[data-testid="stSelectbox"]', has_text="Recommendation").first
-        shown = picker.inner_text()
+        # the chosen option is drawn as text, or held as the combobox input's value
+        shown = picker.inner_text() + " " + picker.locator("input").first.input_value()
         cards = page.get_by_text("Recommended because", exact=False)
         card_text = " ".join(cards.all_inner_texts())
         radio = page.locator('[data-testid="stRadio"]', has_text="Explain by").first
