@@ -266,8 +266,8 @@ def test_picker_card_and_link_agree_after_a_model_change_in_chromium(server, tin
 
 
 def test_eight_sessions_at_once_store_every_vote_once(server, tiny_env):
-    """8 browser sessions vote at the same time (bounded: 5 minutes); every vote is stored
-    exactly once, with its own user and comment."""
+    """8 browser sessions vote at the same time; every vote is stored exactly once, with its
+    own user and comment (bounded: 7 minutes)."""
     import asyncio
 
     from playwright.async_api import async_playwright
@@ -277,20 +277,21 @@ def test_eight_sessions_at_once_store_every_vote_once(server, tiny_env):
 
     async def session(browser, n: int) -> None:
         context = await browser.new_context(viewport={"width": 1400, "height": 2000})
+        context.set_default_timeout(240_000)  # 8 sessions share 2 cores: each step may wait
         page = await context.new_page()
         await page.goto(f"{server}/?page=user_explorer&model=kgat&user={users[n]}")
-        await page.get_by_text(f"History of {users[n]}").wait_for(timeout=240_000)
+        await page.get_by_text(f"History of {users[n]}").wait_for()
         await page.get_by_label("Comment (optional)").fill(f"session {n} of 8")
         await page.get_by_label("Comment (optional)").press("Enter")
         await page.get_by_role("button", name="Helpful", exact=True).click()
-        await page.get_by_text("feedback saved").wait_for(timeout=120_000)
+        await page.get_by_text("feedback saved").wait_for()
         await context.close()
 
     async def run() -> None:
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             await asyncio.wait_for(
-                asyncio.gather(*(session(browser, n) for n in range(8))), timeout=300
+                asyncio.gather(*(session(browser, n) for n in range(8))), timeout=420
             )
             await browser.close()
 
