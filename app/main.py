@@ -18,6 +18,7 @@ import streamlit as st  # noqa: E402
 from app import links, sidebar, workspace  # noqa: E402
 from core.data import DataError  # noqa: E402
 from core.models.base import NotSupported  # noqa: E402
+from core.safe_text import md  # noqa: E402
 from core.store.artifacts import ArtifactError  # noqa: E402
 
 # no page_icon and no st.Page icons: the favicon made from a material or emoji icon is fetched
@@ -44,7 +45,7 @@ try:
         links.set_page(next(name for name, page in PAGES.items() if page is current))
         current.run()
 except (ArtifactError, DataError, NotSupported) as err:  # expected: say what is wrong
-    st.error(str(err))
+    st.error(md(err))
 except Exception as err:  # anything else: a message in the page, the traceback in the server log
     logging.getLogger("reclens").exception("page %s failed", current.title)
-    st.error(f"Something went wrong on this page: {type(err).__name__}: {err}")
+    st.error(f"Something went wrong on this page: {type(err).__name__}: {md(err)}")

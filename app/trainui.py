@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import state, uploads, workspace
+from app import auth, data_roots, state, uploads, workspace
 from core.data import DataError
 from core.models.registry import MODELS, UnknownModelError
-from core.store.artifacts import ArtifactError, ArtifactInfo, delete_artifact
+from core.safe_text import md
+from core.store.artifacts import ArtifactError, ArtifactInfo, artifact_lock, delete_artifact
 from core.train import TrainConfig, TrainingDiverged
 
 MAIN_FIELDS = 6  # how many numeric config fields to offer
@@ -26,11 +27,16 @@ def dataset_source(source: str) -> str | None:
         if not path:
             return None
         try:
+            roots = data_roots.data_roots(workspace.workspace_dir(), workspace.default_dataset())
+            data_roots.check_folder(path, roots)  # a team server loads only allowed folders
             state.dataset(path)
         except DataError as err:
-            st.error(f"Cannot use this folder: {err}")
+            st.error(f"Cannot use this folder: {md(err)}")
             return None
         return path
+    if not auth.is_admin():  # an upload writes to the server's disk: admins only
+        st.info("Uploading a dataset needs an administrator of this server.")
+        return None
     upload = st.file_uploader(
         "Dataset zip (CSV format: interactions.csv, items.csv, kg.csv…)",
         type=["zip"],
@@ -43,9 +49,11 @@ def dataset_source(source: str) -> str | None:
             upload.getvalue(), upload.name, workspace.workspace_dir() / "uploads"
         )
     except DataError as err:
-        st.error(f"Bad upload: {err}")
+        st.error(f"Bad upload: {md(err)}")
         return None
-    st.success(f"Loaded {ds.name}: {ds.n_users} users, {ds.n_items} items, {len(ds.kg)} triples.")
+    st.success(
+        f"Loaded {md(ds.name)}: {ds.n_users} users, {ds.n_items} items, {len(ds.kg)} triples."
+    )
     return str(folder)
 
 
@@ -72,6 +80,9 @@ def hyperparameters(model: str) -> dict:
 
 def train(data_path: str, model: str, overrides: dict, epochs: int) -> None:
     """Run training with a progress bar and a live loss chart; errors become messages."""
+    if not auth.is_admin():  # the page disables the button; this keeps the rule server-side
+        st.error("Training needs an administrator of this server.")
+        return
     bar = st.progress(0.0, text="starting")
     chart = st.empty()
     history: list[dict] = []
@@ -91,12 +102,16 @@ def train(data_path: str, model: str, overrides: dict, epochs: int) -> None:
     config = TrainConfig(epochs=epochs, eval_every=max(1, epochs // 5), patience=0)
     job = workspace.TrainJob(data_path, model, overrides, config)
     try:
-        path = workspace.run_job(job, report)
-    except (DataError, UnknownModelError, TrainingDiverged, ValueError) as err:
-        st.error(f"Training failed: {err}")
+        # the CLI's lock: a training from another session or a terminal is refused, not raced
+        with artifact_lock(workspace.artifact_folder(state.dataset(data_path), model)):
+            path = workspace.run_job(job, report)
+    except (ArtifactError, DataError, UnknownModelError, TrainingDiverged, ValueError) as err:
+        st.error(f"Training failed: {md(err)}")
         return
     bar.progress(1.0, text="done")
-    st.success(f"Saved {workspace.label(model)} to {path}; it is now available on the other pages.")
+    st.success(
+        f"Saved {workspace.label(model)} to {md(path)}; it is now available on the other pages."
+    )
 
 
 def artifact_row(a: ArtifactInfo) -> dict:
@@ -117,11 +132,15 @@ def artifact_row(a: ArtifactInfo) -> dict:
 
 
 def delete(folder: str) -> None:
+    if not auth.is_admin():
+        st.error("Deleting an artifact needs an administrator of this server.")
+        return
     try:
-        delete_artifact(Path(folder))
+        with artifact_lock(folder):
+            delete_artifact(Path(folder))
     except ArtifactError as err:
-        st.error(str(err))
+        st.error(md(err))
         return
     state.forget_models()
-    st.success(f"Deleted {folder}.")
+    st.success(f"Deleted {md(folder)}.")
     st.rerun()

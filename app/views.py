@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import links, services, state, workspace
+from app import links, selection, services, state, workspace
 from app.components import tables
 from app.components.explanation_card import counterfactual_text, show_explanation_card
 from app.components.heatmap import build_heatmap
@@ -16,6 +16,7 @@ from app.components.report import ReportSection, build_report_html
 from app.sidebar import Selection
 from core.data import Dataset
 from core.models.base import NotSupported
+from core.safe_text import md
 from core.store.feedback import add_feedback
 
 LARGE = 5000  # above this many users a text box replaces the searchable list
@@ -46,7 +47,7 @@ def user_picker(ds: Dataset, key: str = "ue_user") -> int | None:
     )
     internal = ds.user_ids.get(value)
     if internal is None:
-        st.error(f"Unknown user '{value}' in dataset {ds.name}.")
+        st.error(f"Unknown user '{md(value)}' in dataset {md(ds.name)}.")
     return internal
 
 
@@ -96,6 +97,8 @@ def explanation_block(
     with_fidelity: bool = True,
 ) -> None:
     """The explanation card of one recommendation, with feedback buttons."""
+    # bound to what it explains: a comment typed for one user and item never reaches another's
+    key = selection.context_key(key, sel.dataset.name, model, user, item, method)
     if method == "counterfactual" and not st.toggle(
         "Search a counterfactual (re-scores the model many times: seconds)", key=f"{key}-cf"
     ):
@@ -103,7 +106,7 @@ def explanation_block(
     try:
         expl = state.explanation(sel.key(model), sel.dataset_path, user, item, method, k)
     except NotSupported as err:
-        st.warning(f"{workspace.label(model)} cannot explain by {method}: {err}")
+        st.warning(f"{md(workspace.label(model))} cannot explain by {md(method)}: {md(err)}")
         return
     graph = state.graph_html(sel.key(model), sel.dataset_path, user, item, method, k)
     # The deletion test re-scores the user a dozen times (~1 s for KGAT on 2 cores), so it runs
@@ -165,7 +168,10 @@ def what_if(sel: Selection, model: str, user: int, k: int) -> None:
     ctx = state.context(sel.key(model), sel.dataset_path)
     history = [int(i) for i in ctx.history(user)]
     removed = st.multiselect(
-        "Remove these history items", history, format_func=ds.title, key=f"whatif-{model}-{user}"
+        "Remove these history items",
+        history,
+        format_func=ds.title,
+        key=selection.context_key("whatif", sel.dataset.name, model, user),
     )
     if not removed:
         st.caption("Pick history items to see how the list would change without them.")
@@ -174,4 +180,4 @@ def what_if(sel: Selection, model: str, user: int, k: int) -> None:
         with st.spinner("Re-scoring with the edited history…"):
             st.dataframe(services.what_if(ctx, user, removed, k), hide_index=True)
     except NotSupported as err:
-        st.info(f"{workspace.label(model)} cannot re-rank with an edited history: {err}")
+        st.info(f"{md(workspace.label(model))} cannot re-rank with an edited history: {md(err)}")

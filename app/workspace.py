@@ -17,6 +17,7 @@ import streamlit as st
 from app import state
 from core.data import DataError, Dataset
 from core.models.registry import MODELS
+from core.safe_text import md
 from core.store.artifacts import ArtifactInfo, list_artifacts
 from core.store.feedback import feedback_url
 from core.train import Callback, TrainConfig, train_model
@@ -171,7 +172,7 @@ def ensure_default_models() -> bool:
     try:
         ds = state.dataset(default_dataset())
     except DataError as err:
-        st.error(f"Cannot load the default dataset: {err}")
+        st.error(f"Cannot load the default dataset: {md(err)}")
         return False
     if models_for(ds) or st.session_state.get("_first_launch_done"):
         return True  # not a first launch: a model deleted on purpose is not retrained

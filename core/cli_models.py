@@ -99,6 +99,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from core.cli import UsageError
     from core.data import load_dataset
     from core.models.registry import MODELS, UnknownModelError
+    from core.store.artifacts import artifact_lock
     from core.train import TrainConfig, train_model
 
     if args.model not in MODELS:
@@ -113,17 +114,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     source = {"path": _source_path(args.dataset), "format": args.format}
     bar = _ProgressBar(cfg.epochs, cfg.monitor, enabled=not args.no_progress)
     try:
-        trained = train_model(
-            ds,
-            args.model,
-            overrides=overrides,
-            train_config=cfg,
-            out_dir=out,
-            callbacks=[bar],
-            dataset_source=source,
-            checkpoint_every=args.checkpoint_every,
-            init_from=args.init,
-        )
+        with artifact_lock(out):  # the dashboard's Train page takes the same lock
+            trained = train_model(
+                ds,
+                args.model,
+                overrides=overrides,
+                train_config=cfg,
+                out_dir=out,
+                callbacks=[bar],
+                dataset_source=source,
+                checkpoint_every=args.checkpoint_every,
+                init_from=args.init,
+            )
     except UnknownModelError as err:
         raise UsageError(str(err)) from None
     finally:

@@ -7,6 +7,7 @@ import streamlit as st
 
 from app import links, services, sidebar, state, views, workspace
 from app.components import charts, tables
+from core.safe_text import md
 
 st.title("Compare models")
 sel = sidebar.selection()
@@ -14,17 +15,20 @@ if sel is None or len(sel.models) < 2:
     st.info("Train at least two models on this dataset to compare them.")
     st.stop()
 ds = sel.dataset
+links.take_list("models", "cmp_models", list(sel.models), "models")  # also drops stale ones
+links.take_int("k", "cmp_k", 5, 20, "K")
+st.session_state.setdefault("cmp_models", list(sel.models)[:3])
 chosen = st.multiselect(
     "Models",
     list(sel.models),
-    default=list(sel.models)[:3],
     format_func=workspace.label,
     key="cmp_models",
 )
 if len(chosen) < 2:
     st.warning("Pick at least two models.")
     st.stop()
-k = st.slider("K", 5, 20, 10, key="cmp_k")
+st.session_state.setdefault("cmp_k", 10)
+k = st.slider("K", 5, 20, key="cmp_k")
 
 st.subheader("Accuracy and beyond-accuracy (test split)")
 trained = {m: state.trained(sel.key(m), sel.dataset_path) for m in chosen}
@@ -80,7 +84,7 @@ user = views.user_picker(ds, key="cmp_user")
 if user is not None:
     for col, model in zip(st.columns(len(chosen)), chosen, strict=True):
         with col:
-            st.markdown(f"**{workspace.label(model)}**")
+            st.markdown(f"**{md(workspace.label(model))}**")
             items, scores = state.top_k(sel.key(model), sel.dataset_path, user, k)
             st.dataframe(
                 tables.items_frame(
@@ -95,4 +99,9 @@ if user is not None:
                 )
             else:
                 st.caption("No explanation method for this model.")
-links.show(dataset=sel.dataset_path, user=ds.user_ids.to_raw(user) if user is not None else None)
+links.show(
+    dataset=sel.dataset.name,
+    user=ds.user_ids.to_raw(user) if user is not None else None,
+    k=k,
+    models=chosen,
+)

@@ -3,12 +3,13 @@
 import streamlit as st
 
 from app import links, state, workspace
+from core.safe_text import md
 from core.store.feedback import export_csv, feedback_frame, feedback_summary
 
 st.title("Feedback")
 engine = state.feedback_db(workspace.feedback_database())
 frame = feedback_frame(engine)
-st.caption(f"Database: {engine.url.render_as_string(hide_password=True)}")
+st.caption(f"Database: {md(engine.url.render_as_string(hide_password=True))}")
 if frame.empty:
     st.info("No feedback yet: rate an explanation card in the User explorer.")
 else:

@@ -4,6 +4,7 @@ import streamlit as st
 
 from app import links, services, sidebar, state
 from app.components.kg_graph import build_kg_html, show_kg
+from core.safe_text import md
 
 st.title("Knowledge graph")
 sel = sidebar.selection()
@@ -18,16 +19,16 @@ left, right = st.columns(2)
 hops = left.slider("Hop limit", 1, 3, 1, key="kg_hops")
 relations = right.multiselect("Relations (none = all)", list(ds.relation_names), key="kg_rel")
 if center is None:
-    st.error(f"No item or entity matches '{query}'.")
+    st.error(f"No item or entity matches '{md(query)}'.")
 else:
     sub = state.neighbourhood(sel.dataset_path, center, hops, tuple(relations), 60)
     st.caption(
-        f"{ds.entity_names[center]} ({ds.entity_ids.to_raw(center)}): "
+        f"{md(ds.entity_names[center])} ({md(ds.entity_ids.to_raw(center))}): "
         f"{len(sub.nodes)} nodes, {len(sub.edges)} edges within {hops} hop(s), at most 60 nodes"
     )
     show_kg(st, build_kg_html(sub), height=560)
 st.subheader("Relations")
 st.dataframe(state.relation_stats(sel.dataset_path), hide_index=True)
 links.show(
-    dataset=sel.dataset_path, item=ds.entity_ids.to_raw(center) if center is not None else None
+    dataset=sel.dataset.name, item=ds.entity_ids.to_raw(center) if center is not None else None
 )

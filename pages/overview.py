@@ -5,6 +5,7 @@ import streamlit as st
 
 from app import links, sidebar, workspace
 from app.components import charts, tables
+from core.safe_text import md
 
 st.title("Overview")
 sel = sidebar.selection()
@@ -12,7 +13,7 @@ if sel is None:
     st.stop()
 ds = sel.dataset
 stats = ds.stats()
-st.subheader(f"Dataset: {stats['name']}")
+st.subheader(f"Dataset: {md(stats['name'])}")
 COUNTS = ("users", "items", "interactions", "entities", "relations", "triples")
 cols = st.columns(len(COUNTS) + 1)
 for col, name in zip(cols, COUNTS, strict=False):  # the last column shows sparsity
@@ -39,4 +40,4 @@ else:
     ]
     if accuracy:
         st.plotly_chart(charts.build_metric_bars(board, accuracy[:6]))
-links.show(dataset=sel.dataset_path)
+links.show(dataset=sel.dataset.name)

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from app import links, trainui, workspace
+from app import auth, links, trainui, workspace
 from core.models.registry import MODELS
 
 st.title("Train a model")
@@ -16,7 +16,8 @@ left, right = st.columns(2)
 model = left.selectbox("Model", list(MODELS), format_func=workspace.label, key="tr_model")
 epochs = right.number_input("Epochs", 1, 500, 10, key="tr_epochs")
 overrides = trainui.hyperparameters(model)
-if st.button("Train", type="primary", disabled=data_path is None, key="tr_go"):
+admin = auth.require_admin("train, overwrite or delete models")  # open when none is configured
+if st.button("Train", type="primary", disabled=data_path is None or not admin, key="tr_go"):
     trainui.train(data_path, model, overrides, int(epochs))
 
 st.subheader("Artifacts")
@@ -28,6 +29,6 @@ else:
     doomed = st.selectbox(
         "Delete an artifact", [str(a.path) for a in infos], index=None, key="tr_del"
     )
-    if doomed and st.button("Delete", key="tr_del_go"):
+    if doomed and st.button("Delete", disabled=not admin, key="tr_del_go"):
         trainui.delete(doomed)
 links.show()

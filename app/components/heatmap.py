@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+
+from core.safe_text import plotly_text
 
 
 def _unique_labels(labels: Sequence[str], max_len: int = 40) -> list[str]:
@@ -16,7 +17,7 @@ def _unique_labels(labels: Sequence[str], max_len: int = 40) -> list[str]:
         text = str(label)
         text = text if len(text) <= max_len else text[: max_len - 1] + "…"
         # plotly parses tags in text but shows quotes as they are, so only <, > and & are escaped
-        out.append(f"{i + 1}. {html.escape(text, quote=False)}")
+        out.append(f"{i + 1}. {plotly_text(text)}")
     return out
 
 
@@ -46,7 +47,7 @@ def build_heatmap(
         )
     )
     fig.update_layout(
-        title=html.escape(title),
+        title=plotly_text(title),
         height=max(260, 38 * len(rows) + 160),
         margin=dict(l=10, r=10, t=50, b=10),
         yaxis=dict(autorange="reversed"),

@@ -1,15 +1,14 @@
 """Interactive knowledge-graph subgraph (pyvis / vis-network), fully offline.
 
 `build_kg_html` returns one self-contained HTML document: vis-network is embedded inline, the
-bootstrap CDN tags that pyvis's template always adds are removed, tooltips are HTML-escaped
-(labels are canvas text, JSON-escaped by the template), and physics is switched off once the
-layout has stabilised so the view stays still.
+bootstrap CDN tags that pyvis's template always adds are removed, tooltips and labels are plain
+text that vis-network shows as text (the template JSON-escapes them once; see core.safe_text),
+and physics is switched off once the layout has stabilised so the view stays still.
 """
 
 from __future__ import annotations
 
 import functools
-import html
 import pathlib
 import re
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader
 from pyvis.network import Network
 
 from core.explain.base import Path, Subgraph
+from core.safe_text import tooltip
 
 KIND_COLORS = {
     "user": "#f28e2b",
@@ -91,7 +91,7 @@ def build_kg_html(
             nid,
             # canvas text, not HTML: the template's `tojson` already escapes < > & for the script
             label=_short(name),
-            title=html.escape(f"{name} ({kind}, {nid})"),
+            title=tooltip(f"{name} ({kind}, {nid})"),
             color=KIND_COLORS.get(kind, "#bab0ac"),
             size=22 if kind in ("target", "user") else 14,
             borderWidth=3 if nid in on_path else 1,
@@ -105,7 +105,7 @@ def build_kg_html(
             e.src,
             e.dst,
             label=e.relation,
-            title=html.escape(f"{e.relation} (weight {e.weight:.3f})"),
+            title=tooltip(f"{e.relation} (weight {e.weight:.3f})"),
             color=HIGHLIGHT if lit else "#9aa5b1",
             width=4 if lit else 1,
         )

@@ -6,7 +6,6 @@ stay isolated and the file opens offline from disk.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.explain.base import Explanation
+from core.safe_text import html_text
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def _table(frame: pd.DataFrame) -> str:
 
 
 def _section(sec: ReportSection, include_js: bool) -> str:
-    e = html.escape
+    e = html_text
     expl = sec.explanation
     parts = [
         f"<section><h2>#{expl.rank} {e(sec.title)}</h2>",
@@ -52,9 +52,7 @@ def _section(sec: ReportSection, include_js: bool) -> str:
     if sec.heatmap is not None:
         parts.append(sec.heatmap.to_html(full_html=False, include_plotlyjs=include_js))
     if sec.graph_html is not None:
-        parts.append(
-            f'<iframe sandbox="allow-scripts" srcdoc="{e(sec.graph_html, quote=True)}"></iframe>'
-        )
+        parts.append(f'<iframe sandbox="allow-scripts" srcdoc="{e(sec.graph_html)}"></iframe>')
     if sec.paths is not None and not sec.paths.empty:
         parts.append(_table(sec.paths))
     parts.append("</section>")
@@ -68,7 +66,7 @@ def build_report_html(
     sections: Sequence[ReportSection],
 ) -> str:
     """The whole report as one HTML document; plotly.js is inlined once, before the first chart."""
-    e = html.escape
+    e = html_text
     facts_rows = "".join(
         f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in facts.items()
     )

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.models.base import AttentionWeights, ModelInputs, Recommender
+from core.models.base import AttentionWeights, ModelInputs, Recommender, draw_
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,17 @@ class Attention(Recommender):
         presence = torch.zeros(inputs.n_items + 1, n_types, dtype=torch.bool)
         presence[links[:, 0], links[:, 1]] = True
         self.register_buffer("_presence", presence, persistent=False)  # [I + 1, A]
+
+    def init_weights(self, generator: torch.Generator) -> None:
+        """The construction's distributions, drawn from `generator`: N(0, 0.1) embeddings and
+        type keys, torch's Linear default for the queries, zero biases and padding row."""
+        for param in (self.user.weight, self.item.weight, self.entity.weight, self.type_keys):
+            draw_(param, nn.init.normal_, generator, std=0.1)
+        for lin in (self.type_query, self.attr_query):
+            draw_(lin.weight, nn.init.kaiming_uniform_, generator, a=math.sqrt(5))
+        with torch.no_grad():
+            self.item.weight[self.item.padding_idx].zero_()
+            self.item_bias.weight.zero_()
 
     # --- the model --------------------------------------------------------------------------
     def _histories(self, users: Tensor) -> Tensor:

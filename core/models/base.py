@@ -21,6 +21,15 @@ class NotSupported(NotImplementedError):
     """The model does not offer this capability (e.g. attention weights on BPR-MF)."""
 
 
+@torch.no_grad()
+def draw_(param: Tensor, init, generator: torch.Generator | None, **kwargs) -> None:
+    """Fill `param` in place with `init(t, generator=generator, **kwargs)` (an `nn.init`
+    function), drawn on the CPU so a seed gives the same values on every device."""
+    cpu = torch.empty(param.shape, dtype=param.dtype)
+    init(cpu, generator=generator, **kwargs)
+    param.copy_(cpu)
+
+
 @dataclass(frozen=True)
 class ModelInputs:
     """Everything a model may be built from, in internal ids (see core.data.dataset conventions).
@@ -84,7 +93,20 @@ class Recommender(nn.Module):
         self.n_users = n_users
         self.n_items = n_items
 
+    def init_weights(self, generator: torch.Generator) -> None:
+        """Draw every parameter afresh from `generator` (a CPU generator). Training calls it
+        with a generator seeded from its config, so a run's start depends on its seed alone and
+        never on what another thread drew from torch's global generator. Models with
+        parameters override it; the default serves models without any."""
+        if any(True for _ in self.parameters()):
+            raise NotImplementedError(f"{self.name} must draw its parameters in init_weights")
+
     # --- training ---------------------------------------------------------------------------
+    def on_train_begin(self, generator: torch.Generator) -> None:
+        """Before the first epoch of `fit`; `generator` is the run's seeded CPU generator.
+        Models with random training-time draws of their own (KGAT's message dropout) seed them
+        from it. Default: nothing."""
+
     def loss(self, users: Tensor, pos: Tensor, neg: Tensor) -> Tensor:
         """BPR-style training loss (including regularisation) on a batch of [B] triples."""
         raise NotImplementedError

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.models.base import ModelInputs, Recommender
+from core.models.base import ModelInputs, Recommender, draw_
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,11 @@ class BPRMF(Recommender):
         self.config = config or BPRMFConfig()
         self.user_emb = nn.Embedding(n_users, self.config.dim, sparse=self.config.sparse_grad)
         self.item_emb = nn.Embedding(n_items, self.config.dim, sparse=self.config.sparse_grad)
-        nn.init.normal_(self.user_emb.weight, std=self.config.init_std)
-        nn.init.normal_(self.item_emb.weight, std=self.config.init_std)
+        self.init_weights(None)
+
+    def init_weights(self, generator: torch.Generator | None) -> None:
+        for emb in (self.user_emb, self.item_emb):
+            draw_(emb.weight, nn.init.normal_, generator, std=self.config.init_std)
 
     @classmethod
     def build(cls, inputs: ModelInputs, config: BPRMFConfig, device: torch.device) -> BPRMF:

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from core.graph import ckg_relation_names, collaborative_kg
-from core.models.base import ModelInputs, Recommender
+from core.models.base import ModelInputs, Recommender, draw_
 from core.models.layers import FixedAggregation, local_subgraph
 from core.models.transr import TranslationalScorer, run_kg_epoch
 
@@ -62,6 +62,13 @@ class BiInteraction(nn.Module):
         self.negative_slope = negative_slope
         nn.init.xavier_uniform_(self.w1.weight)
         nn.init.xavier_uniform_(self.w2.weight)
+
+    def init_weights(self, generator: torch.Generator) -> None:
+        """Xavier-uniform weights; biases uniform in +-1/sqrt(in_dim) (torch's Linear default)."""
+        for lin in (self.w1, self.w2):
+            draw_(lin.weight, nn.init.xavier_uniform_, generator)
+            bound = 1 / lin.in_features**0.5
+            draw_(lin.bias, nn.init.uniform_, generator, a=-bound, b=bound)
 
     def forward(self, x: Tensor, neigh: Tensor) -> Tensor:
         """x, neigh: float [N, in_dim] (ego and aggregated neighbours). Returns [N, out_dim]."""
@@ -105,8 +112,33 @@ class KGAT(Recommender):
         self.register_buffer("attention_logits", torch.zeros(ckg.num_edges()))
         self._final: Tensor | None = None  # set only by prepare_inference
         self._fixed: tuple | None = None  # (attention version, full, cf) FixedAggregations
+        self._dropout_gen: torch.Generator | None = None  # set by on_train_begin
         # the KG phase has its own Adam state (see module docstring)
         self.kg_optimiser = torch.optim.Adam(self.parameters(), lr=config.kg_lr)
+
+    def init_weights(self, generator: torch.Generator) -> None:
+        draw_(self.node.weight, nn.init.xavier_uniform_, generator)
+        self.scorer.init_weights(generator)
+        for layer in self.layers:
+            layer.init_weights(generator)
+        self.refresh_attention()  # the first CF epoch attends with the new embeddings
+
+    def on_train_begin(self, generator: torch.Generator) -> None:
+        """Seed the message-dropout generator (on the model's device) from the run's."""
+        seed = int(torch.randint(2**62, (1,), generator=generator))
+        device = self.node.weight.device
+        self._dropout_gen = torch.Generator(device=device).manual_seed(seed)
+
+    def _dropout(self, h: Tensor, active: bool) -> Tensor:
+        """Message dropout drawn from the run's generator (`on_train_begin`), not torch's
+        global one, so concurrent work in the process cannot change a training run."""
+        p, gen = self.config.mess_dropout, self._dropout_gen
+        if not active or p == 0:
+            return h
+        if gen is None:  # trained without `fit` (a test driving `loss` directly)
+            return F.dropout(h, p, training=True)
+        keep = torch.rand(h.shape, generator=gen, device=h.device) >= p
+        return h * keep / (1 - p)
 
     def _set_graph(self, ckg: dgl.DGLGraph) -> None:
         self._ckg = ckg
@@ -199,7 +231,7 @@ class KGAT(Recommender):
         hidden = [x0]
         for layer in self.layers[:n_layers]:
             h = layer(hidden[-1], aggregate(hidden[-1]))
-            hidden.append(F.dropout(h, self.config.mess_dropout, training=dropout))
+            hidden.append(self._dropout(h, dropout))
         return hidden
 
     def _propagate(
@@ -222,7 +254,7 @@ class KGAT(Recommender):
         full, cf_block = self._attended()
         hidden = self._hidden(full, self.node.weight, dropout, -1)
         last = self.layers[-1](hidden[-1][cf], cf_block(hidden[-1]))
-        last = F.dropout(last, self.config.mess_dropout, training=dropout)
+        last = self._dropout(last, dropout)
         outputs = [hidden[0][cf]] + [F.normalize(h[cf], dim=1) for h in hidden[1:]]
         return torch.cat(outputs + [F.normalize(last, dim=1)], 1)
 
@@ -273,7 +305,10 @@ class KGAT(Recommender):
 
     # --- inference --------------------------------------------------------------------------
     def prepare_inference(self) -> None:
+        """Build every cache inference reads (attended aggregations, final embeddings) now,
+        so a model shared between sessions is only ever read afterwards."""
         with torch.no_grad():
+            self._attended()
             self._final = torch.cat(self.layer_embeddings(), 1)
 
     def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from core.graph import interaction_graph
-from core.models.base import ModelInputs, Recommender
+from core.models.base import ModelInputs, Recommender, draw_
 from core.models.layers import (
     local_subgraph,
     normalised_propagate,
@@ -52,10 +52,14 @@ class LightGCN(Recommender):
         super().__init__(n_users, n_items)
         self.config = config
         self.embedding = nn.Embedding(n_users + n_items, config.dim)
-        nn.init.normal_(self.embedding.weight, std=0.1)
+        self.init_weights(None)
         self._graph = g
         self._norm = symmetric_norm(g)
         self._final: Tensor | None = None  # set only by prepare_inference
+
+    def init_weights(self, generator: torch.Generator | None) -> None:
+        draw_(self.embedding.weight, nn.init.normal_, generator, std=0.1)
+        self._final = None
 
     # --- graph and propagation --------------------------------------------------------------
     @property

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.models.base import ModelInputs, Recommender
+from core.models.base import ModelInputs, Recommender, draw_
 from core.models.layers import segment_matmul
 
 
@@ -42,14 +42,20 @@ class TranslationalScorer(nn.Module):
         if not projection and entity_dim != relation_dim:
             raise ValueError("TransE needs relation_dim == entity_dim")
         self.relation = nn.Embedding(n_relations, relation_dim)
-        nn.init.xavier_uniform_(self.relation.weight)
         self.projection: nn.Parameter | None = None
         if projection:
             self.projection = nn.Parameter(torch.empty(n_relations, entity_dim, relation_dim))
-            nn.init.xavier_uniform_(self.projection)
-            if identity_init:  # start from TransE, as the TransR paper does
+        self.identity_init = identity_init
+        self.init_weights(None)
+
+    def init_weights(self, generator: torch.Generator | None) -> None:
+        """Xavier-uniform relations and projections (None: torch's global generator)."""
+        draw_(self.relation.weight, nn.init.xavier_uniform_, generator)
+        if self.projection is not None:
+            draw_(self.projection, nn.init.xavier_uniform_, generator)
+            if self.identity_init:  # start from TransE, as the TransR paper does
                 with torch.no_grad():
-                    eye = torch.eye(entity_dim, relation_dim)
+                    eye = torch.eye(*self.projection.shape[1:], device=self.projection.device)
                     self.projection.copy_(eye + 0.01 * self.projection)
 
     def project(self, x: Tensor, r: Tensor) -> Tensor:
@@ -172,6 +178,10 @@ class TransE(Recommender):
         self._kg = torch.from_numpy(np.unique(kg, axis=0) if len(kg) else kg)  # CPU, sampled from
         # the KG phase has its own Adam state: the trainer's optimiser only sees the CF loss
         self.kg_optimiser = torch.optim.Adam(self.parameters(), lr=config.kg_lr)
+
+    def init_weights(self, generator: torch.Generator) -> None:
+        draw_(self.node.weight, nn.init.xavier_uniform_, generator)
+        self.scorer.init_weights(generator)
 
     # --- training ---------------------------------------------------------------------------
     def _user_nodes(self, users: Tensor) -> Tensor:

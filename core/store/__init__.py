@@ -3,6 +3,7 @@
 from core.store.artifacts import (
     ArtifactError,
     ArtifactInfo,
+    ArtifactWarning,
     TrainedModel,
     delete_artifact,
     list_artifacts,
@@ -14,6 +15,7 @@ from core.store.artifacts import (
 __all__ = [
     "ArtifactError",
     "ArtifactInfo",
+    "ArtifactWarning",
     "TrainedModel",
     "delete_artifact",
     "list_artifacts",

@@ -5,16 +5,24 @@ target under a temporary name and renamed into place, so a killed run leaves eit
 artifact or the new one, never a half-written folder that loads. Loading rebuilds the config from
 meta.json, the split from its recorded method / ratios / seed (checked against a hash of the split),
 the model (and its graphs) through the registry, then loads the weights.
+
+Tamper-evident: meta.json records the sha256 of every other file of the folder and of its own
+content (under "sha256"); loading verifies them and refuses a mismatch, naming the file. Folders
+written before digests existed load with a warning.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,11 +36,42 @@ from core.models.base import ModelInputs, Recommender
 
 WEIGHTS, META, METRICS = "weights.safetensors", "meta.json", "metrics.json"
 FORMAT_VERSION = 1
+DIGESTS = "sha256"  # meta.json key: {file name: hex digest}; META's is over its other content
 
 
 class ArtifactError(Exception):
     """An artifact folder that cannot be used: missing or corrupt file, unknown model, or made for
     another dataset. The message names the folder and what is wrong."""
+
+
+class ArtifactBusy(ArtifactError):
+    """Another training or deletion (CLI or dashboard, any process) holds the artifact's lock."""
+
+
+@contextmanager
+def artifact_lock(folder: str | Path) -> Iterator[Path]:
+    """Hold the exclusive write lock of artifact `folder` (an flock on the sibling file
+    `.<name>.lock`, so it holds across processes and threads alike). The CLI's `train`, the
+    dashboard's Train page and its Delete button all take it; a second writer is refused at once
+    with ArtifactBusy instead of racing on the folder. Yields the folder."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder.parent / f".{folder.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ArtifactBusy(
+                f"{folder}: another training or deletion (CLI or dashboard) is writing this "
+                "artifact; try again when it has finished"
+            ) from None
+        yield folder
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock; the lock file stays
+
+
+class ArtifactWarning(UserWarning):
+    """An artifact that loads but cannot be verified (written before meta.json had digests)."""
 
 
 @dataclass
@@ -46,6 +85,7 @@ class TrainedModel:
     inputs: ModelInputs | None = None
     path: Path | None = None
     result: Any = None  # core.train.TrainResult when just trained; None when loaded
+    warnings: list[str] = field(default_factory=list)  # e.g. unverified (no digests)
 
 
 @dataclass(frozen=True)
@@ -100,8 +140,8 @@ def save_artifact(
         # safetensors refuses tensors that share memory; save_model drops the duplicates and
         # load_model restores them, so tied weights survive.
         save_model(model, str(tmp / WEIGHTS))
-        _write_json(tmp / META, {"format_version": FORMAT_VERSION, **meta})
         _write_json(tmp / METRICS, metrics)
+        _write_json(tmp / META, _with_digests(tmp, {"format_version": FORMAT_VERSION, **meta}))
         _swap_into_place(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -114,6 +154,59 @@ def _write_json(path: Path, obj: Any) -> None:
         json.dump(obj, f, indent=2, sort_keys=True, default=_json_default, allow_nan=True)
         f.flush()
         os.fsync(f.fileno())
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _meta_sha256(meta: dict[str, Any]) -> str:
+    """Digest of meta.json's content without its digests, in a canonical JSON form (sorted keys)
+    that a write and a read give alike."""
+    body = {k: v for k, v in meta.items() if k != DIGESTS}
+    text = json.dumps(body, sort_keys=True, default=_json_default, allow_nan=True)
+    canonical = json.dumps(json.loads(text), sort_keys=True, allow_nan=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _with_digests(folder: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != META)
+    digests = {p.name: file_sha256(p) for p in files}
+    return {**meta, DIGESTS: {**digests, META: _meta_sha256(meta)}}
+
+
+def verify_digests(folder: str | Path, meta: dict[str, Any] | None = None) -> list[str]:
+    """Check every file digest meta.json records; raises ArtifactError naming the first file
+    that differs or is missing. Returns warnings (a folder without digests: unverified)."""
+    folder = Path(folder)
+    meta = read_meta(folder) if meta is None else meta
+    digests = meta.get(DIGESTS)
+    if not isinstance(digests, dict) or not digests:
+        return [
+            f"{folder}: meta.json records no sha256 digests (written by an older RecLens), so "
+            "its files cannot be verified; retrain it to make it tamper-evident"
+        ]
+    if digests.get(META) != _meta_sha256(meta):
+        raise ArtifactError(
+            f"{folder / META}: its content differs from the sha256 it records (edited by hand "
+            "or corrupted since it was saved); refusing to load it"
+        )
+    for name, expected in sorted(digests.items()):
+        path = folder / name
+        if name == META:
+            continue
+        if Path(name).name != name or not path.is_file():
+            raise ArtifactError(f"{path}: recorded in meta.json but missing from the artifact")
+        if file_sha256(path) != expected:
+            raise ArtifactError(
+                f"{path}: sha256 differs from the one meta.json records (the file was altered "
+                "or corrupted since it was saved); refusing to load it"
+            )
+    return []
 
 
 def _json_default(obj: Any) -> Any:
@@ -166,6 +259,12 @@ def load_artifact(folder: str | Path, dataset, device: str | torch.device = "cpu
 
     folder = Path(folder)
     meta = read_meta(folder)
+    for name in (METRICS, WEIGHTS):
+        if not (folder / name).is_file():
+            raise ArtifactError(f"{folder}: {name} is missing; this is not a complete artifact")
+    notes = verify_digests(folder, meta)
+    for note in notes:
+        warnings.warn(note, ArtifactWarning, stacklevel=2)
     metrics = _read_json(folder, METRICS)
     _check_dataset(folder, meta, dataset)
     name = str(meta.get("model", ""))
@@ -176,13 +275,12 @@ def load_artifact(folder: str | Path, dataset, device: str | torch.device = "cpu
         raise ArtifactError(f"{folder}: {err}") from None
     split = rebuild_split(folder, meta, dataset)
     inputs = ModelInputs.from_dataset(dataset, split)
-    torch.manual_seed(int(meta.get("seed", 0)))
     model = cls.build(inputs, config, torch.device(device))
     _load_weights(folder, model, device)
     model.eval()
     with torch.no_grad():
         model.prepare_inference()
-    return TrainedModel(model, meta, metrics, split, inputs=inputs, path=folder)
+    return TrainedModel(model, meta, metrics, split, inputs=inputs, path=folder, warnings=notes)
 
 
 def _check_dataset(folder: Path, meta: dict[str, Any], dataset) -> None:

@@ -23,11 +23,15 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    event,
     insert,
     select,
 )
 
+from core.safe_text import csv_frame
+
 VOTES = {"up": 1, "down": -1}
+BUSY_TIMEOUT_S = 30  # SQLite: how long a writer waits for another session's write to finish
 
 _metadata = MetaData()
 feedback_table = Table(
@@ -56,9 +60,20 @@ def open_feedback(url: str) -> Engine:
     """Engine for `url` with the feedback table created if missing (idempotent)."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
     _metadata.create_all(engine)
     return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL lets readers (the Feedback page) run while a session writes a vote, and the busy
+    timeout makes concurrent writers queue instead of failing with "database is locked"."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.close()
 
 
 def add_feedback(
@@ -119,7 +134,8 @@ def feedback_summary(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def export_csv(engine: Engine) -> str:
-    """All feedback as CSV text (header included), for download."""
+    """All feedback as CSV text (header included), for download; text cells that a spreadsheet
+    would run as a formula (= + - @ ...) are neutralised (core.safe_text.csv_cell)."""
     buf = io.StringIO()
-    feedback_frame(engine).to_csv(buf, index=False)
+    csv_frame(feedback_frame(engine)).to_csv(buf, index=False)
     return buf.getvalue()

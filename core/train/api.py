@@ -74,8 +74,9 @@ def train_model(
     if split is None:
         split = split_dataset(dataset, cfg.split_method, cfg.split_ratios, cfg.split_seed)
     inputs = ModelInputs.from_dataset(dataset, split)
-    torch.manual_seed(cfg.seed)  # model initialisation draws from the global generator
     model = build_model(model_name, inputs, dataclasses.asdict(config), device)
+    # the start is drawn from the run's own generator, never torch's global one (DESIGN.md)
+    model.init_weights(torch.Generator().manual_seed(cfg.seed))
     cfg = dataclasses.replace(cfg, lr=learning_rate(model, cfg))  # meta.json records the rate used
     start = _warm_start(init_from, dataset, model_name, config, split, model, device)
     if checkpoint_every and out_dir is not None:

@@ -139,8 +139,8 @@ def fit(
             " (TrainConfig(fixed_epochs=True)), which keeps the last epoch"
         )
     device = next(model.parameters()).device
-    torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
+    model.on_train_begin(gen)
     loop = _Loop(model, inputs, split, config, device, gen)
     for cb in callbacks:
         cb.on_train_begin(config.epochs, loop.n_batches)

@@ -1,9 +1,11 @@
 """One tiny trained workspace per test session, shared by the AppTest and browser tests.
 
-The dataset is the sample generator at a tiny size, with every item title made hostile
-(`<script>` / `<img onerror>`), so every page test is also an escaping test. The first AppTest
-run is the dashboard's own first launch: it trains the default model set (1 epoch each, via
-RECLENS_FAST_TRAIN) into a temporary workspace.
+The dataset is the sample generator at a tiny size, made hostile so every page test is also an
+escaping test: item titles carry `<script>` / `<img onerror>`, entity names Markdown image and
+`javascript:` link payloads, one relation name a Markdown image and one user id Markdown
+emphasis and an image (all pointing off localhost: the browser test fails on any such request).
+The first AppTest run is the dashboard's own first launch: it trains the default model set
+(1 epoch each, via RECLENS_FAST_TRAIN) into a temporary workspace.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 MAIN = str(ROOT / "app" / "main.py")
 SCRIPT = "<script>alert('xss')</script>"
 IMG = '<img src=x onerror="alert(1)">'
+MD_IMG = "![t](http://example.com/x.png)"
+MD_LINK = "[click](javascript:alert(1))"
+HOSTILE_RELATION = "decade ![r](http://example.com/r.png)"
+HOSTILE_USER = "u0001*b*![u](http://example.com/u.png)"
 TINY = SampleConfig(
     n_users=40,
     n_items=60,
@@ -45,6 +51,19 @@ def write_hostile_dataset(folder: Path) -> Path:
     items = pd.read_csv(folder / "items.csv", dtype=str, keep_default_na=False)
     items["title"] = [f"{t} {SCRIPT if i % 2 else IMG}" for i, t in enumerate(items["title"])]
     items.to_csv(folder / "items.csv", index=False)
+    entities = pd.read_csv(folder / "entities.csv", dtype=str, keep_default_na=False)
+    entities["name"] = [
+        f"{n} {MD_IMG if i % 2 else MD_LINK}" for i, n in enumerate(entities["name"])
+    ]
+    entities.to_csv(folder / "entities.csv", index=False)
+    kg = pd.read_csv(folder / "kg.csv", dtype=str, keep_default_na=False)
+    kg["relation"] = kg["relation"].replace("decade", HOSTILE_RELATION)
+    kg.to_csv(folder / "kg.csv", index=False)
+    for name in ("interactions.csv", "ground_truth.csv"):
+        if (folder / name).exists():
+            frame = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+            frame["user"] = frame["user"].replace("u0001", HOSTILE_USER)
+            frame.to_csv(folder / name, index=False)
     return folder
 
 

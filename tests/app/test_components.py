@@ -1,5 +1,6 @@
 """Pure renderers: escaping of untrusted text, offline HTML, highlighted paths, report content."""
 
+import json
 import re
 
 import numpy as np
@@ -78,8 +79,12 @@ def test_kg_html_is_offline_escaped_and_highlights_paths(expl):
     assert REMOTE.search(doc) is None, REMOTE.search(doc)
     assert "vis.Network" in doc and "physics: false" in doc
     assert EVIL not in doc and 'onerror="alert' not in doc
-    assert "&lt;script&gt;" in doc or "\\u0026lt;script\\u0026gt;" in doc  # tooltips (HTML)
-    assert "\\u003cscript\\u003e" in doc  # canvas labels: literal text, JSON-escaped
+    assert "\\u003cscript\\u003e" in doc  # labels and tooltips: literal text, JSON-escaped
+    # tooltips are escaped exactly once: vis-network shows a string title as text, so an
+    # html.escape before the template's JSON escaping showed "&lt;script&gt;" on hover
+    assert "&lt;script" not in doc and "\\u0026lt;script" not in doc
+    nodes = json.loads(re.search(r"nodes = new vis.DataSet\((.*?)\);", doc).group(1))
+    assert any(n["title"].startswith(EVIL + " (") for n in nodes)
     assert doc.count('"width": 4') == 3  # the three path edges, not the side edge
     assert '"label": "genre"' in doc and '"label": "~genre"' in doc
 

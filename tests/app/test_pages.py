@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data import load_dataset
+from core.safe_text import md
 from core.store.artifacts import list_artifacts
 from core.store.feedback import feedback_frame, feedback_url, open_feedback
 from tests.app.conftest import IMG, MAIN, SCRIPT
@@ -23,6 +24,22 @@ def _app(tiny_env, **params) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def _by_label(widgets, label: str):
+    """The one widget with this label (context-bound keys change with model, user and K)."""
+    found = [w for w in widgets if w.label == label]
+    assert len(found) == 1, [w.label for w in widgets]
+    return found[0]
+
+
+def _card_key(ds, model: str, user: int, at) -> str:
+    """The explanation card's widget key for the item and method the page shows."""
+    from app.selection import context_key
+
+    raw = _by_label(at.selectbox, "Recommendation").value
+    method = _by_label(at.radio, "Explain by").value
+    return context_key("ue-card", ds.name, model, user, ds.item_ids.to_internal(raw), method)
 
 
 def _types(node) -> list[str]:
@@ -58,12 +75,12 @@ def test_overview_shows_dataset_numbers_and_leaderboard(tiny_env, ds):
 def test_user_explorer_deep_link_restores_the_view(tiny_env, ds):
     user = ds.user_ids.to_raw(3)
     first = _app(tiny_env, page="user_explorer", model="kgat", user=user)
-    item = first.selectbox(key="ue_item").value
+    item = _by_label(first.selectbox, "Recommendation").value
     third = first.dataframe[1].value["item"].iat[2]  # the third recommendation's raw id
     second = _app(tiny_env, page="user_explorer", model="kgat", user=user, item=third)
     assert second.selectbox(key="ue_user").value == user
     assert second.selectbox(key="model").value == "kgat"
-    assert second.selectbox(key="ue_item").value == third != item
+    assert _by_label(second.selectbox, "Recommendation").value == third != item
     assert f"History of {user}" in [s.value for s in second.subheader][0]
     history = second.dataframe[0].value
     n_hist = int((ds.interactions["user"] == 3).sum())
@@ -92,7 +109,7 @@ def test_switching_user_and_random_user(tiny_env, ds):
 
 def test_what_if_reranks(tiny_env, ds):
     at = _app(tiny_env, page="user_explorer", model="bprmf", user=ds.user_ids.to_raw(2))
-    what_if = at.multiselect(key="whatif-bprmf-2")
+    what_if = _by_label(at.multiselect, "Remove these history items")
     by_title = {ds.title(i): i for i in range(ds.n_items)}
     assert len(what_if.options) >= 3
     what_if.set_value([by_title[o] for o in what_if.options[:3]]).run()
@@ -103,8 +120,8 @@ def test_what_if_reranks(tiny_env, ds):
 
 def test_feedback_from_card_reaches_db_and_page(tiny_env, ds):
     at = _app(tiny_env, page="user_explorer", model="kgat", user=ds.user_ids.to_raw(1))
-    at.text_input(key="ue-card-comment").input("clear <b>path</b>")
-    at.button(key="ue-card-up").click().run()
+    at.text_input(key=_card_key(ds, "kgat", 1, at) + "-comment").input("clear <b>path</b>")
+    at.button(key=_card_key(ds, "kgat", 1, at) + "-up").click().run()
     assert not at.exception
     assert any("feedback saved" in s.value for s in at.success)
     rows = feedback_frame(open_feedback(feedback_url(tiny_env.workspace)))
@@ -119,9 +136,9 @@ def test_feedback_from_card_reaches_db_and_page(tiny_env, ds):
 def test_bad_links_show_errors_not_tracebacks(tiny_env):
     at = _app(tiny_env, page="user_explorer", user="no-such-user", model="not-a-model")
     errors = " ".join(e.value for e in at.error)
-    assert "user 'no-such-user'" in errors and "not-a-model" in errors
+    assert f"user '{md('no-such-user')}'" in errors and md("not-a-model") in errors
     at = _app(tiny_env, page="overview", dataset="/no/such/folder")
-    assert any("dataset '/no/such/folder'" in e.value for e in at.error)
+    assert any(f"dataset '{md('/no/such/folder')}'" in e.value for e in at.error)
     assert at.metric  # the page still shows the default dataset
 
 
@@ -144,7 +161,9 @@ def test_knowledge_graph_page(tiny_env, ds):
     raw = ds.item_ids.to_raw(0)
     at = _app(tiny_env, page="knowledge_graph", item=raw)
     assert at.text_input(key="kg_query").value == raw
-    assert any(c.value.startswith(ds.entity_names[0]) and "nodes" in c.value for c in at.caption)
+    assert any(
+        c.value.startswith(md(ds.entity_names[0])) and "nodes" in c.value for c in at.caption
+    )
     stats = at.dataframe[0].value
     assert set(stats["relation"]) == set(ds.relation_names)
     assert stats["triples"].sum() == len(ds.kg)
@@ -238,7 +257,9 @@ def test_train_page_upload_is_validated(tiny_env):
     }
     at.file_uploader(key="tr_upload").upload("bad.zip", _zip(bad_items)).run()
     assert not at.exception
-    assert any("Bad upload" in e.value and "interactions.csv" in e.value for e in at.error)
+    assert any(
+        "Bad upload" in e.value and md("bad.zip/interactions.csv") in e.value for e in at.error
+    )
     good = {
         f: (tiny_env.data / f).read_bytes() for f in ("interactions.csv", "items.csv", "kg.csv")
     }

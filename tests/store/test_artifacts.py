@@ -3,12 +3,14 @@ files, unknown model names, half-written folders."""
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
 from core.store import (
     ArtifactError,
+    ArtifactWarning,
     delete_artifact,
     list_artifacts,
     load_artifact,
@@ -90,8 +92,9 @@ def test_weights_of_wrong_shape_are_refused(saved, tmp_path):
     bad = _copy(folder, tmp_path)
     meta = json.loads((bad / "meta.json").read_text())
     meta["config"]["dim"] = 4  # the stored tensors are 8 wide
+    del meta["sha256"]  # as an artifact from before digests: the shape check still refuses it
     (bad / "meta.json").write_text(json.dumps(meta))
-    with pytest.raises(ArtifactError, match="weights"):
+    with pytest.raises(ArtifactError, match="weights"), pytest.warns(ArtifactWarning):
         load_artifact(bad, ds)
 
 
@@ -108,9 +111,11 @@ def test_unknown_model_and_bad_json(saved, tmp_path):
     ds, _, folder = saved
     bad = _copy(folder, tmp_path)
     meta = json.loads((bad / "meta.json").read_text())
+    del meta["sha256"]
     (bad / "meta.json").write_text(json.dumps({**meta, "model": "nosuch"}))
     with pytest.raises(ArtifactError, match="unknown model 'nosuch'.*bprmf"):
-        load_artifact(bad, ds)
+        with pytest.warns(ArtifactWarning):
+            load_artifact(bad, ds)
     (bad / "meta.json").write_text("{not json")
     with pytest.raises(ArtifactError, match="unreadable"):
         load_artifact(bad, ds)
@@ -206,3 +211,102 @@ def test_a_run_can_start_from_an_artifact_of_the_same_model_and_split(saved, tmp
     with pytest.raises(ArtifactError, match="another split"):
         other = dataclasses.replace(CFG, split_seed=99)
         train_model(ds, "bprmf", train_config=other, init_from=folder)
+
+
+def _write_meta(folder, meta):
+    (folder / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+
+
+def test_meta_records_the_sha256_of_every_file(saved):
+    _, _, folder = saved
+    import hashlib
+
+    digests = read_meta(folder)["sha256"]
+    assert set(digests) == {"weights.safetensors", "metrics.json", "meta.json"}
+    for name in ("weights.safetensors", "metrics.json"):
+        assert digests[name] == hashlib.sha256((folder / name).read_bytes()).hexdigest()
+
+
+def test_weights_altered_with_the_right_shapes_are_refused_naming_the_file(saved, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    ds, _, folder = saved
+    bad = _copy(folder, tmp_path)
+    tensors = load_file(bad / "weights.safetensors")
+    tensors = {k: v + 0.5 for k, v in tensors.items()}  # same shapes, other values
+    save_file(tensors, bad / "weights.safetensors")
+    with pytest.raises(ArtifactError, match=r"weights\.safetensors: sha256 differs"):
+        load_artifact(bad, ds)
+
+
+def test_hand_edited_metrics_or_meta_are_refused_naming_the_file(saved, tmp_path):
+    ds, _, folder = saved
+    bad = _copy(folder, tmp_path)
+    metrics = json.loads((bad / "metrics.json").read_text())
+    metrics["test"]["recall@20"] = 0.99
+    (bad / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(ArtifactError, match=r"metrics\.json: sha256 differs"):
+        load_artifact(bad, ds)
+    bad2 = _copy(folder, tmp_path / "b")
+    meta = json.loads((bad2 / "meta.json").read_text())
+    meta["epochs"] = 400
+    _write_meta(bad2, meta)
+    with pytest.raises(ArtifactError, match=r"meta\.json: its content differs"):
+        load_artifact(bad2, ds)
+
+
+def test_reformatting_meta_json_keeps_it_valid(saved, tmp_path):
+    ds, _, folder = saved
+    copy = _copy(folder, tmp_path)
+    _write_meta(copy, json.loads((copy / "meta.json").read_text()))  # other indentation
+    assert load_artifact(copy, ds).warnings == []
+
+
+def test_an_artifact_without_digests_loads_with_a_warning(saved, tmp_path):
+    ds, trained, folder = saved
+    old = _copy(folder, tmp_path)
+    meta = json.loads((old / "meta.json").read_text())
+    del meta["sha256"]
+    _write_meta(old, meta)
+    with pytest.warns(ArtifactWarning, match="no sha256 digests"):
+        loaded = load_artifact(old, ds)
+    assert loaded.warnings and "cannot be verified" in loaded.warnings[0]
+    users = torch.arange(ds.n_users)
+    with torch.no_grad():
+        assert torch.equal(loaded.model.score(users), trained.model.score(users))
+
+
+def test_the_artifact_lock_refuses_a_second_writer_across_threads_and_processes(tmp_path):
+    import subprocess
+    import sys
+
+    from core.store.artifacts import ArtifactBusy, artifact_lock
+
+    folder = tmp_path / "ws" / "kgat"
+    with artifact_lock(folder):
+        with pytest.raises(ArtifactBusy, match="another training"):
+            with artifact_lock(folder):
+                pass
+        probe = (
+            "import sys; from core.store.artifacts import artifact_lock, ArtifactBusy\n"
+            "try:\n    with artifact_lock(sys.argv[1]): print('got it')\n"
+            "except ArtifactBusy: print('busy')\n"
+        )
+        root = str(Path(__file__).resolve().parents[2])
+        out = subprocess.run(
+            [sys.executable, "-c", probe, str(folder)], capture_output=True, text=True, cwd=root
+        )
+        assert out.stdout.strip() == "busy", out.stderr
+    with artifact_lock(folder):  # released on exit
+        pass
+
+
+def test_cli_train_refuses_while_the_dashboard_trains_the_same_artifact(tmp_path, capsys):
+    from core.cli import main
+    from core.store.artifacts import artifact_lock
+
+    out = tmp_path / "art"
+    with artifact_lock(out):
+        code = main(["train", "sample", "--model", "mostpop", "--out", str(out), "--epochs", "1"])
+    assert code != 0 and "another training" in capsys.readouterr().err
+    assert not (out / "meta.json").exists()

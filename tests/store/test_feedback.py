@@ -84,3 +84,59 @@ def test_reopening_keeps_rows(tmp_path):
     url = feedback_url(tmp_path)
     _vote(open_feedback(url), "MostPop", "edges", 1)
     assert len(feedback_frame(open_feedback(url))) == 1
+
+
+def test_export_csv_neutralises_formulas(engine):
+    for comment in ('=HYPERLINK("http://evil")', "+cmd", "-1+2", "@SUM(1)", "ok"):
+        _vote(engine, "KGAT", "paths", "up", comment)
+    parsed = pd.read_csv(io.StringIO(export_csv(engine)), keep_default_na=False)
+    assert parsed["comment"].tolist() == [
+        '\'=HYPERLINK("http://evil")',
+        "'+cmd",
+        "'-1+2",
+        "'@SUM(1)",
+        "ok",
+    ]
+    assert parsed["vote"].tolist() == [1] * 5  # numbers stay numbers
+
+
+def test_sqlite_uses_wal_and_a_busy_timeout(engine):
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_concurrent_writers_store_every_vote_once(tmp_path):
+    import threading
+
+    url = feedback_url(tmp_path / "ws")
+    engines = [open_feedback(url) for _ in range(8)]  # one engine per "server process"
+    errors = []
+
+    def write(n, eng):
+        try:
+            for i in range(25):
+                add_feedback(
+                    eng,
+                    model="m",
+                    explainer="e",
+                    user=f"u{n}",
+                    item=f"i{i}",
+                    explanation_hash="h",
+                    vote=1,
+                    comment=f"{n}-{i}",
+                )
+        except Exception as err:  # "database is locked" without the busy timeout
+            errors.append(err)
+
+    threads = [threading.Thread(target=write, args=(n, e)) for n, e in enumerate(engines)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    frame = feedback_frame(engines[0])
+    assert len(frame) == 200 and frame["comment"].is_unique
+    assert all(
+        c.split("-")[0] == u[1:] for c, u in zip(frame["comment"], frame["user"], strict=True)
+    )
