@@ -35,9 +35,8 @@ def _path(liked: int, rel: str, ent: int, w: float) -> Path:
     return Path(edges, 0.5 * w * w, "user-item-entity-item")
 
 
-@pytest.fixture
-def evidence():
-    expl = Explanation(
+def hand_explanation() -> Explanation:
+    return Explanation(
         user=0, item=0, score=0.83, rank=2, method="paths", model="hand",
         contributions=(
             Contribution("history_item", "i:1", "Gravity", 0.6),
@@ -51,12 +50,24 @@ def evidence():
         'to "Ridley Scott" (directed by).',
         extra={"item_name": "The Martian", "user_name": "u1"},
     )  # fmt: skip
-    return build_evidence(expl, Lexicon.from_names(NAMES, n_items=5))
+
+
+def hand_evidence():
+    return build_evidence(hand_explanation(), Lexicon.from_names(NAMES, n_items=5))
+
+
+def hand_checker() -> Checker:
+    return Checker(Lexicon.from_names(NAMES, n_items=5), RELATIONS)
+
+
+@pytest.fixture
+def evidence():
+    return hand_evidence()
 
 
 @pytest.fixture
 def checker():
-    return Checker(Lexicon.from_names(NAMES, n_items=5), RELATIONS)
+    return hand_checker()
 
 
 ADVERSARIAL = [
