@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import links, services, state, workspace
+from app import links, llm_settings, services, state, workspace
 from app.components import tables
 from app.components.explanation_card import counterfactual_text, show_explanation_card
 from app.components.heatmap import build_heatmap
@@ -68,7 +68,9 @@ def heatmap(sel: Selection, model: str, user: int, items) -> go.Figure | None:
     )
 
 
-def _save_vote(sel: Selection, model: str, method: str, expl, vote: int, comment: str) -> None:
+def _save_vote(
+    sel: Selection, model: str, method: str, expl, vote: int, comment: str, narration=None
+) -> None:
     engine = state.feedback_db(workspace.feedback_database())
     ds = sel.dataset
     add_feedback(
@@ -81,6 +83,7 @@ def _save_vote(sel: Selection, model: str, method: str, expl, vote: int, comment
         vote=vote,
         comment=comment,
         dataset=ds.name,
+        **llm_settings.feedback_fields(narration),
     )
 
 
@@ -111,6 +114,7 @@ def explanation_block(
     fid = None
     if with_fidelity and st.toggle("Measure fidelity (deletion test)", key=f"{key}-fid"):
         fid = state.fidelity(sel.key(model), sel.dataset_path, user, item, method, k)
+    narr = llm_settings.narration(sel, model, user, item, method, k)
     show_explanation_card(
         expl,
         sel.dataset.title(item),
@@ -118,7 +122,8 @@ def explanation_block(
         heatmap=heat,
         graph_html=graph,
         fidelity=fid,
-        on_feedback=lambda vote, comment: _save_vote(sel, model, method, expl, vote, comment),
+        narration=narr,
+        on_feedback=lambda vote, comment: _save_vote(sel, model, method, expl, vote, comment, narr),
     )
 
 
