@@ -20,8 +20,8 @@ from core.explain.base import node_id
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _ARTICLES = ("the ", "a ", "an ")
 
-# Single-token names that are everyday English words would turn every "a" or "you" into an
-# entity mention; such one-word names are not matched (multi-word names containing them are).
+# Single-token names that are function words would turn every "a" or "you" into an entity
+# mention; such one-word names are never matched (multi-word names containing them are).
 STOPWORDS = frozenset(
     "a an the and or of in on at to for by with from as is are was be it its this that these "
     "those you your yours we our they their them he she his her i me my not no so but if than "
@@ -48,11 +48,16 @@ class Mention:
 class Lexicon:
     """Surface forms (names and aliases) of every item and entity of a dataset.
 
+    Matching ignores case, except that a one-word name written with capitals in the data
+    ("History", "Moon") is only a mention when the text capitalises it too: in lower case it is
+    the everyday word.
+
     names: node id -> display name. _index: first token -> [(token tuple, ids)], longest first.
     """
 
     names: dict[str, str]
     _index: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = field(repr=False)
+    _proper: frozenset[str] = field(repr=False, default=frozenset())  # one-word names, capitalised
 
     @classmethod
     def from_names(cls, entity_names: Sequence[str], n_items: int) -> Lexicon:
@@ -72,7 +77,12 @@ class Lexicon:
             index.setdefault(key[0], []).append((key, tuple(dict.fromkeys(ids))))
         for entries in index.values():
             entries.sort(key=lambda e: -len(e[0]))
-        return cls(names=names, _index=index)
+        proper = frozenset(
+            k[0]
+            for k, ids in forms.items()
+            if len(k) == 1 and not all(_lower(names[i]) for i in ids)
+        )
+        return cls(names=names, _index=index, _proper=proper)
 
     @classmethod
     def from_context(cls, ctx) -> Lexicon:
@@ -88,7 +98,7 @@ class Lexicon:
         out: list[Mention] = []
         i = 0
         while i < len(toks):
-            hit = self._match_at(toks, i)
+            hit = self._match_at(toks, i, text)
             if hit is None:
                 i += 1
                 continue
@@ -98,12 +108,18 @@ class Lexicon:
             i += n
         return out
 
-    def _match_at(self, toks, i: int) -> tuple[int, tuple[str, ...]] | None:
+    def _match_at(self, toks, i: int, text: str = "") -> tuple[int, tuple[str, ...]] | None:
         for key, ids in self._index.get(toks[i][0], ()):
             n = len(key)
             if i + n <= len(toks) and all(toks[i + j][0] == key[j] for j in range(n)):
+                if n == 1 and key[0] in self._proper and _lower(text[toks[i][1] : toks[i][2]]):
+                    continue  # "your history" is a word; "History" is the genre
                 return n, ids
         return None
+
+
+def _lower(word: str) -> bool:
+    return word == word.lower()
 
 
 def aliases(name: str) -> list[str]:

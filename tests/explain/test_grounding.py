@@ -6,7 +6,7 @@ Evidence for user 0 and "The Martian" (item 0, rank 2, score 0.83):
   P2 you liked "Moon" (i2) -genre-> "Science Fiction" (e6) -> "The Martian"
   P3 you liked "Interstellar" (i3) -starring-> "Matt Damon" (e8) -> "The Martian"
   attention on Gravity 0.6, Moon 0.3, Interstellar 0.1; entity "Christopher Nolan" (e7) 0.05,
-  on no path. Not in the evidence: "Mr. Nobody" (i4), "Drama" (e9).
+  on no path. Not in the evidence: "Mr. Nobody" (i4), "Drama" (e9), "History" (e10).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from core.explain.lexicon import Lexicon
 
 NAMES = (
     "The Martian", "Gravity", "Moon", "Interstellar", "Mr. Nobody",
-    "Ridley Scott", "Science Fiction", "Christopher Nolan", "Matt Damon", "Drama",
+    "Ridley Scott", "Science Fiction", "Christopher Nolan", "Matt Damon", "Drama", "History",
 )  # fmt: skip
 RELATIONS = ("directed_by", "genre", "starring")
 
@@ -79,9 +79,12 @@ ADVERSARIAL = [
     ("the martian stars matt damon, as interstellar does.", set()),
     ("Martian is directed by Ridley Scott, who also directed Gravity.", set()),  # alias
     ("The Martian is like Moonlight.", set()),  # word-bounded: "Moon" is not named
+    ("Moon, from your history, led to The Martian.", set()),  # "history" is a word here
     # foreign entity
     ("The Martian was directed by Ridley Scott, like Mr. Nobody.", {"foreign_entity"}),
     ("The Martian is a Drama, like Moon.", {"foreign_entity"}),
+    ("The Martian is a History film.", {"foreign_entity"}),  # ... and a genre here
+    ("THE MARTIAN, directed by RIDLEY SCOTT, like MR. NOBODY.", {"foreign_entity"}),
     # cross-wired pairs: both names are in the evidence, the fact between them is not
     ("The Martian is here because Moon was directed by Ridley Scott.", {"relation"}),
     ("The Martian was directed by Christopher Nolan.", {"relation"}),
