@@ -145,13 +145,23 @@ def _hop_text(h: Hop) -> str:
     if h.src.startswith("u:") and h.relation == "interacted":
         return f'the user liked "{h.dst_name}";'
     if h.relation == "~interacted":
-        return "which another user also liked;"
+        return "another user who also liked it"
     if h.src.startswith("u:"):
-        return f'who liked "{h.dst_name}".'
-    inverse = h.relation.startswith("~")
-    if inverse:
-        return f'"{h.dst_name}" is also {h.phrase} "{h.src_name}".'
-    return f'"{h.src_name}" is {h.phrase} "{h.dst_name}";'
+        return f'liked "{h.dst_name}".'
+    if h.relation.startswith("~"):  # entity -> item: state it of the item
+        return _fact(h.dst_name, h.phrase, h.src_name, also=True) + "."
+    return _fact(h.src_name, h.phrase, h.dst_name, also=False) + ";"
+
+
+def _fact(subject: str, phrase: str, obj: str, also: bool) -> str:
+    """'"A" is directed by "B"', '"A" stars "B"', '"A" has genre "B"' (with "also")."""
+    if phrase.endswith(" by"):
+        verb = f"is {'also ' if also else ''}{phrase}"
+    elif phrase == "starring":
+        verb = f"{'also ' if also else ''}stars"
+    else:
+        verb = f"{'also ' if also else ''}has {phrase}"
+    return f'"{subject}" {verb} "{obj}"'
 
 
 def _names(expl: Explanation, lexicon: Lexicon) -> dict[str, str]:
