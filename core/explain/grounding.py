@@ -139,45 +139,29 @@ class Checker:
         return cls(Lexicon.from_context(ctx), ctx.ckg.relation_names)
 
     def check(self, text: str, ev: Evidence) -> GroundingReport:
+        """The verdict on `text` against `ev`; violations are sorted by position."""
         if not text.strip():
             v = Violation("empty", "no text", 0, 0, "")
             return GroundingReport(False, (v,), 1, 0, 0.0 if ev.paths else None, ())
         mentions = self.lexicon.find(text)
         cites = list(_CITATION.finditer(text))
         taken = [(m.start, m.end) for m in mentions] + [(c.start(), c.end()) for c in cites]
-        relations = self.relations
-        out: list[Violation] = []
-        claims = len(mentions) + 1  # + the item being named
-        entities = ev.entities
-        for m in mentions:
-            if not set(m.ids) & entities:
-                out.append(
-                    Violation(
-                        "foreign_entity",
-                        f'"{m.text}" is not in the evidence',
-                        m.start,
-                        m.end,
-                        m.text,
-                    )
-                )
+        out = [
+            Violation(
+                "foreign_entity", f'"{m.text}" is not in the evidence', m.start, m.end, m.text
+            )
+            for m in mentions
+            if not set(m.ids) & ev.entities
+        ]
+        claims = len(mentions) + len(cites) + 1  # + the item being named
         for s, e in _sentences(text, mentions):
-            sent_mentions = [m for m in mentions if s <= m.start < e]
-            claims += self._check_sentence(text, s, e, sent_mentions, ev, relations, taken, out)
-        claims += len(cites)
+            sent = [m for m in mentions if s <= m.start < e]
+            claims += self._check_sentence(text, s, e, sent, ev, self.relations, taken, out)
         out += self._check_citations(text, cites, mentions, ev)
         if not any(ev.item in m.ids for m in mentions):
-            out.append(
-                Violation(
-                    "item_missing", f'the recommended item "{ev.item_name}" is not named', 0, 0, ""
-                )
-            )
-        for num in _NUMBER.finditer(text):
-            if not _free(num.start(), num.end(), taken):
-                continue
-            claims += 1
-            if not _number_ok(num.group(1), bool(num.group(2)), ev.numbers):
-                msg = f"{num.group(0)} is no score, weight or rank of the evidence"
-                out.append(Violation("number", msg, num.start(), num.end(), num.group(0)))
+            msg = f'the recommended item "{ev.item_name}" is not named'
+            out.append(Violation("item_missing", msg, 0, 0, ""))
+        claims += _check_numbers(text, taken, ev, out)
         out.sort(key=lambda v: (v.start, v.kind))
         return GroundingReport(
             grounded=not out,
@@ -265,6 +249,20 @@ class Checker:
                     )
                 )
         return out
+
+
+def _check_numbers(text: str, taken, ev: Evidence, out: list[Violation]) -> int:
+    """Flag numbers outside names and citations that equal no evidence number; returns how
+    many numbers were checked."""
+    n = 0
+    for num in _NUMBER.finditer(text):
+        if not _free(num.start(), num.end(), taken):
+            continue
+        n += 1
+        if not _number_ok(num.group(1), bool(num.group(2)), ev.numbers):
+            msg = f"{num.group(0)} is no score, weight or rank of the evidence"
+            out.append(Violation("number", msg, num.start(), num.end(), num.group(0)))
+    return n
 
 
 def _joins(lk, a: frozenset[str], b: frozenset[str]) -> bool:
