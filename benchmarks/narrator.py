@@ -97,6 +97,7 @@ def main(argv=None) -> int:
     p.add_argument("--models", nargs="+", default=["kgat", "attention"], choices=list(METHOD))
     p.add_argument("--modes", nargs="+", default=["polish", "narrate"])
     p.add_argument("--users", type=int, default=8)
+    p.add_argument("--llm-users", type=int, default=4, help="users narrated by model backends")
     p.add_argument("-k", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=10, help="when an artifact must be trained")
@@ -115,10 +116,15 @@ def main(argv=None) -> int:
         for backend in backends:
             for mode in args.modes if backend.name != "template" else ["polish"]:
                 t0 = time.perf_counter()
-                r = run_row(ctx, METHOD[model], backend, mode, [int(u) for u in users], args.k)
+                n_users = args.users if backend.name == "template" else args.llm_users
+                picked = [int(u) for u in users[:n_users]]
+                r = run_row(ctx, METHOD[model], backend, mode, picked, args.k)
                 label = backend.name + (f" ({backend.model})" if backend.model else "")
                 rows.append((model, METHOD[model], label, mode if backend.model else "–", r))
                 print(f"  {label} {mode}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    for backend in backends:
+        if hasattr(backend, "close"):
+            backend.close()
     out = table(rows)
     print(out)
     if args.write:

