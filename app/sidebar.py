@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import links, state, workspace
+from app import links, llm_settings, state, workspace
 from core.data import DataError, Dataset
 from core.safe_text import md
 
@@ -62,6 +62,7 @@ def render() -> None:
     model = st.sidebar.selectbox("Model", list(models), key="model", format_func=workspace.label)
     st.sidebar.caption(f"Workspace: {md(workspace.workspace_dir())}")
     st.session_state["_selection"] = Selection(st.session_state["dataset"], ds, models, model)
+    llm_settings.render()
 
 
 def selection() -> Selection | None:

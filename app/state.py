@@ -20,6 +20,11 @@ from app.components.kg_graph import build_kg_html
 from core.data import Dataset, load_dataset
 from core.explain.base import Explanation
 from core.explain.context import ExplainContext
+from core.explain.evidence import build_evidence
+from core.explain.grounding import Checker
+from core.narrate.base import BackendError
+from core.narrate.config import LLMSettings, make_backend
+from core.narrate.narrator import Narration, narrate
 from core.store.artifacts import TrainedModel, load_artifact
 from core.store.feedback import open_feedback
 
@@ -134,3 +139,34 @@ def forget_models() -> None:
     trained.clear()
     context.clear()
     st.cache_data.clear()
+
+
+# --- language-model narration (issue 12) ------------------------------------------------------
+@st.cache_resource(max_entries=8, show_spinner=False)
+def grounding_checker(key: str, data_path: str) -> Checker:
+    """The grounding checker over the dataset's whole lexicon (built once per model)."""
+    return Checker.from_context(context(key, data_path))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Starting the language model…")
+def llm_backend(settings: LLMSettings):
+    """One shared backend per settings (the llama.cpp one serialises its calls)."""
+    return make_backend(settings)
+
+
+@st.cache_data(max_entries=256, show_spinner="Writing and checking the explanation…")
+def narration(
+    key: str, data_path: str, user: int, item: int, method: str, k: int,
+    settings: LLMSettings, mode: str,
+) -> Narration:  # fmt: skip
+    checker = grounding_checker(key, data_path)
+    evidence = build_evidence(explanation(key, data_path, user, item, method, k), checker.lexicon)
+    return narrate(evidence, llm_backend(settings), checker, mode=mode)
+
+
+def llm_ping(settings: LLMSettings) -> tuple[bool, str]:
+    """Whether the configured backend answers (not cached: the button asks now)."""
+    try:
+        return llm_backend(settings).ping()
+    except (ValueError, BackendError) as err:
+        return False, str(err)

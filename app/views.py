@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import links, selection, services, state, workspace
+from app import links, llm_settings, selection, services, state, workspace
 from app.components import tables
 from app.components.explanation_card import counterfactual_text, show_explanation_card
 from app.components.heatmap import build_heatmap
@@ -69,7 +69,9 @@ def heatmap(sel: Selection, model: str, user: int, items) -> go.Figure | None:
     )
 
 
-def _save_vote(sel: Selection, model: str, method: str, expl, vote: int, comment: str) -> None:
+def _save_vote(
+    sel: Selection, model: str, method: str, expl, vote: int, comment: str, narration=None
+) -> None:
     engine = state.feedback_db(workspace.feedback_database())
     ds = sel.dataset
     add_feedback(
@@ -82,6 +84,7 @@ def _save_vote(sel: Selection, model: str, method: str, expl, vote: int, comment
         vote=vote,
         comment=comment,
         dataset=ds.name,
+        **llm_settings.feedback_fields(narration),
     )
 
 
@@ -114,6 +117,7 @@ def explanation_block(
     fid = None
     if with_fidelity and st.toggle("Measure fidelity (deletion test)", key=f"{key}-fid"):
         fid = state.fidelity(sel.key(model), sel.dataset_path, user, item, method, k)
+    narr = llm_settings.narration(sel, model, user, item, method, k)
     show_explanation_card(
         expl,
         sel.dataset.title(item),
@@ -121,7 +125,8 @@ def explanation_block(
         heatmap=heat,
         graph_html=graph,
         fidelity=fid,
-        on_feedback=lambda vote, comment: _save_vote(sel, model, method, expl, vote, comment),
+        narration=narr,
+        on_feedback=lambda vote, comment: _save_vote(sel, model, method, expl, vote, comment, narr),
     )
 
 

@@ -1,4 +1,4 @@
-"""`python -m core ...`: stats, train, evaluate, recommend, explain, bench.
+"""`python -m core ...`: stats, train, evaluate, recommend, explain, bench, narrate.
 
 Each command group lives in its own module (cli_data, cli_models, cli_explain) and registers its
 sub-commands here; this file only dispatches and turns expected errors into exit status 2 with a
@@ -21,11 +21,11 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core import cli_data, cli_explain, cli_models
+    from core import cli_data, cli_explain, cli_models, cli_narrate
 
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (cli_data, cli_models, cli_explain):
+    for module in (cli_data, cli_models, cli_explain, cli_narrate):
         module.register(sub)
     return parser
 

@@ -13,6 +13,7 @@ import streamlit as st
 
 from app.components import kg_graph, tables
 from app.components.heatmap import show_heatmap
+from app.components.narration import show_narration
 from core.explain.base import Explanation
 
 
@@ -73,10 +74,15 @@ def show_explanation_card(
     graph_html: str | None = None,
     on_feedback: Callable[[int, str], None] | None = None,
     fidelity: dict | None = None,
+    narration=None,
 ) -> None:
-    """Render the card; every data string goes through st.text / dataframes (no HTML)."""
+    """Render the card; every data string goes through st.text / dataframes (no HTML).
+    `narration` (core.narrate.narrator.Narration) replaces the sentence when a model is set."""
     texts = card_texts(expl, title, fidelity)
-    st.text(texts["sentence"] or "(no sentence)")
+    if narration is not None:
+        show_narration(st, narration, key)
+    else:
+        st.text(texts["sentence"] or "(no sentence)")
     if texts["counterfactual"]:
         st.text("What would change it: " + texts["counterfactual"])
     if texts["fidelity"]:

@@ -25,7 +25,9 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     select,
+    text,
 )
 
 from core.safe_text import csv_frame
@@ -47,8 +49,14 @@ feedback_table = Table(
     Column("explanation_hash", String(64), nullable=False),
     Column("vote", Integer, nullable=False),  # +1 thumbs up, -1 thumbs down
     Column("comment", Text, nullable=False, default=""),
+    # narrated explanations (issue 12): which language model wrote the text shown, and the
+    # grounding verdict; NULL for template-only feedback and in databases made before them
+    Column("llm_backend", String(50), nullable=True),
+    Column("llm_model", String(200), nullable=True),
+    Column("llm_verdict", String(20), nullable=True),
 )
 COLUMNS = [c.name for c in feedback_table.columns]
+_ADDED_LATER = ("llm_backend", "llm_model", "llm_verdict")  # nullable, added by _upgrade
 
 
 def feedback_url(workspace: str | Path) -> str:
@@ -64,6 +72,7 @@ def open_feedback(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     _metadata.create_all(engine)
+    _upgrade(engine)
     return engine
 
 
@@ -74,6 +83,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.close()
+
+
+def _upgrade(engine: Engine) -> None:
+    """Add the nullable columns a database made by an older RecLens lacks (existing rows get
+    NULL), so old feedback files keep opening."""
+    have = {c["name"] for c in inspect(engine).get_columns("feedback")}
+    with engine.begin() as conn:
+        for name in _ADDED_LATER:
+            if name not in have:
+                col = feedback_table.c[name]
+                kind = col.type.compile(dialect=engine.dialect)
+                conn.execute(text(f'ALTER TABLE feedback ADD COLUMN "{name}" {kind}'))
 
 
 def add_feedback(
@@ -87,6 +108,9 @@ def add_feedback(
     vote: int | str,
     comment: str = "",
     dataset: str = "",
+    llm_backend: str | None = None,
+    llm_model: str | None = None,
+    llm_verdict: str | None = None,
 ) -> int:
     """Store one vote (+1 / -1, or "up" / "down") and return its row id."""
     value = VOTES.get(vote, vote) if isinstance(vote, str) else int(vote)
@@ -102,6 +126,9 @@ def add_feedback(
         "explanation_hash": str(explanation_hash),
         "vote": value,
         "comment": str(comment or ""),
+        "llm_backend": llm_backend,
+        "llm_model": llm_model,
+        "llm_verdict": llm_verdict,
     }
     with engine.begin() as conn:
         result = conn.execute(insert(feedback_table).values(**row))

@@ -1,0 +1,294 @@
+"""The evidence a language model may narrate: built deterministically from one Explanation.
+
+An `Evidence` holds the target item, the top paths (<= 3, each with an id "P1".., its score and
+its hops in words), the heaviest weights (attended history items, entities, attribute types),
+the counterfactual if one was computed, and the template sentence. It is *all* a language model
+sees, and the grounding checker (core.explain.grounding) verifies generated text against it.
+
+Names resolve through the dataset's `Lexicon`, relations through `core.explain.lexicon`'s
+verbalisation table. Nothing here reads the model: the Explanation already carries the facts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+
+from core.explain.base import Explanation, node_id
+from core.explain.lexicon import Lexicon, relation_key, verbalise
+
+MAX_PATHS = 3
+MAX_WEIGHTS = 5
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One edge of a path, with both ends' names and the relation in words."""
+
+    src: str  # node id ("u:0", "i:3", "e:12")
+    src_name: str
+    relation: str  # as in the KG, e.g. "~directed_by"
+    phrase: str  # "directed by"; "" for interactions
+    dst: str
+    dst_name: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class EvidencePath:
+    pid: str  # "P1", "P2", ... in the explanation's order (best first)
+    score: float
+    kind: str  # e.g. "user-item-entity-item"
+    hops: tuple[Hop, ...]
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return (self.hops[0].src,) + tuple(h.dst for h in self.hops) if self.hops else ()
+
+
+@dataclass(frozen=True)
+class EvidenceWeight:
+    kind: str  # "history_item" | "entity" | "attribute_type" | ...
+    id: str  # node id, or the relation name for attribute types
+    name: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class EvidenceCounterfactual:
+    removed: tuple[str, ...]  # node ids
+    removed_names: tuple[str, ...]
+    new_rank: int
+    k: int
+    valid: bool
+
+
+@dataclass(frozen=True)
+class Link:
+    """An undirected fact between two named nodes: a KG hop, a shared user, or the model's
+    attention / counterfactual tying a history item to the target. `relation` is the relation
+    key ("directed_by") for KG hops, else "co_liked", "attention" or "counterfactual"."""
+
+    a: str
+    b: str
+    relation: str
+    pids: tuple[str, ...]  # ids of the paths this link lies on (empty for star links)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    user: int
+    user_name: str
+    item: str  # node id of the recommended item, "i:N"
+    item_name: str
+    score: float
+    rank: int
+    method: str
+    model: str
+    paths: tuple[EvidencePath, ...]
+    weights: tuple[EvidenceWeight, ...]
+    counterfactual: EvidenceCounterfactual | None
+    template: str
+    numbers: tuple[float, ...]  # every number a text may state (scores, weights, ranks, k)
+    links: tuple[Link, ...]
+
+    @property
+    def entities(self) -> frozenset[str]:
+        """Node ids (items and entities, never users) a text may name."""
+        out = {self.item}
+        out |= {n for p in self.paths for n in p.nodes if not n.startswith("u:")}
+        out |= {w.id for w in self.weights if w.kind in ("history_item", "entity")}
+        if self.counterfactual:
+            out |= set(self.counterfactual.removed)
+        return frozenset(out)
+
+    @property
+    def attribute_relations(self) -> frozenset[str]:
+        """Relation keys the model weighted as attribute types (e.g. attention over relations)."""
+        return frozenset(relation_key(w.id) for w in self.weights if w.kind == "attribute_type")
+
+    @property
+    def path_ids(self) -> tuple[str, ...]:
+        return tuple(p.pid for p in self.paths)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def facts(self) -> str:
+        """The evidence as the plain lines a language model is given (names quoted)."""
+        lines = [
+            f'Recommended item: "{self.item_name}" (rank {self.rank}, score {_num(self.score)})'
+        ]
+        for p in self.paths:
+            steps = " ".join(_hop_text(h) for h in p.hops)
+            lines.append(f"[{p.pid}] (score {_num(p.score)}): {steps}")
+        liked = [w for w in self.weights if w.kind == "history_item"]
+        if liked:
+            parts = [f'"{w.name}" ({_num(w.weight)})' for w in liked]
+            lines.append("Model attention on the user's history: " + ", ".join(parts))
+        ents = [w for w in self.weights if w.kind == "entity"]
+        if ents:
+            lines.append("Entities weighted: " + ", ".join(f'"{w.name}"' for w in ents))
+        cf = self.counterfactual
+        if cf is not None and cf.valid:
+            gone = ", ".join(f'"{n}"' for n in cf.removed_names)
+            lines.append(f"Without {gone} the item falls to rank {cf.new_rank} (top {cf.k}).")
+        return "\n".join(lines)
+
+
+def _num(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def _hop_text(h: Hop) -> str:
+    if h.src.startswith("u:") and h.relation == "interacted":
+        return f'the user liked "{h.dst_name}";'
+    if h.relation == "~interacted":
+        return "another user who also liked it"
+    if h.src.startswith("u:"):
+        return f'liked "{h.dst_name}".'
+    if h.relation.startswith("~"):  # entity -> item: state it of the item
+        return _fact(h.dst_name, h.phrase, h.src_name, also=True) + "."
+    return _fact(h.src_name, h.phrase, h.dst_name, also=False) + ";"
+
+
+def _fact(subject: str, phrase: str, obj: str, also: bool) -> str:
+    """'"A" is directed by "B"', '"A" stars "B"', '"A" has genre "B"' (with "also")."""
+    if phrase.endswith(" by"):
+        verb = f"is {'also ' if also else ''}{phrase}"
+    elif phrase == "starring":
+        verb = f"{'also ' if also else ''}stars"
+    else:
+        verb = f"{'also ' if also else ''}has {phrase}"
+    return f'"{subject}" {verb} "{obj}"'
+
+
+def _names(expl: Explanation, lexicon: Lexicon) -> dict[str, str]:
+    out = dict(expl.subgraph.nodes) if expl.subgraph else {}
+    for c in expl.contributions:
+        out.setdefault(c.id, c.name)
+
+    def name(nid: str) -> str:
+        return out.get(nid) or lexicon.name(nid) or nid
+
+    return {nid: name(nid) for nid in {*out, *(n for p in expl.paths for n in p.nodes)}}
+
+
+def _links(paths: tuple[EvidencePath, ...], user: str, item: str, weights, cf) -> tuple[Link, ...]:
+    """Facts between nodes: KG hops directly, other users' hops contracted ("co_liked"), the
+    user to each item they liked ("interacted"), and attention / counterfactual star links."""
+    out: list[Link] = []
+    for p in paths:
+        if p.hops and p.hops[0].src == user:
+            out.append(Link(user, p.hops[0].dst, "interacted", (p.pid,)))
+        named = [(i, n) for i, n in enumerate(p.nodes) if not n.startswith("u:")]
+        for (i, a), (j, b) in zip(named, named[1:], strict=False):
+            rel = relation_key(p.hops[i].relation) if j == i + 1 else "co_liked"
+            out.append(Link(a, b, rel, (p.pid,)))
+    for w in weights:
+        if w.kind in ("history_item", "entity") and w.id != item:
+            out.append(Link(w.id, item, "attention", ()))
+        if w.kind == "history_item":
+            out.append(Link(user, w.id, "interacted", ()))
+    if cf is not None:
+        out += [Link(r, item, "counterfactual", ()) for r in cf.removed]
+        out += [Link(user, r, "interacted", ()) for r in cf.removed]
+    merged: dict[tuple[str, str, str], set[str]] = {}
+    for lk in out:
+        key = (*sorted((lk.a, lk.b)), lk.relation)
+        merged.setdefault(key, set()).update(lk.pids)  # type: ignore[arg-type]
+    return tuple(Link(a, b, r, tuple(sorted(p))) for (a, b, r), p in merged.items())
+
+
+def _numbers(expl: Explanation, paths, weights, cf) -> tuple[float, ...]:
+    nums = [expl.score, float(expl.rank), float(len(paths))]
+    nums += [p.score for p in paths] + [h.weight for p in paths for h in p.hops]
+    nums += [w.weight for w in weights]
+    if cf is not None:
+        nums += [float(cf.new_rank), float(cf.k), float(len(cf.removed))]
+    nums += [float(v) for v in expl.extra.values() if isinstance(v, int | float)]
+    if expl.counterfactual is not None:
+        nums.append(expl.counterfactual.new_score)
+    return tuple(sorted({float(x) for x in nums if math.isfinite(float(x))}))
+
+
+def _select_paths(expl: Explanation, lexicon: Lexicon, max_paths: int) -> list:
+    """The best path, then paths carrying nodes the template sentence names (so the template is
+    always backed by its evidence), then the next best: at most `max_paths`, in their order."""
+    if not expl.paths:
+        return []
+    named = {nid for m in lexicon.find(expl.sentence) for nid in m.ids}
+    chosen = [0]
+    covered = set(expl.paths[0].nodes)
+    for i, p in enumerate(expl.paths[1:], start=1):
+        if len(chosen) < max_paths and (set(p.nodes) & named) - covered:
+            chosen.append(i)
+            covered |= set(p.nodes)
+    rest = [i for i in range(len(expl.paths)) if i not in chosen]
+    chosen = sorted(chosen + rest[: max(0, max_paths - len(chosen))])
+    return [expl.paths[i] for i in chosen]
+
+
+def build_evidence(
+    expl: Explanation,
+    lexicon: Lexicon,
+    max_paths: int = MAX_PATHS,
+    max_weights: int = MAX_WEIGHTS,
+) -> Evidence:
+    """The Evidence of one explanation: deterministic, no model call."""
+    names = _names(expl, lexicon)
+    item = node_id("i", expl.item)
+    item_name = str(expl.extra.get("item_name") or lexicon.name(item) or item)
+    chosen = _select_paths(expl, lexicon, max_paths)
+    paths = tuple(
+        EvidencePath(
+            pid=f"P{i + 1}",
+            score=float(p.score),
+            kind=p.kind,
+            hops=tuple(
+                Hop(
+                    e.src,
+                    names.get(e.src, e.src),
+                    e.relation,
+                    verbalise(e.relation),
+                    e.dst,
+                    names.get(e.dst, e.dst),
+                    float(e.weight),
+                )
+                for e in p.edges
+            ),  # fmt: skip
+        )
+        for i, p in enumerate(chosen)
+    )
+    per_kind: dict[str, int] = {}
+    weights = []
+    for c in sorted(expl.contributions, key=lambda c: -c.weight):
+        per_kind[c.kind] = per_kind.get(c.kind, 0) + 1
+        if per_kind[c.kind] <= max_weights and c.weight > 0:
+            weights.append(EvidenceWeight(c.kind, c.id, c.name, float(c.weight)))
+    cf = None
+    if expl.counterfactual is not None:
+        c = expl.counterfactual
+        cf = EvidenceCounterfactual(c.removed, c.removed_names, c.new_rank, c.k, c.valid)
+    weights_t = tuple(weights)
+    return Evidence(
+        user=expl.user,
+        user_name=str(expl.extra.get("user_name", f"user {expl.user}")),
+        item=item,
+        item_name=item_name,
+        score=float(expl.score),
+        rank=int(expl.rank),
+        method=expl.method,
+        model=expl.model,
+        paths=paths,
+        weights=weights_t,
+        counterfactual=cf,
+        template=expl.sentence,
+        numbers=_numbers(expl, paths, weights_t, cf),
+        links=_links(paths, node_id("u", expl.user), item, weights_t, cf),
+    )
+
+
+def evidence_json(ev: Evidence) -> str:
+    return json.dumps(ev.to_dict(), sort_keys=True, ensure_ascii=False)
