@@ -40,6 +40,7 @@ def train_model(
     dataset_source: dict[str, Any] | None = None,
     checkpoint_every: int | None = None,
     init_from: str | Path | None = None,
+    strategy=None,
 ) -> TrainedModel:
     """Train `model_name` on `dataset` and return it evaluated (and saved when `out_dir` is set).
 
@@ -54,6 +55,9 @@ def train_model(
     init_from: an artifact of the same model on the same dataset and split whose weights start
     this run (continue a run with another learning rate, say); its model settings are kept
     (`overrides` must not change them) and meta.json records it under "init_from".
+    strategy: how each step computes the loss, called as strategy(model, inputs) -> loss_fn
+    (core.train.minibatch.MiniBatch, core.train.distributed.DataParallel); None: full-graph
+    `model.loss`. meta.json records `strategy.describe()` under "strategy".
     Returns a TrainedModel in eval mode with `metrics = {"test": {...}, "per_quartile": [...]}`.
     """
     from core.data import split_dataset
@@ -77,7 +81,8 @@ def train_model(
             _meta, dataset, model_name, config, cfg, split, device=device, source=dataset_source
         )
         callbacks = [*callbacks, Checkpoint(Path(out_dir), model, meta_of, checkpoint_every)]
-    result = fit(model, inputs, split, cfg, callbacks)
+    loss_fn = strategy(model, inputs) if strategy is not None else None
+    result = fit(model, inputs, split, cfg, callbacks, loss_fn=loss_fn)
     test = evaluate_split(
         model,
         split,
@@ -95,6 +100,8 @@ def train_model(
     meta = _meta(dataset, model_name, config, cfg, split, result, device, dataset_source)
     if start is not None:
         meta["init_from"] = start
+    if strategy is not None:
+        meta["strategy"] = strategy.describe()
     trained = TrainedModel(model, meta, metrics, split, inputs=inputs, result=result)
     if out_dir is not None:
         trained.path = save_artifact(out_dir, model, meta, metrics)
