@@ -30,6 +30,10 @@ from core.models.base import ModelInputs, Recommender
 from core.models.layers import symmetric_norm
 
 
+class MiniBatchError(ValueError):
+    """Mini-batch training asked of a model without a block forward, or with bad fanouts."""
+
+
 class GeneratorNeighborSampler(BlockSampler):
     """Uniform neighbour sampling without replacement, seeded by a `torch.Generator`.
 
@@ -96,7 +100,7 @@ class MiniBatch:
             return LightGCNBlocks(model, self._fanouts(model.config.n_layers), generator).loss
         if model.name == "kgat":
             return KGATBlocks(model, self._fanouts(len(model.layers)), generator).loss
-        raise ValueError(f"mini-batch training supports lightgcn and kgat, not {model.name!r}")
+        raise MiniBatchError(f"mini-batch training supports lightgcn and kgat, not {model.name!r}")
 
     def _fanouts(self, n_layers: int) -> tuple[int, ...]:
         if not self.fanouts:
@@ -104,8 +108,8 @@ class MiniBatch:
         if len(self.fanouts) == 1:
             return self.fanouts * n_layers
         if len(self.fanouts) != n_layers:
-            raise ValueError(
-                f"--fanouts: {len(self.fanouts)} values for a model with {n_layers} layers"
+            raise MiniBatchError(
+                f"fanouts: {len(self.fanouts)} values for a model with {n_layers} layers"
             )
         return self.fanouts
 
