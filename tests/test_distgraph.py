@@ -1,4 +1,4 @@
-"""The collaborative KG through DGL's distributed stack (partition_graph + DistGraph, standalone)."""
+"""The collaborative KG through DGL's distributed stack: partition_graph + DistGraph, standalone."""
 
 from __future__ import annotations
 
