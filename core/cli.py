@@ -21,11 +21,11 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core import cli_data, cli_explain, cli_models, cli_narrate
+    from core import cli_data, cli_explain, cli_export, cli_models, cli_narrate
 
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (cli_data, cli_models, cli_explain, cli_narrate):
+    for module in (cli_data, cli_models, cli_explain, cli_narrate, cli_export):
         module.register(sub)
     return parser
 

@@ -4,6 +4,7 @@ and list one user's recommendations with raw ids and titles."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -82,7 +83,28 @@ def _register_train(sub) -> None:
         " to continue a run at a lower --lr",
     )
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _scale_args(tr)
     tr.set_defaults(handler=cmd_train)
+
+
+def _scale_args(tr: argparse.ArgumentParser) -> None:
+    tr.add_argument(
+        "--minibatch",
+        action="store_true",
+        help="lightgcn/kgat: each step propagates only the batch's sampled computation graph",
+    )
+    tr.add_argument(
+        "--fanouts",
+        default=None,
+        metavar="F[,F...]",
+        help="neighbours sampled per node and layer, input layer first (implies --minibatch;"
+        " default: full neighbourhoods)",
+    )
+    tr.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel over torchrun's processes (gloo on CPU, NCCL on CUDA); rank 0 saves",
+    )
 
 
 def _dataset_args(parser: argparse.ArgumentParser) -> None:
@@ -101,6 +123,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from core.models.registry import MODELS, UnknownModelError
     from core.store.artifacts import artifact_lock
     from core.train import TrainConfig, train_model
+    from core.train.minibatch import MiniBatchError
 
     if args.model not in MODELS:
         raise UsageError(f"unknown model '{args.model}'; known models: {', '.join(sorted(MODELS))}")
@@ -109,27 +132,39 @@ def cmd_train(args: argparse.Namespace) -> int:
     except UnknownModelError as err:
         raise UsageError(str(err)) from None
     cfg = _train_config(args, TrainConfig)
+    strategy, rank, extra = _scale_strategy(args, cfg)
+    if rank is not None:
+        cfg = dataclasses.replace(cfg, device=str(rank[1]))
+    main = rank is None or rank[0].is_main  # only rank 0 shows progress and saves
     ds = load_dataset(args.dataset, args.format)
     out = Path(args.out) if args.out else _default_out(ds.name, args.model)
     source = {"path": _source_path(args.dataset), "format": args.format}
-    bar = _ProgressBar(cfg.epochs, cfg.monitor, enabled=not args.no_progress)
+    bar = _ProgressBar(cfg.epochs, cfg.monitor, enabled=not args.no_progress and main)
     try:
-        with artifact_lock(out):  # the dashboard's Train page takes the same lock
+        # the dashboard's Train page takes the same lock; other torchrun ranks save nothing
+        with artifact_lock(out) if main else contextlib.nullcontext():
             trained = train_model(
                 ds,
                 args.model,
                 overrides=overrides,
                 train_config=cfg,
-                out_dir=out,
-                callbacks=[bar],
+                out_dir=out if main else None,
+                callbacks=[bar, *extra],
                 dataset_source=source,
                 checkpoint_every=args.checkpoint_every,
                 init_from=args.init,
+                strategy=strategy,
             )
-    except UnknownModelError as err:
+    except (UnknownModelError, MiniBatchError) as err:
         raise UsageError(str(err)) from None
     finally:
         bar.close()
+        if rank is not None:
+            from core.train import distributed
+
+            distributed.shutdown()
+    if not main:
+        return 0
     res = trained.result
     print(
         f"trained {args.model} on {ds.name}: {res.epochs_run} epochs "
@@ -138,6 +173,32 @@ def cmd_train(args: argparse.Namespace) -> int:
     _print_metrics(trained.metrics["test"])
     print(f"saved {trained.path}")
     return 0
+
+
+def _scale_strategy(args: argparse.Namespace, cfg):
+    """(strategy or None, (Rank, device) under --distributed or None, extra callbacks)."""
+    from core.cli import UsageError
+
+    strategy = None
+    if args.minibatch or args.fanouts:
+        from core.train.minibatch import MiniBatch
+
+        try:
+            fanouts = tuple(int(f) for f in args.fanouts.split(",")) if args.fanouts else ()
+        except ValueError:
+            raise UsageError(
+                f"--fanouts expects integers like 10,10,5, got {args.fanouts!r}"
+            ) from None
+        if any(f == 0 or f < -1 for f in fanouts):
+            raise UsageError(f"--fanouts: each value is -1 (all) or positive, got {args.fanouts}")
+        strategy = MiniBatch(fanouts=fanouts, seed=cfg.seed)
+    if not args.distributed:
+        return strategy, None, []
+    from core.train import distributed
+
+    rank = distributed.init(cfg.device)
+    parallel = distributed.DataParallel(inner=strategy)
+    return parallel, rank, [parallel.sync_callback()]
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -42,6 +42,7 @@ def train_model(
     checkpoint_every: int | None = None,
     init_from: str | Path | None = None,
     evaluate_test: bool = True,
+    strategy=None,
 ) -> TrainedModel:
     """Train `model_name` on `dataset` and return it evaluated (and saved when `out_dir` is set).
 
@@ -59,6 +60,9 @@ def train_model(
     evaluate_test: False for tuning runs: the final evaluation is on the validation pairs and
     the test pairs are never scored, so settings can be compared without seeing test; metrics
     then hold "valid" instead of "test", and meta.json records "test_evaluated": false.
+    strategy: how each step computes the loss, called as strategy(model, inputs) -> loss_fn
+    (core.train.minibatch.MiniBatch, core.train.distributed.DataParallel); None: full-graph
+    `model.loss`. meta.json records `strategy.describe()` under "strategy".
     Returns a TrainedModel in eval mode with `metrics = {"test": {...}, "per_quartile": [...]}`
     (`"valid"` in place of `"test"` when evaluate_test is False).
     """
@@ -84,7 +88,8 @@ def train_model(
             _meta, dataset, model_name, config, cfg, split, device=device, source=dataset_source
         )
         callbacks = [*callbacks, Checkpoint(Path(out_dir), model, meta_of, checkpoint_every)]
-    result = fit(model, inputs, split, cfg, callbacks)
+    loss_fn = strategy(model, inputs) if strategy is not None else None
+    result = fit(model, inputs, split, cfg, callbacks, loss_fn=loss_fn)
     target = "test" if evaluate_test else "valid"
     final = evaluate_split(
         model,
@@ -104,6 +109,8 @@ def train_model(
     meta["test_evaluated"] = evaluate_test
     if start is not None:
         meta["init_from"] = start
+    if strategy is not None:
+        meta["strategy"] = strategy.describe()
     trained = TrainedModel(model, meta, metrics, split, inputs=inputs, result=result)
     if out_dir is not None:
         trained.path = save_artifact(out_dir, model, meta, metrics)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +24,8 @@ from core.data.errors import DataError
 from core.eval.runner import evaluate
 from core.models.base import ModelInputs, Recommender
 from core.train.sampling import NegativeSampler
+
+LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (users, pos, neg)
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ def fit(
     split,
     config: TrainConfig,
     callbacks: Sequence[Callback] = (),
+    loss_fn: LossFn | None = None,
 ) -> TrainResult:
     """Train `model` in place and restore its best weights by validation `config.monitor`.
 
@@ -125,6 +128,8 @@ def fit(
     without validation rows raises NoValidationSet. The model must already be on its device;
     everything else is moved there. Deterministic for a given seed and device.
     A model without trainable parameters (MostPop) returns at once with epochs_run = 0.
+    loss_fn: what each step minimises instead of `model.loss` (same signature and value), e.g.
+    a mini-batch block forward (core.train.minibatch) or a data-parallel shard (distributed).
     """
     start = time.perf_counter()
     result = TrainResult()
@@ -141,7 +146,7 @@ def fit(
     device = next(model.parameters()).device
     gen = torch.Generator().manual_seed(config.seed)
     model.on_train_begin(gen)
-    loop = _Loop(model, inputs, split, config, device, gen)
+    loop = _Loop(model, inputs, split, config, device, gen, loss_fn)
     for cb in callbacks:
         cb.on_train_begin(config.epochs, loop.n_batches)
     best = _Best(model, result)
@@ -215,8 +220,9 @@ class _Best:
 class _Loop:
     """The per-run state of `fit`: data on device, sampler, optimiser."""
 
-    def __init__(self, model, inputs, split, config: TrainConfig, device, gen) -> None:
+    def __init__(self, model, inputs, split, config: TrainConfig, device, gen, loss_fn) -> None:
         self.model, self.split, self.config, self.gen = model, split, config, gen
+        self.loss_fn = loss_fn or model.loss
         self.pairs = torch.as_tensor(np.asarray(inputs.train, dtype=np.int64), device=device)
         self.sampler = NegativeSampler(inputs.n_items, inputs.train, device)
         self.batches = _batch_source(config.sampling, self.pairs, inputs.n_users, config.batch_size)
@@ -229,7 +235,7 @@ class _Loop:
         total, seen = 0.0, 0
         for b, (users, pos) in enumerate(self.batches.epoch(self.gen)):
             neg = self.sampler.sample(users, self.gen)
-            loss = self.model.loss(users, pos, neg)
+            loss = self.loss_fn(users, pos, neg)
             for opt in self.opts:
                 opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -1,0 +1,130 @@
+"""`python -m core explain-all ARTIFACT --out DIR`: precompute every user's top-k explanations.
+
+Under torchrun the users' shards are spread over the ranks (rank r takes shards r, r + W, ...);
+a rerun resumes, skipping the shards already written. See core.export for the file layout.
+
+    torchrun --nproc_per_node 4 -m core explain-all workspace/models/sample-kgat --out exports/kgat
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+
+
+def register(sub) -> None:
+    """Add `explain-all` to the argparse sub-parsers `sub`."""
+    ex = sub.add_parser(
+        "explain-all", help="top-k and explanations of many users to Parquet (resumable)"
+    )
+    ex.add_argument("artifact", help="artifact folder written by `train`")
+    ex.add_argument("--out", required=True, help="export folder (resumed when it exists)")
+    ex.add_argument(
+        "--users", default=None, help="comma-separated raw user ids (default: every user)"
+    )
+    ex.add_argument("-k", type=int, default=10, help="recommendations per user (default 10)")
+    ex.add_argument(
+        "--methods", default=None, help="comma-separated (default: the first supported)"
+    )
+    ex.add_argument("--shard-size", type=int, default=256, help="users per shard (default 256)")
+    ex.add_argument("--no-fidelity", action="store_true", help="skip the deletion fidelity")
+    ex.add_argument("--seed", type=int, default=0, help="random deletions' seed (default 0)")
+    ex.add_argument(
+        "--random-draws", type=int, default=2, help="random deletions per row (default 2)"
+    )
+    ex.add_argument(
+        "--dataset", default=None, help="dataset folder (default: the one recorded in the artifact)"
+    )
+    ex.add_argument("--format", default=None, help="dataset format (default: as recorded)")
+    ex.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
+    ex.set_defaults(handler=cmd_explain_all)
+
+
+def cmd_explain_all(args: argparse.Namespace) -> int:
+    from core import export
+    from core.cli import UsageError
+    from core.cli_explain import load_context
+    from core.train.distributed import env_rank
+
+    if args.k < 1:
+        raise UsageError("-k must be at least 1")
+    rank = env_rank()
+    device = args.device
+    if rank.world_size > 1:
+        from core.train import distributed
+
+        _, resolved = distributed.init(args.device)
+        device = str(resolved)
+    try:
+        ds, _, ctx = load_context(args.artifact, args.dataset, args.format, device)
+        users = _users(args, ds, ctx)
+        cfg = export.ExportConfig(
+            k=args.k,
+            methods=tuple(args.methods.split(",")) if args.methods else (),
+            shard_size=args.shard_size,
+            fidelity=not args.no_fidelity,
+            seed=args.seed,
+            random_draws=args.random_draws,
+        )
+        source = {"artifact": str(Path(args.artifact).resolve()), "weights": _digest(args)}
+        try:
+            report = export.export_explanations(
+                ctx, ds, users, args.out, cfg, rank.rank, rank.world_size, source=source
+            )
+        except export.ExportError as err:
+            raise UsageError(str(err)) from None
+        totals = _totals(report, rank.world_size)
+    finally:
+        if rank.world_size > 1:
+            from core.train import distributed
+
+            distributed.shutdown()  # after the barrier every rank's shards are in place
+    if not rank.is_main:
+        return 0
+    manifest = export.finish(args.out)
+    written, skipped, rows = totals
+    print(
+        f"explain-all {ctx.model.name}: {len(users)} users in {report.shards} shards over"
+        f" {rank.world_size} process(es): wrote {written}, skipped {skipped} already done"
+        f" ({rows} new rows, {manifest['rows']} in all) -> {args.out}"
+    )
+    return 0
+
+
+def _users(args: argparse.Namespace, ds, ctx) -> list[int]:
+    from core import export
+    from core.cli import UsageError
+
+    if args.users is None:
+        return export.all_users_with_history(ctx)
+    out = []
+    for raw in args.users.split(","):
+        idx = ds.user_ids.get(raw.strip())
+        if idx is None:
+            raise UsageError(f"--users: unknown user '{raw.strip()}' in dataset {ds.name}")
+        out.append(int(idx))
+    return out
+
+
+def _digest(args: argparse.Namespace) -> str:
+    """sha256 of the artifact's files other than metrics (the weights and their settings)."""
+    h = hashlib.sha256()
+    for path in sorted(Path(args.artifact).iterdir()):
+        if path.is_file() and path.name != "metrics.json":
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _totals(report, world_size: int) -> tuple[int, int, int]:
+    """(shards written, shards skipped, rows written) summed over the ranks."""
+    counts = [len(report.written), len(report.skipped), report.rows]
+    if world_size > 1:
+        import torch
+        import torch.distributed as dist
+
+        t = torch.tensor(counts, dtype=torch.int64)
+        dist.all_reduce(t)
+        counts = t.tolist()
+    return counts[0], counts[1], counts[2]
