@@ -200,6 +200,18 @@ class Recommender(nn.Module):
             raise NotSupported(f"{self.name} has no user parameters to replace")
         return self.score_with_history(user, history, items)
 
+    def history_influence(
+        self, user: int, item: int, history: Tensor, config: RefitConfig
+    ) -> Tensor:
+        """Influence-function estimate of how much removing each of the user's training items
+        `history` (int64 [T]) would lower the score of `item` after `refit_histories` (one
+        Newton step of the user's own re-fit objective; exact to first order). Returns [T]."""
+        raise NotSupported(f"{self.name} has no influence estimate")
+
+    def item_popularity(self) -> Tensor:
+        """Number of distinct training users per item, float [n_items] (MostPop's score)."""
+        raise NotSupported(f"{self.name} does not score by popularity")
+
     def attention_weights(self, user: int, items: Tensor) -> AttentionWeights:
         """Target-attention weights of the user's history for candidate `items`."""
         raise NotSupported(f"{self.name} has no attention over the user's history")

@@ -111,6 +111,30 @@ class BPRMF(Recommender):
         vec = self.user_emb.weight[int(user)] if user_params is None else user_params
         return self.item_emb.weight[items.to(vec.device).long()] @ vec.to(self.item_emb.weight)
 
+    @torch.no_grad()
+    def history_influence(
+        self, user: int, item: int, history: Tensor, config: RefitConfig
+    ) -> Tensor:
+        """First-order drop of score(user, item) when each training item h leaves the re-fit:
+        with L(e) = mean_h l_h(e) + reg |e|^2 / 2 the re-fit objective (core.models.refit) and
+        H its Hessian at the learned e, removing h moves e by H^-1 grad l_h / T, so the score
+        drops by -q_item . H^-1 grad l_h / T. history: int64 [T]. Returns float [T]."""
+        q = self.item_emb.weight
+        u = int(user)
+        e = self.user_emb.weight[u]
+        hist = history.to(q.device).long().view(-1)
+        if len(hist) == 0:
+            return torch.zeros(0, device=q.device)
+        neg = negatives(self.n_items, hist, u, config)
+        diff = q[neg].unsqueeze(0) - q[hist].unsqueeze(1)  # [T, N, d]
+        sig = torch.sigmoid(diff @ e)  # [T, N]
+        grads = (sig.unsqueeze(2) * diff).mean(1)  # [T, d]: grad of l_h
+        curv = (sig * (1 - sig)) / (len(hist) * len(neg))
+        hess = torch.einsum("tn,tnd,tne->de", curv, diff, diff)
+        hess = hess + self.config.reg * torch.eye(len(e), device=q.device)
+        step = torch.linalg.solve(hess, grads.T)  # [d, T]
+        return -(q[int(item)] @ step) / len(hist)
+
     def _history(self, user: int) -> Tensor:
         """The user's training items (the fit's positives also exclude them as negatives)."""
         if self._train is None:
