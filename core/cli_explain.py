@@ -13,7 +13,7 @@ from pathlib import Path
 
 from core.explain.base import Explanation, parse_node_id
 
-METHODS = ("attention", "paths", "edges", "counterfactual")
+METHODS = ("attention", "paths", "edges", "counterfactual", "influence", "popularity")
 
 
 def register(sub) -> None:

@@ -22,6 +22,7 @@ from core.explain.paths import (
     ScoredPaths,
     contributions,
     enumerate_paths,
+    path_total,
     subgraph,
     top_paths,
 )
@@ -96,7 +97,11 @@ def explain(
         contributions=tuple(hist) + tuple(sorted(attrs, key=lambda c: -c.weight)) + entities,
         paths=top_paths(ctx, scored, n_paths),
         subgraph=subgraph(ctx, user, item, scored, max_nodes),
-        extra={**ctx.names_extra(user, item), "history": history.tolist()},
+        extra={
+            **ctx.names_extra(user, item),
+            "history": history.tolist(),
+            "path_total": path_total(scored),
+        },
     )
     return with_sentence(expl)
 

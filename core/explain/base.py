@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 ContributionKind = Literal["history_item", "entity", "attribute_type", "edge", "feature"]
-Method = Literal["attention", "paths", "edges", "counterfactual"]
+Method = Literal["attention", "paths", "edges", "counterfactual", "influence", "popularity"]
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,15 @@ class Counterfactual:
     new_rank: int  # 1-based rank of the item after removal (> k when the counterfactual holds)
     new_score: float
     k: int
-    valid: bool  # verified by re-scoring: new_rank > k
+    # verified by an independent re-scoring (the model's `reference_scores`, not the search's
+    # batched path): the item's rank there is > k
+    valid: bool
+    # "refit": the user's own parameters re-fitted on the edited history (what the model would
+    # have learned without these items); "inference": learned parameters kept, edited graph or
+    # history re-scored (what one forward pass computes)
+    variant: str = "inference"
+    baseline_rank: int = 0  # rank with the full history under the same variant (like for like)
+    checked_rank: int = 0  # the item's rank from the independent re-scoring
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,13 @@ class Explanation:
         """Stable short hash of the explanation's content (stored with feedback)."""
         blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+    def share_of_score(self, path: Path) -> float:
+        """A path's score as a share of all the explanation's path scores (0..1), the readable
+        form of path weights such as 0.0001: see `extra["path_total"]`, set by explainers
+        that score paths; 0.0 when there is none."""
+        total = float(self.extra.get("path_total") or 0.0)
+        return abs(path.score) / total if total > 0 else 0.0
 
     def top_entities(self, n: int) -> list[str]:
         """Node ids of the n heaviest entity contributions (planted-driver recovery uses this)."""

@@ -11,6 +11,7 @@ CKG node numbering (from core.graph): entities 0..E-1 (item i is entity i), user
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -18,7 +19,10 @@ from torch import Tensor
 
 from core.explain.base import node_id
 from core.graph import ckg_relation_names, collaborative_kg
-from core.models.base import ModelInputs, NotSupported, Recommender
+from core.models.base import ModelInputs, NotSupported, Recommender, supports
+from core.models.refit import RefitConfig
+
+Rescoring = Literal["refit", "inference"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ class ExplainContext:
     edge_attention: np.ndarray | None  # float [M] KGAT attention per CKG edge, if the model has it
     entity_emb: np.ndarray | None  # float [E, d] unit-normalised entity embeddings, if offered
     device: torch.device
+    refit: RefitConfig = RefitConfig()  # how "refit" re-scoring re-fits the user
 
     # --- construction ------------------------------------------------------------------------
     @classmethod
@@ -195,13 +200,73 @@ class ExplainContext:
         users = torch.tensor([int(user)], device=self.device)
         return self.model.score(users)[0].double().cpu().numpy().copy()
 
+    @property
+    def rescoring(self) -> Rescoring | None:
+        """The default answer to "without these items": "refit" for models with free user
+        parameters (they are re-fitted on the edited history), "inference" for models that
+        re-score an edited history with every learned parameter kept, None for neither."""
+        if supports(self.model, "refit_histories"):
+            return "refit"
+        if supports(self.model, "score_with_history") or supports(
+            self.model, "score_with_histories"
+        ):
+            return "inference"
+        return None
+
+    def rescoring_variants(self) -> list[Rescoring]:
+        """Every variant the model serves, the default first."""
+        out: list[Rescoring] = []
+        if supports(self.model, "refit_histories"):
+            out.append("refit")
+        if supports(self.model, "score_with_history") or supports(
+            self.model, "score_with_histories"
+        ):
+            out.append("inference")
+        return out
+
     @torch.no_grad()
-    def scores_with_history(self, user: int, history: np.ndarray) -> np.ndarray:
-        """Scores of every item as if `user`'s history were `history`. float64 [n_items]."""
+    def scores_with_histories(
+        self, user: int, histories: list[np.ndarray], variant: Rescoring | None = None
+    ) -> np.ndarray:
+        """Scores of every item as if `user`'s history were each of `histories`, in one batched
+        model call. variant: "refit" or "inference" (default `rescoring`). float64 [B, n_items]."""
+        variant = variant or self.rescoring
         items = torch.arange(self.n_items, device=self.device)
-        hist = torch.as_tensor(np.asarray(history, dtype=np.int64), device=self.device)
-        out = self.model.score_with_history(int(user), hist, items)
+        hists = [
+            torch.as_tensor(np.asarray(h, dtype=np.int64), device=self.device) for h in histories
+        ]
+        if variant == "refit":
+            out = self.model.refit_histories(int(user), hists, items, self.refit).scores
+        elif variant == "inference":
+            out = self.model.score_with_histories(int(user), hists, items)
+        else:
+            raise NotSupported(f"{self.model.name} cannot re-score with an edited history")
         return out.double().cpu().numpy().copy()
+
+    def scores_with_history(
+        self, user: int, history: np.ndarray, variant: Rescoring | None = None
+    ) -> np.ndarray:
+        """Scores of every item as if `user`'s history were `history`. float64 [n_items]."""
+        return self.scores_with_histories(user, [history], variant)[0]
+
+    @torch.no_grad()
+    def reference_scores(
+        self, user: int, history: np.ndarray, variant: Rescoring | None = None
+    ) -> np.ndarray:
+        """The same numbers as `scores_with_history`, by the model's slow, separately written
+        `reference_scores` path (for "refit": with the user's re-fitted parameters): what the
+        counterfactual validity check uses. float64 [n_items]."""
+        variant = variant or self.rescoring
+        items = torch.arange(self.n_items, device=self.device)
+        hist = self._tensor(history)
+        params = None
+        if variant == "refit":
+            params = self.model.refit_histories(int(user), [hist], items[:1], self.refit).params[0]
+        out = self.model.reference_scores(int(user), hist, items, params)
+        return out.double().cpu().numpy().copy()
+
+    def _tensor(self, items: np.ndarray) -> Tensor:
+        return torch.as_tensor(np.asarray(items, dtype=np.int64), device=self.device)
 
     def seen(self, user: int) -> np.ndarray:
         """Items never recommended to `user` (training, and validation when known). int64 [S]."""
@@ -284,12 +349,11 @@ def _reverse_edges(rel: np.ndarray, n_relations: int) -> np.ndarray:
 
 def _edge_attention(model: Recommender) -> np.ndarray | None:
     """KGAT's attention over CKG edges (float [M]) or None for models without it."""
-    fn = getattr(model, "edge_attention", None)
-    if fn is None:
+    if not supports(model, "edge_attention"):
         return None
     try:
         with torch.no_grad():
-            att: Tensor = fn()
+            att: Tensor = model.edge_attention()
     except NotSupported:
         return None
     return att.detach().double().cpu().numpy().reshape(-1).copy()

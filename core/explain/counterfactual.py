@@ -1,16 +1,24 @@
 """Counterfactual explainer: the smallest found set of history items whose removal pushes the
-item out of the user's top-k, with the new rank, verified by re-scoring.
+item out of the user's top-k, with the new rank, verified by an independent re-scoring.
 
-Search: history items are ordered by an attribution (`history_order`) and the shortest prefix
-of that order whose removal works is found with few re-scorings (each is a model call over all
-items, so the new rank is exact, not estimated).
-Then items are dropped from it again, least important first, while the rest still works: the
-set returned is minimal with respect to single removals. Ranks are taken among the user's
-original candidates (items outside the full training history) before and after.
+Which re-scoring answers "without these items" (`variant`, recorded on the result):
+- "refit" (default for models with free user parameters: BPR-MF, LightGCN, KGAT, TransE/R): the
+  user's own parameters are re-fitted on the edited history with everything else frozen, then
+  the edited graph is re-propagated (core.models.refit): what the model would have learned;
+- "inference" (the labelled alternative, and the default for the attention model): learned
+  parameters kept, the edited graph / history re-scored: what one forward pass computes.
 
-Models whose `score_with_history` re-fits the user (BPR-MF fold-in) may rank the item differently
-even with the full history; benchmarks report how often that re-fit keeps it in the top-k
-(`fidelity.counterfactual_stats`: `baseline_in_top_k`).
+Search, each step one batched model call over all items (exact ranks, not estimates): history
+items ordered by an attribution (`history_order`); every prefix of length 0..max_removals at
+once; the shortest prefix that pushes the item below rank k wins (the empty prefix is the
+baseline: the same variant with the full history, so both sides compare like for like). Then
+greedy pruning: all single-item drops of the set in one call; the least important item whose
+drop keeps the item out of the top-k goes; repeat. The set returned is minimal with respect
+to single removals. Ranks are among the user's original candidates before and after.
+
+Validity is not the search's own verdict: `verify` re-scores the returned set through the
+model's separately written `reference_scores` (a full re-propagation of the edited graph built
+from scratch), so a wrong set fails it.
 """
 
 from __future__ import annotations
@@ -18,8 +26,9 @@ from __future__ import annotations
 import numpy as np
 
 from core.explain.base import Contribution, Counterfactual, Explanation, parse_node_id
-from core.explain.context import ExplainContext
+from core.explain.context import ExplainContext, Rescoring
 from core.models.base import NotSupported, Recommender
+from core.models.base import supports as declares
 
 MAX_REMOVALS = 10
 
@@ -27,10 +36,11 @@ MAX_REMOVALS = 10
 def history_order(ctx: ExplainContext, user: int, item: int) -> tuple[np.ndarray, np.ndarray, str]:
     """History items most responsible first, their attribution weights, and the source used:
     the model's attention, KG-path shares (KGAT: one pass over its stored attention), gradient
-    x edge weight (one backward pass; LightGCN), or — for models with none of these — the
+    x edge weight (one backward pass; LightGCN), the item-item similarity of the model's
+    embeddings (BPR-MF, see core.explain.influence), or — for models with none of these — the
     number of CKG paths (shared entities, co-interacting users) through each history item.
     The order only steers the search; the result is verified by re-scoring."""
-    from core.explain import attention, edges, paths
+    from core.explain import attention, edges, influence, paths
 
     history = ctx.history(user)
     if attention.supports(ctx.model):
@@ -40,6 +50,9 @@ def history_order(ctx: ExplainContext, user: int, item: int) -> tuple[np.ndarray
     if edges.supports(ctx.model) and not paths.supports(ctx):  # paths: same idea, far cheaper
         hist, w = edges.history_attribution(ctx, user, item)
         return _sorted(hist, w, history, "edges")
+    if influence.supports(ctx.model):
+        hist, w = influence.history_influence(ctx, user, item)
+        return _sorted(hist, w, history, "influence")
     sets = paths.enumerate_paths(ctx, user, item)
     if paths.supports(ctx):
         weigh, source = (lambda e: paths.edge_weights(ctx, e)), "paths"
@@ -61,50 +74,80 @@ def _sorted(hist: np.ndarray, w: np.ndarray, history: np.ndarray, source: str):
     return items[order], weights[order], source
 
 
+def kept_history(ctx: ExplainContext, user: int, removed: np.ndarray) -> np.ndarray:
+    """The user's history without `removed`, in training-row order (sequence models read the
+    latest rows). int64 [T']."""
+    hist = ctx.history(user)
+    return hist[~np.isin(hist, removed)]
+
+
+def ranks_without(
+    ctx: ExplainContext,
+    user: int,
+    item: int,
+    removals: list[np.ndarray],
+    variant: Rescoring | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (ranks int64 [B], scores float [B]) of `item` after each removal set, from one
+    batched re-scoring."""
+    hists = [kept_history(ctx, user, r) for r in removals]
+    scores = ctx.scores_with_histories(user, hists, variant)
+    ranks = np.array([ctx.rank(user, s, item) for s in scores], dtype=np.int64)
+    return ranks, scores[:, item]
+
+
 def rank_without(
-    ctx: ExplainContext, user: int, item: int, removed: np.ndarray
+    ctx: ExplainContext, user: int, item: int, removed: np.ndarray, variant: Rescoring | None = None
 ) -> tuple[int, float]:
     """Exact (rank, score) of `item` after removing `removed` from the user's history."""
-    hist = ctx.history(user)
-    kept = hist[~np.isin(hist, removed)]  # row order kept: sequence models read the latest rows
-    scores = ctx.scores_with_history(user, kept)
-    return ctx.rank(user, scores, item), float(scores[item])
-
-
-def _shortest_prefix(
-    ctx: ExplainContext, user: int, item: int, order: np.ndarray, k: int, max_removals: int
-) -> tuple[int, int, float] | None:
-    """Shortest prefix of `order` (<= max_removals) whose removal gives rank > k, as
-    (length, rank, score); None if none works. Each probe is one exact re-scoring: the longest
-    allowed prefix first (one call settles "not found", assuming a longer prefix pushes the
-    item down at least as far; skipped when it would empty the history, where scores may all
-    tie), then lengths 1, 2, 3, ... (sets are usually small, so this beats bisection)."""
-    n = min(max_removals, len(order))
-    if 0 < n < len(order) and rank_without(ctx, user, item, order[:n])[0] <= k:
-        return None
-    for m in range(1, n + 1):
-        rank, score = rank_without(ctx, user, item, order[:m])
-        if rank > k:
-            return m, rank, score
-    return None
+    ranks, scores = ranks_without(ctx, user, item, [removed], variant)
+    return int(ranks[0]), float(scores[0])
 
 
 def search(
-    ctx: ExplainContext, user: int, item: int, order: np.ndarray, k: int, max_removals: int
-) -> tuple[np.ndarray, int, float] | None:
-    """Shortest working prefix, then single-removal pruning; None if nothing of size <=
-    max_removals works. The returned rank and score come from re-scoring the returned set."""
-    found = _shortest_prefix(ctx, user, item, order, k, max_removals)
-    if found is None:
+    ctx: ExplainContext,
+    user: int,
+    item: int,
+    order: np.ndarray,
+    k: int,
+    max_removals: int,
+    variant: Rescoring | None = None,
+) -> tuple[np.ndarray, int, float, int] | None:
+    """(set, rank, score, baseline rank) or None when no prefix of <= max_removals items works
+    or the full-history baseline already ranks the item below k. The rank and score come from
+    the batched re-scoring of the returned set."""
+    n = min(max_removals, len(order))
+    ranks, scores = ranks_without(ctx, user, item, [order[:m] for m in range(n + 1)], variant)
+    baseline = int(ranks[0])
+    hits = np.nonzero(ranks[1:] > k)[0]
+    if baseline > k or len(hits) == 0:
         return None
-    m, rank, score = found
-    chosen = list(order[:m])
-    for h in reversed(order[: m - 1]):  # try to keep each, least important first
-        trial = np.array([x for x in chosen if x != h], dtype=np.int64)
-        r, s = rank_without(ctx, user, item, trial)
-        if r > k:
-            chosen, rank, score = list(trial), r, s
-    return np.array(chosen, dtype=np.int64), rank, score
+    m = int(hits[0]) + 1
+    chosen, rank, score = order[:m], int(ranks[m]), float(scores[m])
+    while len(chosen) > 1:  # one batched call per pruning step
+        trials = [np.delete(chosen, j) for j in range(len(chosen))]
+        r, s = ranks_without(ctx, user, item, trials, variant)
+        ok = np.nonzero(r > k)[0]
+        if len(ok) == 0:
+            break
+        j = int(ok[-1])  # the least important item (order is most important first) that can go
+        chosen, rank, score = trials[j], int(r[j]), float(s[j])
+    return np.asarray(chosen, dtype=np.int64), rank, score, baseline
+
+
+def verify(
+    ctx: ExplainContext,
+    user: int,
+    item: int,
+    removed: np.ndarray,
+    k: int,
+    variant: Rescoring | None = None,
+) -> tuple[bool, int]:
+    """Independent check of a counterfactual: the item's rank after removing `removed`, by the
+    model's `reference_scores` (not the batched path the search used). (rank > k, rank)."""
+    scores = ctx.reference_scores(user, kept_history(ctx, user, removed), variant)
+    rank = ctx.rank(user, scores, item)
+    return rank > k, rank
 
 
 def explain(
@@ -116,24 +159,30 @@ def explain(
     rank: int,
     k: int = 10,
     max_removals: int = MAX_REMOVALS,
+    variant: Rescoring | None = None,
 ) -> Explanation:
     """The counterfactual, plus the attribution that ordered the search as contributions."""
     from core.explain.text import with_sentence
 
     if not supports(ctx.model):
         raise NotSupported(f"{ctx.model.name} cannot re-score with an edited history")
+    variant = variant or ctx.rescoring
     order, weights, source = history_order(ctx, user, item)
-    found = search(ctx, user, item, order, k, max_removals)
+    found = search(ctx, user, item, order, k, max_removals, variant)
     cf = None
     if found is not None:
-        removed, new_rank, new_score = found
+        removed, new_rank, new_score, baseline = found
+        valid, checked = verify(ctx, user, item, removed, k, variant)
         cf = Counterfactual(
             removed=tuple(ctx.node(h) for h in removed),
             removed_names=tuple(ctx.name(h) for h in removed),
             new_rank=int(new_rank),
             new_score=float(new_score),
             k=int(k),
-            valid=bool(new_rank > k),
+            valid=bool(valid),
+            variant=str(variant),
+            baseline_rank=int(baseline),
+            checked_rank=int(checked),
         )
     contribs = tuple(
         Contribution("history_item", ctx.node(h), ctx.name(h), float(w))
@@ -153,10 +202,14 @@ def explain(
             "attribution": source,
             "max_removals": int(max_removals),
             "k": int(k),
+            "variant": str(variant),
         },
     )
     return with_sentence(expl)
 
 
 def supports(model: Recommender) -> bool:
-    return type(model).score_with_history is not Recommender.score_with_history
+    return any(
+        declares(model, c)
+        for c in ("score_with_history", "score_with_histories", "refit_histories")
+    )

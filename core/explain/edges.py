@@ -27,28 +27,24 @@ from core.explain.paths import (
     aggregate,
     edge_record,
     enumerate_paths,
+    path_total,
     subgraph,
     top_paths,
 )
 from core.models.base import NotSupported, Recommender
+from core.models.base import supports as declares
 
 N_EDGES = 10
 
 
 def _model_graph(model: Recommender):
-    """The graph whose edge ids `score_pairs_with_edge_weight` weighs: LightGCN's `graph` (the
-    user-item graph) or KGAT's `ckg`; None when the model documents neither."""
-    for name in ("graph", "ckg"):
-        g = getattr(model, name, None)
-        if g is not None:
-            return g
-    return None
+    """The graph whose edge ids `score_pairs_with_edge_weight` weighs (the declared
+    `explain_graph()`: LightGCN's user-item graph, KGAT's CKG)."""
+    return model.explain_graph()
 
 
 def supports(model: Recommender) -> bool:
-    return callable(getattr(model, "score_pairs_with_edge_weight", None)) and (
-        _model_graph(model) is not None
-    )
+    return declares(model, "score_pairs_with_edge_weight") and declares(model, "explain_graph")
 
 
 def attribution(ctx: ExplainContext, user: int, item: int) -> np.ndarray:
@@ -172,6 +168,10 @@ def explain(
         ),
         paths=top_paths(ctx, scored, n_paths),
         subgraph=subgraph(ctx, user, item, scored, max_nodes),
-        extra={**ctx.names_extra(user, item), "attribution": "gradient x edge weight"},
+        extra={
+            **ctx.names_extra(user, item),
+            "attribution": "gradient x edge weight",
+            "path_total": path_total(scored),
+        },
     )
     return with_sentence(expl)

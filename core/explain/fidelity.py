@@ -1,13 +1,16 @@
 """Fidelity of explanations, measured against the model itself (and planted ground truth).
 
 - Deletion test: remove the m history items an explanation ranks highest (m = 1, 3, 5) and
-  re-score all items with `score_with_history`; compare the item's rank drop with removing m
-  random history items. `ratio` = mean explained drop / mean random drop. Deletion AUC: the
-  item's normalised position 1 - (rank - 1) / n_candidates after removing the top 0..5 items,
-  averaged with the trapezoid rule (lower = the explanation finds what the score rests on).
-  Baseline ranks come from re-scoring the full history, so fold-in models compare like for like.
-- Counterfactual: validity (re-checked independently: the item really leaves the top-k), mean
-  size, found-within-5 rate.
+  re-score all items (the context's default variant: "refit" for models with free user
+  parameters, else "inference"; one batched model call per explanation); compare the item's
+  rank drop with removing m random history items. `ratio` = mean explained drop / mean random
+  drop. Deletion AUC: the item's normalised position 1 - (rank - 1) / n_candidates after
+  removing the top 0..5 items, averaged with the trapezoid rule (lower = the explanation finds
+  what the score rests on). Baseline ranks come from re-scoring the full history, so re-fitted
+  models compare like for like.
+- Counterfactual: validity (re-checked independently through the model's `reference_scores`,
+  not the search's batched path: the item really leaves the top-k), mean size, found-within-5
+  rate (and valid-within-5: found, valid and at most 5 items).
 - Planted drivers: share of explanations whose top-3 entities include a planted driver of the
   user, next to the share for 3 entities drawn at random from the explanation's subgraph.
 - Path quality: explainability rate (>= 1 path), path-type diversity (normalised entropy of the
@@ -17,6 +20,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +29,7 @@ import numpy as np
 from core.explain import api
 from core.explain.base import Explanation, parse_node_id
 from core.explain.context import ExplainContext
-from core.explain.counterfactual import rank_without
+from core.explain.counterfactual import ranks_without
 from core.explain.registry import supported_methods
 
 PATH_KINDS = ("user-item-item", "user-item-entity-item", "user-item-user-item")
@@ -46,52 +50,114 @@ def history_ranking(expl: Explanation, history: np.ndarray) -> np.ndarray:
     return np.array(sorted(history.tolist(), key=lambda h: -w.get(h, float("-inf"))))
 
 
+@dataclass(frozen=True)
+class DeletionCurve:
+    """One explanation's deletion curve: the item's rank after removing the explanation's top m
+    history items (m = 0..len-1) and, per m, the mean rank after removing m random ones.
+
+    ranks, random_ranks: float [M + 1] (index m); n_candidates: items the rank is taken among.
+    """
+
+    ranks: tuple[float, ...]
+    random_ranks: tuple[float, ...]
+    n_candidates: int
+    variant: str  # which re-scoring produced the ranks ("refit" or "inference")
+
+    def drop(self, m: int) -> float:
+        return self.ranks[m] - self.ranks[0]
+
+    def random_drop(self, m: int) -> float:
+        return self.random_ranks[m] - self.ranks[0]
+
+    def ratio(self, m: int) -> float:
+        """Explained rank drop over random rank drop at m removals (inf when random is 0)."""
+        d, r = self.drop(m), self.random_drop(m)
+        return d / r if r > 0 else float("inf") if d > 0 else float("nan")
+
+    def auc(self) -> float:
+        """Mean normalised position 1 - (rank - 1) / n_candidates over m (trapezoid rule)."""
+        pos = [1 - (r - 1) / self.n_candidates for r in self.ranks]
+        return float(np.trapz(pos) / (len(pos) - 1))
+
+
+def deletion_curve(
+    ctx: ExplainContext,
+    expl: Explanation,
+    max_m: int = 5,
+    random_draws: int = 2,
+    rng: np.random.Generator | None = None,
+    random_ms: tuple[int, ...] | None = None,
+) -> DeletionCurve | None:
+    """The deletion curve of one explanation, every point from ONE batched re-scoring call
+    (m = 0..max_m, plus `random_draws` random sets per m in `random_ms`, default all m >= 1).
+    None when the user's history has at most max_m items."""
+    hist = ctx.history(expl.user)
+    if len(hist) <= max_m:
+        return None
+    rng = rng or np.random.default_rng(0)
+    order = history_ranking(expl, hist)
+    random_ms = tuple(range(1, max_m + 1)) if random_ms is None else random_ms
+    draws = [
+        (m, rng.choice(hist, m, replace=False)) for m in random_ms for _ in range(random_draws)
+    ]
+    removals = [order[:m] for m in range(max_m + 1)] + [d for _, d in draws]
+    ranks, _ = ranks_without(ctx, expl.user, expl.item, removals)
+    explained = ranks[: max_m + 1].astype(float)
+    rand = explained.copy()  # m without random draws keep the explained rank (unused)
+    for m in random_ms:
+        rand[m] = np.mean([ranks[max_m + 1 + j] for j, (dm, _) in enumerate(draws) if dm == m])
+    return DeletionCurve(
+        ranks=tuple(explained.tolist()),
+        random_ranks=tuple(rand.tolist()),
+        n_candidates=int(ctx.n_items - len(ctx.seen(expl.user))),
+        variant=str(ctx.rescoring),
+    )
+
+
 def deletion_test(ctx: ExplainContext, expls: list[Explanation], cfg: FidelityConfig) -> dict:
+    """Deletion figures averaged over explanations (one batched call per explanation)."""
     rng = np.random.default_rng(cfg.seed)
-    steps = range(max(cfg.ms) + 1)
-    drops = {m: [] for m in cfg.ms}
-    rand = {m: [] for m in cfg.ms}
-    curves, base_ranks = [], {}
-    for e in expls:
-        hist = ctx.history(e.user)
-        if len(hist) <= max(cfg.ms):
-            continue
-        if e.user not in base_ranks:
-            base_ranks[e.user] = ctx.scores_with_history(e.user, hist)
-        base = ctx.rank(e.user, base_ranks[e.user], e.item)
-        n_cand = ctx.n_items - len(ctx.seen(e.user))
-        order = history_ranking(e, hist)
-        ranks = [base] + [rank_without(ctx, e.user, e.item, order[:m])[0] for m in steps if m]
-        curves.append(np.trapz([1 - (r - 1) / n_cand for r in ranks]) / (len(ranks) - 1))
-        for m in cfg.ms:
-            drops[m].append(ranks[m] - base)
-            draws = [rng.choice(hist, m, replace=False) for _ in range(cfg.random_draws)]
-            rand[m].append(np.mean([rank_without(ctx, e.user, e.item, d)[0] - base for d in draws]))
-    out = {"n": len(curves), "auc": float(np.mean(curves)) if curves else float("nan")}
+    curves = [
+        c
+        for e in expls
+        if (c := deletion_curve(ctx, e, max(cfg.ms), cfg.random_draws, rng, cfg.ms)) is not None
+    ]
+    out = {"n": len(curves), "auc": float(np.mean([c.auc() for c in curves])) if curves else np.nan}
+    out["variant"] = str(ctx.rescoring)
     for m in cfg.ms:
-        d, r = float(np.mean(drops[m] or [np.nan])), float(np.mean(rand[m] or [np.nan]))
+        d = float(np.mean([c.drop(m) for c in curves])) if curves else float("nan")
+        r = float(np.mean([c.random_drop(m) for c in curves])) if curves else float("nan")
         out[f"drop@{m}"], out[f"random_drop@{m}"] = d, r
         out[f"ratio@{m}"] = d / r if r > 0 else float("inf") if d > 0 else float("nan")
     return out
 
 
 def counterfactual_stats(ctx: ExplainContext, expls: list[Explanation]) -> dict:
-    """Validity re-checked by re-scoring; `baseline_in_top_k`: share of items that re-scoring
-    with the full history keeps in the top-k (1.0 unless the model re-fits the user)."""
-    full = {u: ctx.scores_with_history(u, ctx.history(u)) for u in {e.user for e in expls}}
+    """Validity re-checked independently (`counterfactual.verify`: the model's reference
+    re-scoring, not the search's batched path); `baseline_in_top_k`: share of items that
+    re-scoring with the full history (same variant) keeps in the top-k."""
+    from core.explain.counterfactual import verify
+
+    users = sorted({e.user for e in expls})
+    full = {u: ctx.scores_with_history(u, ctx.history(u)) for u in users}
     base_in = [ctx.rank(e.user, full[e.user], e.item) <= e.extra["k"] for e in expls]
     found = [e for e in expls if e.counterfactual is not None]
     valid = 0
     for e in found:
         removed = np.array([parse_node_id(n)[1] for n in e.counterfactual.removed])
-        valid += rank_without(ctx, e.user, e.item, removed)[0] > e.counterfactual.k
+        valid += verify(ctx, e.user, e.item, removed, e.counterfactual.k)[0]
     sizes = [len(e.counterfactual.removed) for e in found]
     return {
         "n": len(expls),
+        "variant": str(ctx.rescoring),
         "found_rate": len(found) / max(1, len(expls)),
         "validity": valid / len(found) if found else float("nan"),
         "mean_size": float(np.mean(sizes)) if sizes else float("nan"),
         "found_within_5": sum(s <= 5 for s in sizes) / max(1, len(expls)),
+        "valid_within_5": sum(
+            len(e.counterfactual.removed) <= 5 and e.counterfactual.valid for e in found
+        )
+        / max(1, len(expls)),
         "baseline_in_top_k": float(np.mean(base_in)) if base_in else float("nan"),
     }
 
@@ -180,14 +246,21 @@ def run(
     cfg: FidelityConfig = FidelityConfig(),
     drivers: dict[int, set[str]] | None = None,
     methods: list[str] | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> dict[str, dict]:
-    """All fidelity figures per supported method, on the top-k of `cfg.n_users` sampled users."""
+    """All fidelity figures per supported method, on the top-k of `cfg.n_users` sampled users.
+
+    progress(method, users_done) is called after each user of each method (the CLI's bar)."""
     methods = [m for m in (methods or supported_methods(ctx)) if m in supported_methods(ctx)]
     users = sample_users(ctx, cfg.n_users, cfg.seed)
     can_rescore = "counterfactual" in supported_methods(ctx)
     results: dict[str, dict] = {}
     for method in methods:
-        expls = [e for u in users for e in api.explain_top_k(ctx, u, cfg.k, method)]
+        expls = []
+        for done, u in enumerate(users, 1):
+            expls += api.explain_top_k(ctx, u, cfg.k, method)
+            if progress is not None:
+                progress(method, done)
         res: dict = {"explanations": len(expls)}
         if can_rescore and method != "counterfactual":
             res["deletion"] = deletion_test(ctx, expls, cfg)

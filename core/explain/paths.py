@@ -145,6 +145,11 @@ class ScoredPaths:
     scores: np.ndarray
 
 
+def path_total(scored: list[ScoredPaths]) -> float:
+    """Sum of |score| over every scored path: `Explanation.share_of_score` divides by it."""
+    return float(sum(float(np.abs(s.scores).sum()) for s in scored))
+
+
 def score_sets(sets: list[PathSet], weight_fn, how: Aggregation) -> list[ScoredPaths]:
     """Weigh every edge with `weight_fn(eids [P, L]) -> [P, L]` and aggregate per path."""
     out = []
@@ -270,6 +275,7 @@ def explain(
         subgraph=subgraph(ctx, user, item, scored, max_nodes),
         extra={
             **ctx.names_extra(user, item),
+            "path_total": path_total(scored),
             "aggregation": aggregation,
             "scoring": "attention" if ctx.edge_attention is not None else "embedding",
             "n_paths": int(sum(len(s.eids) for s in sets)),

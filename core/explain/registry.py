@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from core.explain import attention, counterfactual, edges, paths
+from core.explain import attention, counterfactual, edges, influence, paths, popularity
 from core.explain.base import Explanation
 from core.explain.context import ExplainContext
 from core.models.base import Recommender
+from core.models.base import supports as declares
 
 Explainer = Callable[..., Explanation]
 
@@ -21,16 +22,15 @@ EXPLAINERS: dict[str, Explainer] = {
     "paths": paths.explain,
     "edges": edges.explain,
     "counterfactual": counterfactual.explain,
+    "influence": influence.explain,
+    "popularity": popularity.explain,
 }
 
 
 def _has_paths(model: Recommender | ExplainContext) -> bool:
     if isinstance(model, ExplainContext):
         return paths.supports(model)
-    cls = type(model)
-    return callable(getattr(model, "edge_attention", None)) or (
-        cls.entity_embeddings is not Recommender.entity_embeddings
-    )
+    return declares(model, "edge_attention") or declares(model, "entity_embeddings")
 
 
 def supported_methods(model: Recommender | ExplainContext) -> list[str]:
@@ -41,5 +41,7 @@ def supported_methods(model: Recommender | ExplainContext) -> list[str]:
         "paths": _has_paths(model),
         "edges": edges.supports(m),
         "counterfactual": counterfactual.supports(m),
+        "influence": influence.supports(m),
+        "popularity": popularity.supports(m),
     }
     return [name for name in EXPLAINERS if ok[name]]

@@ -61,11 +61,23 @@ def sentence(expl: Explanation) -> str:
     """The sentence for one explanation (empty when its data supports none)."""
     target = expl.extra.get("item_name", "")
     cf = expl.counterfactual
+    if expl.method == "popularity":
+        x = expl.extra
+        return (
+            f'"{target}" is popular: {x.get("popularity", 0)} of {x.get("n_users", 0)} users chose '
+            f"it, including {x.get('similar_chose', 0)} of the {x.get('similar_users', 0)} users "
+            "who share an item with you."
+        )
     if expl.method == "counterfactual":
         if cf is not None and cf.valid:
+            how = (
+                "the model re-fitted to the rest of your history"
+                if cf.variant == "refit"
+                else "the model's learned picture of you kept"
+            )
             return (
                 f'Without {names_list(list(cf.removed_names))} in your history, "{target}" '
-                f"would fall to rank {cf.new_rank} (out of your top {cf.k})."
+                f"would fall to rank {cf.new_rank}, out of your top {cf.k} ({how})."
             )
         tried = expl.extra.get("max_removals", 0)
         return (
@@ -76,6 +88,14 @@ def sentence(expl: Explanation) -> str:
             return _path_sentence(expl, expl.paths[0])
         return f'No path in the knowledge graph links your history to "{target}".'
     liked = _history_names(expl, 2)
+    if expl.method == "influence":
+        if not liked:
+            return f'No item of your history raises the score of "{target}" on its own.'
+        return (
+            f"Recommended mostly because you liked {names_list(liked)}: without "
+            f'{"them" if len(liked) > 1 else "it"} the model, re-fitted, would score "{target}" '
+            "lowest."
+        )
     if not liked:
         return _path_sentence(expl, expl.paths[0]) if expl.paths else ""
     text = f"Recommended mostly because you liked {names_list(liked)}"

@@ -9,12 +9,18 @@ Capabilities used by explainers are documented methods; a model that lacks one r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
+
+from core.models.refit import RefitConfig, RefitResult
+
+if TYPE_CHECKING:
+    import dgl
 
 
 class NotSupported(NotImplementedError):
@@ -169,11 +175,64 @@ class Recommender(nn.Module):
         training or loading, before the model is shared. Default: nothing to precompute."""
 
     # --- explanation capabilities (optional) -------------------------------------------------
+    # Every capability an explainer may use is declared here and raises NotSupported by default;
+    # a model overrides what it can do (core.explain.registry reads these declarations).
     def score_with_history(self, user: int, history: Tensor, items: Tensor) -> Tensor:
-        """Scores of `items` for `user` as if their training history were `history` (a subset of
-        it): the re-scoring behind counterfactuals, deletion tests and the what-if control.
-        Must not modify the model. Returns float [len(items)]."""
+        """Scores of `items` for `user` as if their training history were `history`, keeping
+        every learned parameter (the "inference-only" re-scoring): what the model's forward
+        pass computes on the edited graph / history. Must not modify the model.
+        Returns float [len(items)]."""
         raise NotSupported(f"{self.name} cannot re-score with an edited history")
+
+    def score_with_histories(
+        self,
+        user: int,
+        histories: Sequence[Tensor],
+        items: Tensor,
+        user_params: Tensor | None = None,
+    ) -> Tensor:
+        """`score_with_history` for B edited histories at once. Returns float [B, len(items)].
+
+        user_params: optional float [B, ...] replacing the user's own parameters in column b
+        (from `refit_histories`). The default loops over `score_with_history` (cheap models);
+        graph models override it with one batched propagation that equals a full
+        re-propagation of each edited graph.
+        """
+        if user_params is not None:
+            raise NotSupported(f"{self.name} has no user parameters to replace")
+        return torch.stack([self.score_with_history(user, h, items) for h in histories])
+
+    def refit_histories(
+        self, user: int, histories: Sequence[Tensor], items: Tensor, config: RefitConfig
+    ) -> RefitResult:
+        """For each edited history: re-fit the user's own parameters on it (the model's loss,
+        item / entity / layer parameters frozen, see core.models.refit), then re-score `items`
+        with them (re-propagating the edited graph). Deterministic; must not modify the model.
+        The default: the model has no free user parameters."""
+        raise NotSupported(f"{self.name} has no user parameters to re-fit")
+
+    def reference_scores(
+        self, user: int, history: Tensor, items: Tensor, user_params: Tensor | None = None
+    ) -> Tensor:
+        """A straightforward, slow re-scoring of one edited history (optionally with the user's
+        parameters replaced by user_params [...]), written independently of the fast batched
+        paths: parity tests and the counterfactual validity check compare against it.
+        Default: `score_with_history` (models without a separate fast path). Returns [C]."""
+        if user_params is not None:
+            raise NotSupported(f"{self.name} has no user parameters to replace")
+        return self.score_with_history(user, history, items)
+
+    def history_influence(
+        self, user: int, item: int, history: Tensor, config: RefitConfig
+    ) -> Tensor:
+        """Influence-function estimate of how much removing each of the user's training items
+        `history` (int64 [T]) would lower the score of `item` after `refit_histories` (one
+        Newton step of the user's own re-fit objective; exact to first order). Returns [T]."""
+        raise NotSupported(f"{self.name} has no influence estimate")
+
+    def item_popularity(self) -> Tensor:
+        """Number of distinct training users per item, float [n_items] (MostPop's score)."""
+        raise NotSupported(f"{self.name} does not score by popularity")
 
     def attention_weights(self, user: int, items: Tensor) -> AttentionWeights:
         """Target-attention weights of the user's history for candidate `items`."""
@@ -183,3 +242,26 @@ class Recommender(nn.Module):
         """Final embedding of every entity (items first), float [n_entities, d]; used to score
         KG paths for models without edge attention."""
         raise NotSupported(f"{self.name} has no entity embeddings")
+
+    def edge_attention(self) -> Tensor:
+        """Normalised attention of every edge of `explain_graph()` (KGAT). Returns float [E]."""
+        raise NotSupported(f"{self.name} has no edge attention")
+
+    def explain_graph(self) -> dgl.DGLGraph:
+        """The graph whose edge ids `score_pairs_with_edge_weight` weighs (LightGCN: the
+        user-item graph; KGAT: the collaborative KG)."""
+        raise NotSupported(f"{self.name} has no graph to attribute edges on")
+
+    def score_pairs_with_edge_weight(
+        self, users: Tensor, items: Tensor, edge_weight: Tensor
+    ) -> Tensor:
+        """Scores of (user, item) pairs [B] with every message of `explain_graph()` edge e scaled
+        by edge_weight[e] (float [E]; ones reproduce `score_pairs`), differentiable in it."""
+        raise NotSupported(f"{self.name} has no edge-weighted scoring")
+
+
+def supports(model: Recommender, capability: str) -> bool:
+    """Whether `model`'s class overrides the declared capability `capability` (a method name
+    of Recommender above). Declaration-based: no attribute sniffing."""
+    base = getattr(Recommender, capability)
+    return getattr(type(model), capability) is not base

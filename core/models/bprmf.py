@@ -7,14 +7,17 @@ two models.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from core.models.base import ModelInputs, Recommender, draw_
+from core.models.refit import RefitConfig, RefitResult, fit, history_mask, negatives
 
 
 @dataclass(frozen=True)
@@ -24,10 +27,12 @@ class BPRMFConfig:
     # NDCG@20 on ml-100k (narrowly) and amazon-book (0.0648 vs 0.0545 for 1e-4; RESULTS.md)
     reg: float = 1e-3
     init_std: float = 0.1  # std of the normal initialisation
-    foldin_steps: int = 50  # Adam steps when re-fitting one user's vector (score_with_history)
-    foldin_lr: float = 0.05  # learning rate of that fold-in
-    foldin_negatives: int = 16  # sampled negatives per history item in each fold-in step
-    seed: int = 2020  # seed of the fold-in's negative sampling
+    # unused since re-fitting moved to core.models.refit (RefitConfig); kept so that the
+    # meta.json of older artifacts still rebuilds this config
+    foldin_steps: int = 50
+    foldin_lr: float = 0.05
+    foldin_negatives: int = 16
+    seed: int = 2020
     # Row-sparse gradients make the trainer use lazy Adam: each step touches only the batch's
     # rows, ~3x faster on amazon-book, but a rarely drawn row then moves ~10x less per draw than
     # under dense Adam, whose momentum keeps moving it for ~10 steps after each draw. On
@@ -45,6 +50,7 @@ class BPRMF(Recommender):
         self.config = config or BPRMFConfig()
         self.user_emb = nn.Embedding(n_users, self.config.dim, sparse=self.config.sparse_grad)
         self.item_emb = nn.Embedding(n_items, self.config.dim, sparse=self.config.sparse_grad)
+        self._train: Tensor | None = None  # int64 [N, 2] training pairs, set by `build`
         self.init_weights(None)
 
     def init_weights(self, generator: torch.Generator | None) -> None:
@@ -53,7 +59,9 @@ class BPRMF(Recommender):
 
     @classmethod
     def build(cls, inputs: ModelInputs, config: BPRMFConfig, device: torch.device) -> BPRMF:
-        return cls(inputs.n_users, inputs.n_items, config).to(device)
+        model = cls(inputs.n_users, inputs.n_items, config)
+        model._train = torch.as_tensor(np.asarray(inputs.train, dtype=np.int64)).view(-1, 2)
+        return model.to(device)
 
     def loss(self, users: Tensor, pos: Tensor, neg: Tensor) -> Tensor:
         """-log sigmoid(s(u,pos) - s(u,neg)) averaged over the [B] triples, plus L2."""
@@ -70,34 +78,68 @@ class BPRMF(Recommender):
         """float [B] as a row-wise dot product, without scoring the whole catalogue."""
         return (self.user_emb(users) * self.item_emb(items)).sum(1)
 
+    @torch.no_grad()
     def score_with_history(self, user: int, history: Tensor, items: Tensor) -> Tensor:
-        """Fold-in: fit a fresh vector for `user` on `history` alone, item embeddings fixed.
+        """Inference-only: the learned user vector does not read the history, so the scores
+        are unchanged (`refit_histories` answers "without these items"). [len(items)]."""
+        items = items.to(self.item_emb.weight.device).long().view(-1)
+        return self.item_emb.weight[items] @ self.user_emb.weight[int(user)]
 
-        The vector starts at zero and takes `foldin_steps` full-batch Adam steps on the BPR loss
-        against uniformly sampled non-history negatives (seeded by `seed` and the user id, so the
-        same history always gives the same scores). Compare its output with
-        `score_with_history(user, full_history, items)`, not with `score`: both sides of a
-        counterfactual then come from the same fitting procedure. The model is not modified.
-        Returns float [len(items)].
-        """
-        cfg = self.config
+    @torch.no_grad()
+    def refit_histories(
+        self, user: int, histories: Sequence[Tensor], items: Tensor, config: RefitConfig
+    ) -> RefitResult:
+        """Re-fit the user's vector on each edited history (item embeddings frozen), starting
+        from the learned one; score_i = <e_u, e_i>, so the fit and the scores are exact.
+        Returns scores [B, C] and params [B, dim]."""
         q = self.item_emb.weight.detach()
-        device = q.device
-        hist = history.to(device).long().view(-1)
-        items = items.to(device).long().view(-1)
-        if hist.numel() == 0:
-            return torch.zeros(len(items), device=device)
-        gen = torch.Generator(device="cpu").manual_seed(cfg.seed * 1_000_003 + int(user))
-        u = torch.zeros(cfg.dim, device=device, requires_grad=True)
-        opt = torch.optim.Adam([u], lr=cfg.foldin_lr)
-        pos = q[hist].repeat(cfg.foldin_negatives, 1)  # [H * N, d]
-        with torch.enable_grad():
-            for _ in range(cfg.foldin_steps):
-                neg_ids = torch.randint(0, self.n_items, (len(pos),), generator=gen).to(device)
-                keep = ~torch.isin(neg_ids, hist)  # a history item is no negative
-                diff = (pos @ u - q[neg_ids] @ u)[keep]
-                loss = F.softplus(-diff).mean() + cfg.reg * u.pow(2).sum() / 2
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-        return (q[items] @ u.detach()).clone()
+        device, u = q.device, int(user)
+        hists = [h.to(device).long().view(-1) for h in histories]
+        full = torch.as_tensor(self._history(u), device=device)
+        pos = torch.unique(torch.cat([full, *hists]))
+        cand = q[torch.cat([pos, negatives(self.n_items, pos, u, config)])]
+        params = fit(
+            self.user_emb.weight[u].detach().unsqueeze(0).repeat(len(hists), 1),
+            lambda e: (e @ cand.T, self.config.reg * e.pow(2).sum(1) / 2),
+            history_mask(pos, hists),
+            config,
+        )
+        return RefitResult(scores=params @ q[items.to(device).long()].T, params=params)
+
+    @torch.no_grad()
+    def reference_scores(
+        self, user: int, history: Tensor, items: Tensor, user_params: Tensor | None = None
+    ) -> Tensor:
+        """<e_u, e_i> with e_u = user_params (float [dim]) when given. Returns [C]."""
+        vec = self.user_emb.weight[int(user)] if user_params is None else user_params
+        return self.item_emb.weight[items.to(vec.device).long()] @ vec.to(self.item_emb.weight)
+
+    @torch.no_grad()
+    def history_influence(
+        self, user: int, item: int, history: Tensor, config: RefitConfig
+    ) -> Tensor:
+        """First-order drop of score(user, item) when each training item h leaves the re-fit:
+        with L(e) = mean_h l_h(e) + reg |e|^2 / 2 the re-fit objective (core.models.refit) and
+        H its Hessian at the learned e, removing h moves e by H^-1 grad l_h / T, so the score
+        drops by -q_item . H^-1 grad l_h / T. history: int64 [T]. Returns float [T]."""
+        q = self.item_emb.weight
+        u = int(user)
+        e = self.user_emb.weight[u]
+        hist = history.to(q.device).long().view(-1)
+        if len(hist) == 0:
+            return torch.zeros(0, device=q.device)
+        neg = negatives(self.n_items, hist, u, config)
+        diff = q[neg].unsqueeze(0) - q[hist].unsqueeze(1)  # [T, N, d]
+        sig = torch.sigmoid(diff @ e)  # [T, N]
+        grads = (sig.unsqueeze(2) * diff).mean(1)  # [T, d]: grad of l_h
+        curv = (sig * (1 - sig)) / (len(hist) * len(neg))
+        hess = torch.einsum("tn,tnd,tne->de", curv, diff, diff)
+        hess = hess + self.config.reg * torch.eye(len(e), device=q.device)
+        step = torch.linalg.solve(hess, grads.T)  # [d, T]
+        return -(q[int(item)] @ step) / len(hist)
+
+    def _history(self, user: int) -> Tensor:
+        """The user's training items (the fit's positives also exclude them as negatives)."""
+        if self._train is None:
+            return torch.empty(0, dtype=torch.long)
+        return self._train[self._train[:, 0] == user, 1]

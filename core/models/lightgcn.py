@@ -11,6 +11,7 @@ Recommended learning rate: 5e-3 (`default_lr`; the paper's 1e-3 needs many more 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -22,11 +23,13 @@ from torch import Tensor, nn
 from core.graph import interaction_graph
 from core.models.base import ModelInputs, Recommender, draw_
 from core.models.layers import (
-    local_subgraph,
+    RowEdits,
+    history_edits,
     normalised_propagate,
     replace_node_edges,
     symmetric_norm,
 )
+from core.models.refit import RefitConfig, RefitResult, fit, history_mask, negatives
 
 
 @dataclass(frozen=True)
@@ -169,24 +172,118 @@ class LightGCN(Recommender):
         final = self.propagate(edge_weight)
         return (final[users] * final[items + self.n_users]).sum(1)
 
+    def explain_graph(self) -> dgl.DGLGraph:
+        return self._graph
+
+    # --- re-scoring edited histories ----------------------------------------------------------
+    def _edits(self, user: int, histories: Sequence[Tensor]) -> RowEdits:
+        device = self.embedding.weight.device
+        full = self._graph.successors(int(user))
+        items = [h.to(device).long().view(-1) + self.n_users for h in histories]
+        return history_edits(self._graph, int(user), full, items)
+
+    def _propagate_edited(self, x0: Tensor, edits: RowEdits) -> Tensor:
+        """Layer-mean embeddings of every node in each of B edited graphs, float [N, B, c].
+
+        x0: float [N, B, c] layer-0 features per column. Each layer is one unweighted sparse
+        product over all B * c columns (the nodes the edits leave alone keep their in-edges),
+        with the few edited nodes' rows and degree normalisations recomputed exactly from
+        their replacement edge lists: the same numbers as propagating each edited graph.
+        """
+        n, b = x0.shape[0], x0.shape[1]
+        norm = self._norm.unsqueeze(1).repeat(1, b)
+        norm[edits.rows] = edits.degrees().clamp(min=1).pow(-0.5)
+        scale = norm.unsqueeze(2)
+        h, total = x0, x0
+        for _ in range(self.config.n_layers):
+            y = (h * scale).contiguous()
+            z = dgl.ops.copy_u_sum(self._graph, y.view(n, -1)).view_as(y)
+            z[edits.rows] = edits.aggregate(y, edits.mask)
+            h = z * scale
+            total = total + h
+        return total / (self.config.n_layers + 1)
+
+    @torch.no_grad()
+    def score_with_histories(
+        self,
+        user: int,
+        histories: Sequence[Tensor],
+        items: Tensor,
+        user_params: Tensor | None = None,
+    ) -> Tensor:
+        """Scores [B, C] of `items` after replacing the user's edges by each of B histories
+        (item ids), exactly as re-propagating each edited graph (`reference_scores`), in one
+        batched propagation. user_params: optional float [B, dim] layer-0 user embeddings."""
+        edits = self._edits(user, histories)
+        weight = self.embedding.weight
+        x0 = weight.unsqueeze(1).expand(-1, len(histories), -1)
+        if user_params is not None:
+            x0 = x0.clone()
+            x0[int(user)] = user_params.to(weight)
+        final = self._propagate_edited(x0, edits)
+        item_rows = final[items.to(weight.device).long() + self.n_users]  # [C, B, d]
+        return torch.einsum("cbd,bd->bc", item_rows, final[int(user)])
+
     @torch.no_grad()
     def score_with_history(self, user: int, history: Tensor, items: Tensor) -> Tensor:
-        """Scores of `items` with the user's edges replaced by edges to `history` (item ids).
+        """Inference-only re-scoring of one edited history (learned user embedding kept):
+        `score_with_histories` with one column. Returns float [C]."""
+        return self.score_with_histories(user, [history], items)[0]
 
-        Only this user's final embedding is recomputed, on a per-call copy of its K-hop
-        neighbourhood with the degree normalisation of the edited graph; item embeddings are
-        the trained ones. The shared graph and the model are not modified. Returns float [C].
+    @torch.no_grad()
+    def refit_histories(
+        self, user: int, histories: Sequence[Tensor], items: Tensor, config: RefitConfig
+    ) -> RefitResult:
+        """Re-fit the user's layer-0 embedding on each edited history, then score `items`.
+
+        Propagation is linear, so in edited graph b every final embedding is
+        F_b + G_b (x) e_u: F_b propagates the layer-0 table with the user's row zeroed and G_b
+        a one-hot at the user (one batched propagation of dim + 1 channels). The BPR loss of
+        the user, including how the items' final embeddings move with e_u, is then exact and
+        cheap in e_u, and so are the scores after the fit. Returns scores [B, C], params [B, dim].
         """
+        u, weight = int(user), self.embedding.weight
+        device, dim, b = weight.device, weight.shape[1], len(histories)
+        x0 = torch.cat([weight, torch.zeros(len(weight), 1, device=device)], 1)
+        x0[u] = 0
+        x0[u, dim] = 1
+        final = self._propagate_edited(x0.unsqueeze(1).expand(-1, b, -1), self._edits(u, histories))
+        base, gain = final[..., :dim], final[..., dim:]  # [N, B, d], [N, B, 1]
+        full = self._graph.successors(u) - self.n_users
+        hists = [h.to(device).long().view(-1) for h in histories]
+        pos = torch.unique(torch.cat([full, *hists]))
+        cand = torch.cat([pos, negatives(self.n_items, pos, u, config)]) + self.n_users
+
+        def scores_of(nodes: Tensor, e: Tensor) -> Tensor:
+            user_vec = base[u] + gain[u] * e  # [B, d]
+            rows = base[nodes] + gain[nodes] * e.unsqueeze(0)  # [M, B, d]
+            return torch.einsum("mbd,bd->bm", rows, user_vec)
+
+        params = fit(
+            weight[u].unsqueeze(0).repeat(b, 1),
+            lambda e: (scores_of(cand, e), self.config.reg * e.pow(2).sum(1) / 2),
+            history_mask(pos, hists),
+            config,
+        )
+        scores = scores_of(items.to(device).long() + self.n_users, params)
+        return RefitResult(scores=scores, params=params)
+
+    @torch.no_grad()
+    def reference_scores(
+        self, user: int, history: Tensor, items: Tensor, user_params: Tensor | None = None
+    ) -> Tensor:
+        """Build the edited interaction graph from scratch and propagate every node through it
+        (slow, independent of the batched path). user_params: optional float [dim]. [C]."""
         device = self.embedding.weight.device
         src, dst = self._graph.edges()
         hist = history.to(device).long().unique() + self.n_users
         src, dst, _ = replace_node_edges(src, dst, int(user), hist)
         edited = dgl.graph((src, dst), num_nodes=self._graph.num_nodes())
         norm = symmetric_norm(edited)
-        sub, nodes, pos = local_subgraph(edited, int(user), self.config.n_layers)
-        layers = [self.embedding.weight[nodes]]
+        layers = [self.embedding.weight.clone()]
+        if user_params is not None:
+            layers[0][int(user)] = user_params.to(layers[0])
         for _ in range(self.config.n_layers):
-            layers.append(normalised_propagate(sub, layers[-1], norm[nodes]))
-        user_emb = torch.stack([h[pos] for h in layers]).mean(0)
-        item_emb = self._inference_embeddings()[items.to(device) + self.n_users]
-        return item_emb @ user_emb
+            layers.append(normalised_propagate(edited, layers[-1], norm))
+        final = torch.stack(layers).mean(0)
+        return final[items.to(device).long() + self.n_users] @ final[int(user)]

@@ -51,6 +51,10 @@ class MostPop(Recommender):
     def score_pairs(self, users: Tensor, items: Tensor) -> Tensor:
         return self.popularity[items]
 
+    def item_popularity(self) -> Tensor:
+        """Distinct training users per item, float [n_items] (a copy)."""
+        return self.popularity.clone()
+
     def score_with_history(self, user: int, history: Tensor, items: Tensor) -> Tensor:
         """Popularity does not depend on one user's history, so editing it changes nothing:
         returns the unchanged popularity of `items`, float [len(items)]."""

@@ -14,7 +14,7 @@ Recommended learning rate: 1e-2 (CF phase, `default_lr`); the KG phase uses `kg_
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from core.models.base import ModelInputs, Recommender, draw_
 from core.models.layers import segment_matmul
+from core.models.refit import RefitConfig, RefitResult, fit, history_mask, negatives
 
 
 class TranslationalScorer(nn.Module):
@@ -176,6 +177,8 @@ class TransE(Recommender):
         )
         kg = np.asarray(inputs.kg, dtype=np.int64).reshape(-1, 3)
         self._kg = torch.from_numpy(np.unique(kg, axis=0) if len(kg) else kg)  # CPU, sampled from
+        # training pairs (CPU): the re-fit's negatives exclude the user's training items
+        self._train = torch.as_tensor(np.asarray(inputs.train, dtype=np.int64)).view(-1, 2)
         # the KG phase has its own Adam state: the trainer's optimiser only sees the CF loss
         self.kg_optimiser = torch.optim.Adam(self.parameters(), lr=config.kg_lr)
 
@@ -235,6 +238,65 @@ class TransE(Recommender):
         return self.score_triples(
             self._user_nodes(users), torch.full_like(users, self.interacted), items
         )
+
+    def _user_side(self, e: Tensor) -> Tensor:
+        """P e + r_interacted for user embeddings e [B, dim]. Returns [B, k]."""
+        r = self.interacted
+        return self.scorer.project_all(e, r) + self.scorer.relation.weight[r]
+
+    def _item_side(self, items: Tensor) -> Tensor:
+        return self.scorer.project_all(self.node.weight[items], self.interacted)
+
+    @torch.no_grad()
+    def score_with_history(self, user: int, history: Tensor, items: Tensor) -> Tensor:
+        """Inference-only: the user's embedding does not read the history, so the scores are
+        unchanged (`refit_histories` answers "without these items"). [len(items)]."""
+        items = items.to(self.node.weight.device).long().view(-1)
+        return self.score_pairs(torch.full_like(items, int(user)), items)
+
+    @torch.no_grad()
+    def refit_histories(
+        self, user: int, histories: Sequence[Tensor], items: Tensor, config: RefitConfig
+    ) -> RefitResult:
+        """Re-fit the user's node embedding on each edited history (entity and relation
+        parameters frozen), from the learned one; the score -||P e_u + r - P e_i||^2 needs no
+        propagation, so fit and scores are exact. Returns scores [B, C], params [B, dim]."""
+        device, u = self.node.weight.device, int(user)
+        hists = [h.to(device).long().view(-1) for h in histories]
+        full = self._train_items(u).to(device)
+        pos = torch.unique(torch.cat([full, *hists]))
+        cand = self._item_side(torch.cat([pos, negatives(self.n_items, pos, u, config)]))
+
+        def scores_of(e: Tensor, rows: Tensor) -> Tensor:
+            return -(self._user_side(e).unsqueeze(1) - rows.unsqueeze(0)).pow(2).sum(2)
+
+        params = fit(
+            self.node.weight[u + self.n_entities].unsqueeze(0).repeat(len(hists), 1),
+            lambda e: (scores_of(e, cand), self._user_reg(e)),
+            history_mask(pos, hists),
+            config,
+        )
+        scores = scores_of(params, self._item_side(items.to(device).long()))
+        return RefitResult(scores=scores, params=params)
+
+    @torch.no_grad()
+    def reference_scores(
+        self, user: int, history: Tensor, items: Tensor, user_params: Tensor | None = None
+    ) -> Tensor:
+        """score_triples with the user's node embedding replaced by user_params [dim]. [C]."""
+        node = int(user) + self.n_entities
+        e = self.node.weight[node] if user_params is None else user_params.to(self.node.weight)
+        h = self.scorer.project_all(e.view(1, -1), self.interacted)
+        t = self._item_side(items.to(e.device).long())
+        r = self.scorer.relation.weight[self.interacted]
+        return -(h + r - t).pow(2).sum(1)
+
+    def _user_reg(self, e: Tensor) -> Tensor:
+        """The user's share of the pairwise loss's L2 term (on its projection). [B]."""
+        return self.config.reg * self.scorer.project_all(e, self.interacted).pow(2).sum(1) / 2
+
+    def _train_items(self, user: int) -> Tensor:
+        return self._train[self._train[:, 0] == user, 1]
 
     @torch.no_grad()
     def predict_tails(self, head: int, relation: int, k: int = 10) -> tuple[Tensor, Tensor]:

@@ -20,7 +20,9 @@ def test_supported_methods_follow_capabilities(toy_ctx, kgat_ctx, inputs):
     assert supported_methods(toy_ctx.model) == ["attention", "paths", "counterfactual"]
     assert supported_methods(kgat_ctx) == ["attention", "paths", "counterfactual"]
     assert supported_methods(PlainModel(3, 5)) == []
-    assert set(EXPLAINERS) == {"attention", "paths", "edges", "counterfactual"}
+    assert set(EXPLAINERS) == {
+        *("attention", "paths", "edges", "counterfactual", "influence", "popularity")
+    }
 
 
 def test_unsupported_method_raises_not_supported(inputs):

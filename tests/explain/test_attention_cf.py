@@ -89,11 +89,11 @@ def test_counterfactual_without_attribution_orders_by_path_count(inputs):
     assert expl.counterfactual.removed == ("i:0",) and expl.counterfactual.new_rank == 3
 
 
-def test_not_found_is_settled_by_one_rescoring(toy_ctx, monkeypatch):
+def test_not_found_is_settled_by_one_batched_rescoring(toy_ctx, monkeypatch):
     calls = []
-    original = toy_ctx.model.score_with_history
+    original = toy_ctx.model.score_with_histories
     monkeypatch.setattr(
-        toy_ctx.model, "score_with_history", lambda *a: calls.append(1) or original(*a)
+        toy_ctx.model, "score_with_histories", lambda *a: calls.append(1) or original(*a)
     )
     # removing item 2 (the attended one) drops item 3 from rank 2 to 3: in a top-2, not a top-3
     found = api.explain(toy_ctx, 0, 3, "counterfactual", k=2, max_removals=1).counterfactual

@@ -29,6 +29,8 @@ def test_counterfactual_stats_are_verified(toy_ctx):
     stats = fidelity.counterfactual_stats(toy_ctx, expls)
     assert stats == {
         "n": 1,
+        "variant": "inference",
+        "valid_within_5": 1.0,
         "found_rate": 1.0,
         "validity": 1.0,
         "baseline_in_top_k": 1.0,

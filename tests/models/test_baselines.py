@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from core.models.refit import RefitConfig
 from core.models.registry import MODELS, UnknownModelError, build_model, make_config, parse_override
 from tests.models.tiny import run_steps, seen_items, tiny_inputs
 
@@ -49,18 +50,22 @@ def test_bprmf_trains_and_score_pairs_matches_score():
     assert torch.allclose(pairs, full[torch.arange(3), items], atol=1e-6)
 
 
-def test_bprmf_fold_in_is_deterministic_history_dependent_and_pure():
+def test_bprmf_refit_is_deterministic_history_dependent_and_pure():
     inputs = tiny_inputs()
     torch.manual_seed(0)
     model = build_model("bprmf", inputs, {"dim": 8, "sparse_grad": False})  # run_steps: plain Adam
     run_steps(model, inputs, steps=60)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     all_items = torch.arange(8)
-    history = torch.tensor([4, 5])  # user 2's history: items of genre 9 / director 11
-    a = model.score_with_history(2, history, all_items)
-    b = model.score_with_history(2, history, all_items)
-    assert torch.equal(a, b)
-    assert a[[4, 5]].mean() > a[[0, 1, 2, 3, 6, 7]].mean()  # the history itself scores high
-    c = model.score_with_history(2, torch.tensor([4]), all_items)
-    assert not torch.allclose(a, c)
+    histories = [torch.tensor([4, 5]), torch.tensor([4])]  # user 2's history, then without 5
+    a = model.refit_histories(2, histories, all_items, RefitConfig())
+    b = model.refit_histories(2, histories, all_items, RefitConfig())
+    assert torch.equal(a.scores, b.scores)
+    assert not torch.allclose(a.scores[0], a.scores[1])  # the re-fit reads the history
+    # item 5 loses more than the items unrelated to the edit when it leaves the history
+    drop = a.scores[0] - a.scores[1]
+    assert drop[5] > drop[[0, 1, 2, 3, 6, 7]].max()
+    # inference-only re-scoring keeps the learned vector: history does not matter
+    inference = model.score_with_history(2, torch.tensor([4]), all_items)
+    torch.testing.assert_close(inference, model.score(torch.tensor([2]))[0])
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
