@@ -103,8 +103,7 @@ def test_bundle_of_another_dataset_is_ignored_and_a_corrupt_one_refused(tmp_path
 # --- the committed sample artifacts ---------------------------------------------------------
 def _committed(model: str) -> Path:
     folder = ws.BUNDLE / model
-    if not (folder / "meta.json").is_file():
-        pytest.skip(f"no committed sample artifact for {model} (run `make sample-models`)")
+    assert (folder / "meta.json").is_file(), f"no bundled {model} (run `make sample-models`)"
     return folder
 
 
