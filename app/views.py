@@ -8,13 +8,17 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import links, llm_settings, selection, services, state, workspace
+from app import links, llm_settings, selection, state, workspace
 from app.components import tables
-from app.components.explanation_card import counterfactual_text, show_explanation_card
+from app.components.explanation_card import CardParts, counterfactual_text, show_explanation_card
 from app.components.heatmap import build_heatmap
+from app.components.kg_graph import build_kg_html
 from app.components.report import ReportSection, build_report_html
 from app.sidebar import Selection
 from core.data import Dataset
+from core.explain import api, whatif
+from core.explain.heatmap import HeatmapData, heatmap_data
+from core.explain.present import node_namer, path_shares
 from core.models.base import NotSupported
 from core.safe_text import md
 from core.store.feedback import add_feedback
@@ -57,15 +61,15 @@ def history_frame(ds: Dataset, items) -> pd.DataFrame:
 
 def heatmap(sel: Selection, model: str, user: int, items) -> go.Figure | None:
     found = state.heatmap_data(sel.key(model), sel.dataset_path, user, tuple(int(i) for i in items))
-    if found is None:
-        return None
-    weights, history, kind = found
-    ds = sel.dataset
+    return None if found is None else heatmap_figure(sel.dataset, items, found)
+
+
+def heatmap_figure(ds: Dataset, items, found: HeatmapData) -> go.Figure:
     return build_heatmap(
-        weights,
+        found.weights,
         [ds.title(i) for i in items],
-        [ds.title(h) for h in history],
-        title=f"Recommended items × history ({kind})",
+        [ds.title(h) for h in found.history],
+        title=f"Recommended items × history ({found.kind})",
     )
 
 
@@ -88,6 +92,34 @@ def _save_vote(
     )
 
 
+def card_parts(
+    sel: Selection, model: str, user: int, item: int, method: str, k: int, expl, heat=None
+) -> CardParts:
+    """Everything the card shows next to `expl`, computed for the model at hand."""
+    key, path = sel.key(model), sel.dataset_path
+    ctx = state.context(key, path)
+    name = node_namer(sel.dataset)
+    cf, note = expl.counterfactual, ""
+    if cf is None and "counterfactual" in state.methods(key, path):
+        cf = state.explanation(key, path, user, item, "counterfactual", k).counterfactual
+        if cf is None:
+            note = "No set of up to 10 history items pushes it out of the top list."
+    elif cf is None:
+        note = "No counterfactual: this model cannot re-score an edited history."
+    return CardParts(
+        heatmap=heat,
+        graph_html=state.graph_html(key, path, user, item, method, k),
+        curve=state.fidelity(key, path, user, item, method, k),
+        counterfactual=cf,
+        counterfactual_note=note,
+        paths=tables.paths_frame(expl, name=name, shares=path_shares(ctx, expl)),
+        contributions=tables.contributions_frame(
+            expl, ["history_item", "entity", "attribute_type"], name=name
+        ),
+        edges=tables.edges_frame(expl, name=name),
+    )
+
+
 def explanation_block(
     sel: Selection,
     model: str,
@@ -97,74 +129,75 @@ def explanation_block(
     k: int,
     key: str,
     heat=None,
-    with_fidelity: bool = True,
+    narrow: bool = False,
 ) -> None:
-    """The explanation card of one recommendation, with feedback buttons."""
+    """The complete explanation card of one recommendation, with feedback buttons."""
     # bound to what it explains: a comment typed for one user and item never reaches another's
     key = selection.context_key(key, sel.dataset.name, model, user, item, method)
-    if method == "counterfactual" and not st.toggle(
-        "Search a counterfactual (re-scores the model many times: seconds)", key=f"{key}-cf"
-    ):
-        return
     try:
         expl = state.explanation(sel.key(model), sel.dataset_path, user, item, method, k)
     except NotSupported as err:
         st.warning(f"{md(workspace.label(model))} cannot explain by {md(method)}: {md(err)}")
         return
-    graph = state.graph_html(sel.key(model), sel.dataset_path, user, item, method, k)
-    # The deletion test re-scores the user a dozen times (~1 s for KGAT on 2 cores), so it runs
-    # on request, keeping a user switch under a second.
-    fid = None
-    if with_fidelity and st.toggle("Measure fidelity (deletion test)", key=f"{key}-fid"):
-        fid = state.fidelity(sel.key(model), sel.dataset_path, user, item, method, k)
     narr = llm_settings.narration(sel, model, user, item, method, k)
     show_explanation_card(
         expl,
         sel.dataset.title(item),
         key=key,
-        heatmap=heat,
-        graph_html=graph,
-        fidelity=fid,
+        parts=card_parts(sel, model, user, item, method, k, expl, heat),
         narration=narr,
         on_feedback=lambda vote, comment: _save_vote(sel, model, method, expl, vote, comment, narr),
+        narrow=narrow,
     )
 
 
 def report_builder(sel: Selection, model: str, user: int, method: str, k: int):
-    """A callable producing the HTML report of the user's top-k explanations (run on click)."""
+    """A callable producing the HTML report of the user's top-k explanations (run on click).
+
+    Streamlit runs the callable outside the script run, where cached accessors warn "missing
+    ScriptRunContext", so it calls core directly on the context fetched here."""
+    ds, ctx = sel.dataset, state.context(sel.key(model), sel.dataset_path)
+    model_label = workspace.label(model)
 
     def build() -> str:
-        ds, key = sel.dataset, sel.key(model)
-        items, _ = state.top_k(key, sel.dataset_path, user, k)
-        sections = []
-        for n, item in enumerate(items):
-            expl = state.explanation(key, sel.dataset_path, user, int(item), method, k)
-            sections.append(
-                ReportSection(
-                    expl,
-                    ds.title(item),
-                    counterfactual_text(expl),
-                    tables.paths_frame(expl),
-                    heatmap(sel, model, user, items) if n == 0 else None,
-                    state.graph_html(key, sel.dataset_path, user, int(item), method, k),
-                )
-            )
-        ctx = state.context(key, sel.dataset_path)
-        facts = {
-            "dataset": ds.name,
-            "model": workspace.label(model),
-            "method": method,
-            "user": ds.user_ids.to_raw(user),
-            "k": str(k),
-        }
-        return build_report_html(
-            f"RecLens report: user {facts['user']}",
-            facts,
-            history_frame(ds, ctx.history(user)),
-            sections,
-        )
+        return user_report(ds, ctx, model_label, user, method, k)
 
     return build
+
+
+def user_report(ds: Dataset, ctx, model_label: str, user: int, method: str, k: int) -> str:
+    """The HTML report of `user`'s top-k explanations, from core calls only."""
+    name = node_namer(ds)
+    items = ctx.top_k(user, k)
+    found = heatmap_data(ctx, user, items)
+    sections = []
+    for n, item in enumerate(items):
+        expl = api.explain(ctx, user, int(item), method, k)
+        sections.append(
+            ReportSection(
+                expl,
+                ds.title(item),
+                counterfactual_text(expl),
+                tables.paths_frame(expl, name=name, shares=path_shares(ctx, expl)),
+                heatmap_figure(ds, items, found) if n == 0 and found is not None else None,
+                None
+                if expl.subgraph is None
+                else build_kg_html(expl.subgraph, expl.paths[:3], name=name),
+            )
+        )
+    facts = {
+        "dataset": ds.name,
+        "model": model_label,
+        "method": method,
+        "user": ds.user_ids.to_raw(user),
+        "k": str(k),
+    }
+    return build_report_html(
+        f"RecLens report: user {facts['user']}",
+        facts,
+        history_frame(ds, ctx.history(user)),
+        sections,
+    )
 
 
 def what_if(sel: Selection, model: str, user: int, k: int) -> None:
@@ -183,6 +216,6 @@ def what_if(sel: Selection, model: str, user: int, k: int) -> None:
         return
     try:
         with st.spinner("Re-scoring with the edited history…"):
-            st.dataframe(services.what_if(ctx, user, removed, k), hide_index=True)
+            st.dataframe(whatif.what_if(ctx, user, removed, k), hide_index=True)
     except NotSupported as err:
         st.info(f"{md(workspace.label(model))} cannot re-rank with an edited history: {md(err)}")

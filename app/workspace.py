@@ -1,53 +1,37 @@
-"""The workspace folder: where artifacts live, and the first-launch training of the default set.
+"""The dashboard's side of the workspace: environment settings, and the first launch run in a
+background thread so that navigating, reloading or a second session never interrupts it.
 
-Layout: `<workspace>/<dataset name>-<fingerprint>/<model>/` (one artifact folder per model and
-dataset) and `<workspace>/feedback.sqlite`. The workspace is `$RECLENS_WORKSPACE` (default
-`./workspace`); the default dataset is `$RECLENS_DATASET` (default the bundled sample).
+The layout, the default model set and its presets live in `core.store.workspace` (shared with
+the CLI). The workspace is `$RECLENS_WORKSPACE` (default `./workspace`); the default dataset is
+`$RECLENS_DATASET` (default the bundled sample, whose default models are bundled artifacts).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
 
 from app import state
 from core.data import DataError, Dataset
-from core.models.registry import MODELS
 from core.safe_text import md
+from core.store import workspace as core_ws
 from core.store.artifacts import ArtifactInfo, list_artifacts
 from core.store.feedback import feedback_url
 from core.train import Callback, TrainConfig, train_model
 
-DEFAULT_MODELS = ("mostpop", "bprmf", "lightgcn", "attention", "kgat")
-LABELS = {
-    "mostpop": "MostPop",
-    "bprmf": "BPR-MF",
-    "lightgcn": "LightGCN",
-    "attention": "Attention",
-    "kgat": "KGAT",
-    "transe": "TransE",
-    "transr": "TransR",
-}
-# First launch: (epochs, config overrides) sized so the default set trains in under a minute on 2
-# cores (`benchmarks/ui_latency.py --first-launch`: 21 s on 2026-11-29): large batches, a higher
-# learning rate, one KGAT layer with TransR on the KG's own triples. The Train page trains longer
-# on demand.
-FIRST_LAUNCH = {
-    "mostpop": (1, {}),
-    "bprmf": (25, {}),
-    "lightgcn": (16, {}),
-    "attention": (14, {"max_history": 30}),
-    "kgat": (10, {"layer_dims": (64,), "kg_triples": "kg", "kg_batch_size": 8192}),
-}
-FIRST_LAUNCH_BATCH, FIRST_LAUNCH_LR = 4096, 5e-3
+DEFAULT_MODELS = core_ws.DEFAULT_MODELS
+LABELS = core_ws.LABELS
+label = core_ws.label
 
 
 def workspace_dir() -> Path:
-    return Path(os.environ.get("RECLENS_WORKSPACE", "workspace")).resolve()
+    return core_ws.workspace_dir()
 
 
 def default_dataset() -> str:
@@ -59,12 +43,8 @@ def feedback_database() -> str:
     return os.environ.get("RECLENS_FEEDBACK_URL") or feedback_url(workspace_dir())
 
 
-def label(model: str) -> str:
-    return LABELS.get(model, model)
-
-
 def artifact_folder(ds: Dataset, model: str) -> Path:
-    return workspace_dir() / f"{ds.name}-{ds.fingerprint()[:8]}" / model
+    return core_ws.artifact_folder(workspace_dir(), ds, model)
 
 
 def artifacts() -> list[ArtifactInfo]:
@@ -72,21 +52,8 @@ def artifacts() -> list[ArtifactInfo]:
 
 
 def models_for(ds: Dataset) -> dict[str, Path]:
-    """model name -> artifact folder for artifacts trained on `ds` (newest wins)."""
-    found: dict[str, Path] = {}
-    for a in artifacts():
-        if a.fingerprint == ds.fingerprint() and a.model not in found:
-            found[a.model] = a.path
-    return dict(sorted(found.items(), key=lambda kv: _order(kv[0])))
-
-
-# The sidebar's model order: models with the richest explanations first, so a fresh session opens
-# on a model the explorer can explain.
-PREFERRED = ("kgat", "attention", "lightgcn", "bprmf", "mostpop")
-
-
-def _order(model: str) -> tuple[int, str]:
-    return (PREFERRED.index(model) if model in PREFERRED else len(PREFERRED), model)
+    """model name -> artifact folder for artifacts trained on `ds`, best-explained first."""
+    return core_ws.models_for(workspace_dir(), ds)
 
 
 def dataset_paths() -> list[str]:
@@ -99,21 +66,6 @@ def dataset_paths() -> list[str]:
         if path and path not in paths and (path == "sample" or Path(path).is_dir()):
             paths.append(path)
     return paths
-
-
-def first_launch_job(model: str) -> TrainJob:
-    """The first-launch training of `model`; RECLENS_FAST_TRAIN=1 (tests) makes it one epoch."""
-    epochs, overrides = FIRST_LAUNCH.get(model, (3, {}))
-    if os.environ.get("RECLENS_FAST_TRAIN") == "1":
-        epochs = 1
-    config = TrainConfig(
-        epochs=epochs,
-        eval_every=epochs,
-        patience=0,
-        batch_size=FIRST_LAUNCH_BATCH,
-        lr=FIRST_LAUNCH_LR,
-    )
-    return TrainJob(default_dataset(), model, dict(overrides), config)
 
 
 class ProgressCallback(Callback):
@@ -163,9 +115,89 @@ def run_job(job: TrainJob, report) -> Path:
     return trained.path
 
 
+# --- first launch ------------------------------------------------------------------------------
+@dataclass
+class FirstLaunch:
+    """One background first launch (per workspace and dataset), shared by every session.
+
+    The thread writes `fraction` / `text` / `error`; sessions only read them."""
+
+    total: int
+    fraction: float = 0.0
+    text: str = "starting"
+    error: str | None = None
+    started: float = field(default_factory=time.perf_counter)
+    seconds: float = 0.0
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+# Server-wide registry of running first launches. A module global (imported once per server)
+# rather than a cache_resource, because it must outlive every script run and every cache clear.
+_LAUNCHES: dict[tuple[str, str], FirstLaunch] = {}
+_LAUNCHES_LOCK = threading.Lock()
+
+
+def _run_first_launch(
+    job: FirstLaunch, ws: Path, ds: Dataset, path: str, lock: threading.Lock
+) -> None:
+    at = {"n": 0}
+
+    def report(model, n, total, what):
+        at["n"] = n
+        job.fraction = n / max(total, 1)
+        verb = "installing the bundled model" if what == "installing" else "training"
+        job.text = f"{label(model)} ({n + 1}/{total}): {verb}"
+
+    def callbacks_for(model):
+        def on_progress(frac, text, _logs):
+            job.fraction = min((at["n"] + frac) / job.total, 1.0)
+            job.text = f"{label(model)} ({at['n'] + 1}/{job.total}): {text}"
+
+        return [ProgressCallback(on_progress)]
+
+    try:
+        with lock:  # never two trainings at once (the Train page takes the same lock)
+            core_ws.provide_defaults(
+                ws,
+                ds,
+                path,
+                report=report,
+                callbacks_for=callbacks_for,
+                fast=os.environ.get("RECLENS_FAST_TRAIN") == "1",
+            )
+    except Exception as err:  # shown to every waiting session, traceback in the server log
+        logging.getLogger("reclens").exception("first launch failed")
+        job.error = f"{type(err).__name__}: {err}"
+    finally:
+        job.seconds = time.perf_counter() - job.started
+        job.fraction = 1.0
+        job.done.set()
+
+
+def first_launch(ws: Path, ds: Dataset, path: str) -> FirstLaunch | None:
+    """The running first launch for (ws, ds), started if models are missing; None if none is
+    needed."""
+    key = (str(ws), ds.fingerprint())
+    with _LAUNCHES_LOCK:
+        job = _LAUNCHES.get(key)
+        if job is not None and not job.done.is_set():
+            return job
+        missing = core_ws.missing_defaults(ws, ds)
+        if not missing:
+            return None
+        job = FirstLaunch(total=len(missing))
+        _LAUNCHES[key] = job
+        # the lock is fetched here: cached objects are read from script threads only
+        args = (job, ws, ds, path, state.train_lock())
+        threading.Thread(
+            target=_run_first_launch, args=args, name="reclens-first-launch", daemon=True
+        ).start()
+        return job
+
+
 def ensure_default_models() -> bool:
-    """First launch (no model trained on the default dataset yet): train the default set with a
-    progress bar.
+    """Provide the default models on first launch (bundled artifacts, else training) with a
+    progress bar, waiting for the shared background job.
 
     Returns False (after showing an error) when the default dataset cannot be loaded.
     """
@@ -174,25 +206,25 @@ def ensure_default_models() -> bool:
     except DataError as err:
         st.error(f"Cannot load the default dataset: {md(err)}")
         return False
-    if models_for(ds) or st.session_state.get("_first_launch_done"):
-        return True  # not a first launch: a model deleted on purpose is not retrained
-    with state.train_lock():  # a second session waits here, then finds the models trained
-        if not models_for(ds):
-            _train_default_set()
-    st.session_state["_first_launch_done"] = True
+    job = first_launch(workspace_dir(), ds, default_dataset())
+    if job is None:
+        return True
+    notice = st.empty()
+    missing = core_ws.missing_defaults(workspace_dir(), ds)
+    bundled = all(core_ws.bundled_artifact(ds, m) for m in missing)
+    notice.info(
+        "First launch: installing the bundled sample models (a few seconds)."
+        if bundled
+        else f"First launch: training {job.total} default models on {ds.name} "
+        "(runs in the background; you can leave this page and come back)."
+    )
+    bar = st.progress(job.fraction, text=job.text)
+    while not job.done.wait(0.3):
+        bar.progress(job.fraction, text=job.text)  # a rerun request stops this loop, not the job
+    bar.empty()
+    state.forget_models()
+    if job.error:
+        notice.error(f"First launch failed: {job.error}")
+        return False
+    notice.info(f"First launch done: {job.total} default models ready in {job.seconds:.0f} s.")
     return True
-
-
-def _train_default_set() -> None:
-    missing = [m for m in DEFAULT_MODELS if m in MODELS]
-    st.info("First launch: training the default models on the sample data (under a minute).")
-    bar, start = st.progress(0.0, text="starting"), time.perf_counter()
-    for n, model in enumerate(missing):
-
-        def report(frac, text, _logs, n=n, model=model):
-            bar.progress(
-                (n + frac) / len(missing), text=f"{label(model)} ({n + 1}/{len(missing)}): {text}"
-            )
-
-        run_job(first_launch_job(model), report)
-    bar.progress(1.0, text=f"trained {len(missing)} models in {time.perf_counter() - start:.0f} s")

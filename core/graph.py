@@ -66,3 +66,83 @@ def collaborative_kg(
     g = dgl.graph((src, dst), num_nodes=n_entities + n_users)
     g.edata["rel"] = rel
     return g
+
+
+def _kg_adjacency(
+    kg: np.ndarray, keep_relations: np.ndarray | None
+) -> dict[int, list[tuple[int, int, int]]]:
+    """entity -> [(head, relation, tail)] over the triples touching it. kg: int64 [T, 3]."""
+    if keep_relations is not None:
+        kg = kg[np.isin(kg[:, 1], keep_relations)]
+    adj: dict[int, list[tuple[int, int, int]]] = {}
+    for h, r, t in kg.tolist():
+        adj.setdefault(h, []).append((h, r, t))
+        adj.setdefault(t, []).append((h, r, t))
+    return adj
+
+
+def kg_neighbourhood(
+    dataset, center: int, hops: int, relations: tuple[str, ...] = (), max_nodes: int = 60
+):
+    """The KG around entity `center`: entities within `hops` (breadth first, at most
+    `max_nodes`, nearest first) and every triple among them, as a `core.explain.base.Subgraph`.
+
+    dataset: a core.data Dataset; relations: names to keep (empty = all). Node kinds are
+    "target" (the center), "item" (ids < n_items) or "entity".
+    """
+    from core.explain.base import Edge, Subgraph, node_id
+
+    kg = dataset.kg[["head", "relation", "tail"]].to_numpy(np.int64)
+    names = list(dataset.relation_names)
+    keep = np.array([names.index(r) for r in relations if r in names]) if relations else None
+    adj = _kg_adjacency(kg, keep)
+    seen, queue = {int(center): 0}, [int(center)]
+    for node in queue:  # the list grows while iterated: a breadth-first queue
+        if seen[node] >= hops or len(seen) >= max_nodes:
+            continue
+        for h, _, t in adj.get(node, []):
+            other = t if h == node else h
+            if other not in seen and len(seen) < max_nodes:
+                seen[other] = seen[node] + 1
+                queue.append(other)
+    n_items = dataset.n_items
+    nid = {e: node_id("i" if e < n_items else "e", e) for e in seen}
+    triples = {(h, r, t) for e in seen for h, r, t in adj.get(e, []) if h in seen and t in seen}
+    return Subgraph(
+        nodes={nid[e]: str(dataset.entity_names[e]) for e in seen},
+        node_kinds={
+            nid[e]: "target" if e == center else ("item" if e < n_items else "entity") for e in seen
+        },
+        edges=tuple(Edge(nid[h], names[r], nid[t], 1.0) for h, r, t in sorted(triples)),
+    )
+
+
+def resolve_entity(dataset, query: str) -> int | None:
+    """Entity id for a raw entity / item id, else the first entity whose name contains `query`
+    (case-insensitive); None when nothing matches or the query is blank."""
+    query = query.strip()
+    if not query:
+        return None
+    hit = dataset.entity_ids.get(query)
+    if hit is not None:
+        return hit
+    low = query.lower()
+    return next((i for i, n in enumerate(dataset.entity_names) if low in str(n).lower()), None)
+
+
+def relation_stats(dataset):
+    """pandas DataFrame, one row per KG relation (most triples first): triples, distinct heads,
+    distinct tails and average tails per head."""
+    import pandas as pd
+
+    grouped = dataset.kg.groupby("relation")
+    frame = pd.DataFrame(
+        {
+            "triples": grouped.size(),
+            "heads": grouped["head"].nunique(),
+            "tails": grouped["tail"].nunique(),
+        }
+    )
+    frame["tails per head"] = (frame["triples"] / frame["heads"]).round(2)
+    frame.index = [dataset.relation_names[int(r)] for r in frame.index]
+    return frame.rename_axis("relation").reset_index().sort_values("triples", ascending=False)

@@ -1,12 +1,15 @@
-"""Compare models: metrics, per-activity segments, list overlap, and one user side by side."""
+"""Compare models: accuracy, explanation quality, per-activity segments, list overlap, and one
+user's lists and explanations across models."""
 
 import itertools
 
 import pandas as pd
 import streamlit as st
 
-from app import links, services, sidebar, state, views, workspace
+from app import links, sidebar, state, views, workspace
 from app.components import charts, tables
+from core.eval.tables import quartile_frame
+from core.explain.quality import best_quality
 from core.safe_text import md
 
 st.title("Compare models")
@@ -34,19 +37,49 @@ st.subheader("Accuracy and beyond-accuracy (test split)")
 trained = {m: state.trained(sel.key(m), sel.dataset_path) for m in chosen}
 test_metrics = {workspace.label(m): tm.metrics.get("test", {}) for m, tm in trained.items()}
 board = tables.leaderboard_frame(test_metrics)
-st.dataframe(board, hide_index=True)
+st.caption("Best NDCG@20 first.")
+st.dataframe(
+    board,
+    hide_index=True,
+    column_config={c: st.column_config.NumberColumn(format="%.4f") for c in board.columns[1:]},
+)
 numeric = [c for c in board.columns if c != "model"]
 acc = [c for c in numeric if c.split("@")[0] in ("recall", "ndcg", "precision", "hit")]
 # bars share one axis: popularity (~100) and novelty (bits) would flatten the 0-1 metrics
 beyond = [c for c in numeric if c not in acc and board[c].max() <= 1.0]
-left, right = st.columns(2)
 if acc:
-    left.plotly_chart(charts.build_metric_bars(board, acc[:6]), key="cmp-acc")
+    st.plotly_chart(charts.build_metric_bars(board, acc[:6]), key="cmp-acc")
 if beyond:
-    right.plotly_chart(charts.build_metric_bars(board, beyond[:6]), key="cmp-beyond")
+    st.plotly_chart(charts.build_metric_bars(board, beyond[:6]), key="cmp-beyond")
+
+st.subheader("Accuracy vs explanation quality")
+st.caption(
+    "One point per model. Deletion ratio@3: how much further the item drops when the 3 history "
+    "items its explanation ranks highest are removed than when 3 random ones are (1 = no better "
+    "than chance). Planted-driver recovery: share of explanations whose top 3 entities include "
+    "an entity the sample generator planted as the user's taste (sample data only). Both on 3 "
+    "sampled users' top 3, best method per model."
+)
+if st.toggle("Measure explanation quality (a few seconds per model, once)", True, key="cmp_fid"):
+    frames, points = [], []
+    for m in chosen:
+        table = state.fidelity_table(sel.key(m), sel.dataset_path)
+        frames.append(table.assign(model=workspace.label(m)))
+        test = trained[m].metrics.get("test", {})
+        points.append(
+            {"model": workspace.label(m), "ndcg@20": test.get("ndcg@20"), **best_quality(table)}
+        )
+    points = pd.DataFrame(points)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.build_quality_scatter(points, "deletion ratio@3"), key="cmp-q1")
+    right.plotly_chart(
+        charts.build_quality_scatter(points, "planted-driver recovery"), key="cmp-q2"
+    )
+    fid = pd.DataFrame([row for f in frames for row in f.to_dict("records")])
+    st.dataframe(fid[["model"] + [c for c in fid.columns if c != "model"]], hide_index=True)
 
 st.subheader("Per user-activity quartile")
-quart = services.quartile_frame(
+quart = quartile_frame(
     {workspace.label(m): tm.metrics.get("per_quartile", []) for m, tm in trained.items()}
 )
 if quart.empty:
@@ -65,40 +98,28 @@ pairs = [
 ]
 st.dataframe(pd.DataFrame(pairs), hide_index=True)
 
-st.subheader("Explanation fidelity per model")
-st.caption(
-    "Deletion test on 3 sampled users' top-3: ratio@3 = rank drop when the 3 history items "
-    "an explanation ranks highest are removed, over the drop for 3 random ones (> 1 is "
-    "better than chance)."
-)
-if st.toggle("Measure fidelity (a few seconds per model)", key="cmp_fid"):
-    frames = [
-        state.fidelity_table(sel.key(m), sel.dataset_path).assign(model=workspace.label(m))
-        for m in chosen
-    ]
-    fid = pd.concat(frames, ignore_index=True)
-    st.dataframe(fid[["model"] + [c for c in fid.columns if c != "model"]], hide_index=True)
-
-st.subheader("One user, side by side")
+st.subheader("One user across models")
 user = views.user_picker(ds, key="cmp_user")
 if user is not None:
-    for col, model in zip(st.columns(len(chosen)), chosen, strict=True):
-        with col:
-            st.markdown(f"**{md(workspace.label(model))}**")
-            items, scores = state.top_k(sel.key(model), sel.dataset_path, user, k)
-            st.dataframe(
-                tables.items_frame(
-                    [ds.title(i) for i in items], [ds.item_ids.to_raw(i) for i in items], scores
-                ),
-                hide_index=True,
-            )
-            methods = state.methods(sel.key(model), sel.dataset_path)
-            if methods and len(items):
-                views.explanation_block(
-                    sel, model, user, int(items[0]), methods[0], k, key=f"cmp-{model}"
-                )
-            else:
-                st.caption("No explanation method for this model.")
+    lists = {}
+    for model in chosen:
+        items, _ = state.top_k(sel.key(model), sel.dataset_path, user, k)
+        lists[workspace.label(model)] = [ds.title(i) for i in items] + [""] * (k - len(items))
+    st.dataframe(pd.DataFrame({"#": range(1, k + 1), **lists}), hide_index=True, width="stretch")
+    model = st.radio(
+        "Why does this model rank its first item first?",
+        chosen,
+        format_func=workspace.label,
+        horizontal=True,
+        key="cmp_explain",
+    )
+    items, _ = state.top_k(sel.key(model), sel.dataset_path, user, k)
+    methods = state.methods(sel.key(model), sel.dataset_path)
+    if methods and len(items):
+        st.text(f"#1 {ds.title(items[0])} ({ds.item_ids.to_raw(items[0])}), by {methods[0]}")
+        views.explanation_block(sel, model, user, int(items[0]), methods[0], k, key=f"cmp-{model}")
+    else:
+        st.caption(f"{md(workspace.label(model))} offers no explanation method.")
 links.show(
     dataset=sel.dataset.name,
     user=ds.user_ids.to_raw(user) if user is not None else None,

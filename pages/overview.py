@@ -29,15 +29,20 @@ right.plotly_chart(
 )
 
 st.subheader("Leaderboard (test split)")
-infos = [a for a in workspace.artifacts() if a.fingerprint == ds.fingerprint()]
-board = tables.leaderboard_frame({workspace.label(a.model): a.metrics for a in infos})
+shown = set(sel.models.values())  # the newest artifact of each model, as the sidebar offers
+board = tables.leaderboard_frame(
+    {workspace.label(a.model): a.metrics for a in workspace.artifacts() if a.path in shown}
+)
 if board.empty:
     st.info("No trained models for this dataset yet: train one on the Train page.")
 else:
-    st.dataframe(board, hide_index=True)
-    accuracy = [
-        c for c in board.columns if c.split("@")[0] in ("recall", "ndcg", "precision", "hit")
-    ]
+    st.caption("Best NDCG@20 first. Recall@20: share of a user's test items found in the top 20.")
+    st.dataframe(
+        board,
+        hide_index=True,
+        column_config={c: st.column_config.NumberColumn(format="%.4f") for c in board.columns[1:]},
+    )
+    accuracy = [c for c in board.columns if c.split("@")[0] in ("recall", "ndcg")]
     if accuracy:
         st.plotly_chart(charts.build_metric_bars(board, accuracy[:6]))
 links.show(dataset=sel.dataset.name)

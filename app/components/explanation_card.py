@@ -1,58 +1,91 @@
-"""One recommendation's explanation card: sentence, heatmap, KG graph, tables, what would change it.
+"""One recommendation's explanation card, complete by default: the sentence, what would change
+it (counterfactual), the deletion curve with its ratio to random, the KG subgraph, the top
+paths with their shares, the heatmap, and the contributions.
 
-`card_texts` is the pure part (plain strings from an Explanation); `show_explanation_card` lays the
-pieces out and reports thumbs up/down through `on_feedback(vote, comment)`.
+`card_texts` is the pure part (plain strings); `show_explanation_card` lays the pieces out and
+reports thumbs up/down through `on_feedback(vote, comment)`. Data text is shown as text: through
+`st.text` / dataframes, or markdown with every markdown character escaped (`md`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from app.components import kg_graph, tables
+from app.components.charts import build_deletion_curve
 from app.components.heatmap import show_heatmap
 from app.components.narration import show_narration
-from core.explain.base import Explanation
+from core.explain.base import Counterfactual, Explanation
+from core.explain.quality import DeletionCurve
+from core.safe_text import md
 
 
-def counterfactual_text(expl: Explanation) -> str:
-    """'Without A and B this drops to rank 37 (score 0.12).' or a note that none was found."""
-    cf = expl.counterfactual
+def _names(names) -> str:
+    names = list(names)
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def counterfactual_text(expl: Explanation | Counterfactual | None) -> str:
+    """'Without A and B this drops to rank 37 (score 0.120).' or a note that none was found."""
+    cf = expl.counterfactual if isinstance(expl, Explanation) else expl
     if cf is None:
         return ""
-    names = list(cf.removed_names)
-    who = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+    who = _names(cf.removed_names)
     if not cf.valid:
         return f"No small history change drops it out of the top {cf.k} (tried removing {who})."
     return f"Without {who} this drops to rank {cf.new_rank} (score {cf.new_score:.3f})."
 
 
-def fidelity_text(fid: dict | None) -> str:
-    """One line from a deletion test (core.explain.fidelity.deletion_test on this explanation)."""
-    if not fid:
+def _places(n: float) -> str:
+    return f"{n:.0f} place" + ("" if round(n) == 1 else "s")
+
+
+def fidelity_text(curve: DeletionCurve | None) -> str:
+    """One line from the explanation's deletion curve."""
+    if curve is None or len(curve.ranks) < 4:
         return ""
-    parts = []
-    for m in (1, 3):
-        if f"drop@{m}" in fid:
-            parts.append(
-                f"removing its top {m} history item(s) moves the item down "
-                f"{fid[f'drop@{m}']:.0f} places (random: {fid[f'random_drop@{m}']:.1f})"
-            )
-    auc = fid.get("auc")
-    tail = f"; deletion AUC {auc:.3f} (lower = more faithful)" if isinstance(auc, float) else ""
-    return "Fidelity: " + "; ".join(parts) + tail
+    drop = curve.ranks[3] - curve.ranks[0]
+    rand = curve.random_ranks[3] - curve.ranks[0]
+    ratio = curve.ratio(3)
+    times = f"{ratio:.1f}× random" if ratio == ratio and ratio != float("inf") else "random: none"
+    return (
+        f"Removing the 3 history items this explanation ranks highest moves the item down "
+        f"{_places(drop)}; removing 3 random ones, {rand:.1f} on average ({times})."
+    )
 
 
-def card_texts(expl: Explanation, title: str, fid: dict | None = None) -> dict[str, str]:
-    """Plain-text parts of the card (markdown-escaping is left to the caller)."""
+def card_texts(
+    expl: Explanation,
+    title: str,
+    curve: DeletionCurve | None = None,
+    cf: Counterfactual | None = None,
+) -> dict[str, str]:
+    """Plain-text parts of the card (escaping is left to the caller)."""
     return {
         "header": f"#{expl.rank} {title} — score {expl.score:.3f} ({expl.model}, {expl.method})",
         "sentence": expl.sentence,
-        "counterfactual": counterfactual_text(expl),
-        "fidelity": fidelity_text(fid),
+        "counterfactual": counterfactual_text(cf or expl.counterfactual),
+        "fidelity": fidelity_text(curve),
     }
+
+
+@dataclass(frozen=True)
+class CardParts:
+    """Everything the card shows besides the explanation; None = not available for the model."""
+
+    heatmap: go.Figure | None = None
+    graph_html: str | None = None
+    curve: DeletionCurve | None = None
+    counterfactual: Counterfactual | None = None
+    counterfactual_note: str = ""  # why there is no counterfactual, when there is none
+    paths: pd.DataFrame | None = None
+    contributions: pd.DataFrame | None = None
+    edges: pd.DataFrame | None = None
 
 
 def _feedback(key: str, on_feedback: Callable[[int, str], None]) -> None:
@@ -70,36 +103,56 @@ def show_explanation_card(
     expl: Explanation,
     title: str,
     key: str,
-    heatmap: go.Figure | None = None,
-    graph_html: str | None = None,
+    parts: CardParts,
     on_feedback: Callable[[int, str], None] | None = None,
-    fidelity: dict | None = None,
+    narrow: bool = False,
     narration=None,
 ) -> None:
-    """Render the card; every data string goes through st.text / dataframes (no HTML).
+    """Render the whole card. narrow: stack everything in one column (side-by-side views).
     `narration` (core.narrate.narrator.Narration) replaces the sentence when a model is set."""
-    texts = card_texts(expl, title, fidelity)
+    texts = card_texts(expl, title, parts.curve, parts.counterfactual)
     if narration is not None:
         show_narration(st, narration, key)
     else:
-        st.text(texts["sentence"] or "(no sentence)")
+        st.markdown(f"**{md(texts['sentence'] or 'No sentence for this explanation.')}**")
     if texts["counterfactual"]:
-        st.text("What would change it: " + texts["counterfactual"])
-    if texts["fidelity"]:
-        st.caption(texts["fidelity"])
-    if heatmap is not None:
-        show_heatmap(st, heatmap, key=f"{key}-heat")
-    if graph_html is not None:
-        kg_graph.show_kg(st, graph_html)
-    if expl.paths:
-        st.dataframe(tables.paths_frame(expl), hide_index=True)
-    edges = tables.edges_frame(expl)
-    if not edges.empty:
-        st.caption("Edge attributions")
-        st.dataframe(edges, hide_index=True)
-    contrib = tables.contributions_frame(expl, ["history_item", "entity", "attribute_type"])
-    if not contrib.empty:
-        st.caption("Contributions")
-        st.dataframe(contrib.head(10), hide_index=True)
+        st.markdown("What would change it: " + md(texts["counterfactual"]))
+    elif parts.counterfactual_note:
+        st.caption(parts.counterfactual_note)
+    if narrow:
+        graph_col = curve_col = st.container()
+    else:
+        graph_col, curve_col = st.columns([3, 2])
+    with graph_col:
+        if parts.graph_html is not None:
+            st.caption("Knowledge-graph evidence")
+            kg_graph.show_kg(st, parts.graph_html)
+        else:
+            st.caption("This explanation has no knowledge-graph subgraph.")
+    with curve_col:
+        if parts.curve is not None:
+            st.plotly_chart(build_deletion_curve(parts.curve), key=f"{key}-curve")
+            st.caption(texts["fidelity"])
+        else:
+            st.caption("No deletion test: this model cannot re-score an edited history.")
+    if parts.paths is not None and not parts.paths.empty:
+        st.caption("Top paths")
+        st.dataframe(
+            parts.paths,
+            hide_index=True,
+            width="stretch",
+            column_config={"path": st.column_config.TextColumn(width="large")},
+        )
+        st.caption(tables.PATHS_CAPTION)
+    if parts.heatmap is not None:
+        show_heatmap(st, parts.heatmap, key=f"{key}-heat")
+    evidence = [
+        (name, frame)
+        for name, frame in (("Contributions", parts.contributions), ("Edges", parts.edges))
+        if frame is not None and not frame.empty
+    ]
+    for (name, frame), col in zip(evidence, st.columns(max(1, len(evidence))), strict=False):
+        col.caption(name)
+        col.dataframe(frame.head(10), hide_index=True, width="stretch")
     if on_feedback is not None:
         _feedback(key, on_feedback)

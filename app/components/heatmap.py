@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from core.safe_text import plotly_text
 
 
-def _unique_labels(labels: Sequence[str], max_len: int = 40) -> list[str]:
+def _unique_labels(labels: Sequence[str], max_len: int = 32) -> list[str]:
     """Escaped, shortened labels made unique by position (plotly merges equal category labels)."""
     out = []
     for i, label in enumerate(labels):
@@ -37,21 +37,26 @@ def build_heatmap(
             f"weights {w.shape} do not match {len(row_labels)}x{len(col_labels)} labels"
         )
     rows, cols = _unique_labels(row_labels), _unique_labels(col_labels)
+    full = [[f"{plotly_text(r)}<br>× {plotly_text(c)}" for c in col_labels] for r in row_labels]
     fig = go.Figure(
         go.Heatmap(
             z=w,
             x=cols,
             y=rows,
+            customdata=full,
             colorscale="Blues",
-            hovertemplate="history: %{x}<br>recommended: %{y}<br>weight: %{z:.3f}<extra></extra>",
+            colorbar=dict(thickness=12),
+            hovertemplate="%{customdata}<br>weight: %{z:.3f}<extra></extra>",
         )
     )
+    # automargin makes room for the longest label, so the report (a fixed-width page, no
+    # Streamlit container to stretch into) shows every label in full
     fig.update_layout(
-        title=plotly_text(title),
-        height=max(260, 38 * len(rows) + 160),
+        title=dict(text=plotly_text(title), font=dict(size=14)),
+        height=max(300, 30 * len(rows) + 230),
         margin=dict(l=10, r=10, t=50, b=10),
-        yaxis=dict(autorange="reversed"),
-        xaxis=dict(tickangle=-35),
+        yaxis=dict(autorange="reversed", automargin=True, tickfont=dict(size=11)),
+        xaxis=dict(tickangle=-40, automargin=True, tickfont=dict(size=11)),
     )
     return fig
 

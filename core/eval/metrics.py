@@ -156,3 +156,17 @@ def activity_quartiles(train_counts_per_user: np.ndarray, users: np.ndarray) -> 
     ranks = np.empty(len(users), dtype=np.int64)
     ranks[order] = np.arange(len(users))
     return (ranks * 4) // max(1, len(users))
+
+
+def mean_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Average Jaccard overlap of two models' top-k lists, user by user.
+
+    a, b: int [U, k] item ids (row u = user u's list in both). NaN when U = 0.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"lists for {a.shape[0]} and {b.shape[0]} users do not pair up")
+    scores = [
+        len(set(x) & set(y)) / max(1, len(set(x) | set(y))) for x, y in zip(a, b, strict=True)
+    ]
+    return float(np.mean(scores)) if scores else float("nan")

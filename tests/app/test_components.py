@@ -7,12 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.components.explanation_card import card_texts, counterfactual_text, fidelity_text
+from app.components.charts import build_popularity
+from app.components.explanation_card import card_texts, counterfactual_text, fidelity_text, md
 from app.components.heatmap import build_heatmap
-from app.components.kg_graph import build_kg_html
+from app.components.kg_graph import build_kg_html, doc_height
 from app.components.report import ReportSection, build_report_html
-from app.components.tables import edges_frame, leaderboard_frame, paths_frame
+from app.components.tables import contributions_frame, edges_frame, leaderboard_frame, paths_frame
 from core.explain.base import Contribution, Counterfactual, Edge, Explanation, Path, Subgraph
+from core.explain.quality import DeletionCurve
 
 EVIL = "<script>alert('x')</script>"
 EVIL_IMG = '<img src=x onerror="alert(1)">'
@@ -77,44 +79,79 @@ def test_heatmap_keeps_duplicate_titles_apart():
 def test_kg_html_is_offline_escaped_and_highlights_paths(expl):
     doc = build_kg_html(expl.subgraph, expl.paths)
     assert REMOTE.search(doc) is None, REMOTE.search(doc)
-    assert "vis.Network" in doc and "physics: false" in doc
+    assert "vis.Network" in doc and '"enabled": false' in doc  # physics off: nothing moves
     assert EVIL not in doc and 'onerror="alert' not in doc
-    assert "\\u003cscript\\u003e" in doc  # labels and tooltips: literal text, JSON-escaped
-    # tooltips are escaped exactly once: vis-network shows a string title as text, so an
-    # html.escape before the template's JSON escaping showed "&lt;script&gt;" on hover
-    assert "&lt;script" not in doc and "\\u0026lt;script" not in doc
-    nodes = json.loads(re.search(r"nodes = new vis.DataSet\((.*?)\);", doc).group(1))
-    assert any(n["title"].startswith(EVIL + " (") for n in nodes)
-    assert doc.count('"width": 4') == 3  # the three path edges, not the side edge
-    assert '"label": "genre"' in doc and '"label": "~genre"' in doc
+    # data text reaches the page once, JSON-escaped by the template (vis-network shows labels
+    # as canvas text and tooltips through innerText), never pre-escaped into "&lt;"
+    assert "\\u003cscript\\u003e" in doc and "&lt;script" not in doc
+    assert "\\u0026lt;script" not in doc
+    nodes = json.loads(re.search(r"nodes = new vis.DataSet\((\[.*?\])\);", doc).group(1))
+    assert any(n["title"].startswith(EVIL) for n in nodes)
+    assert doc.count('"width": 3') == 3  # the three path edges, not the side edge
+    # relation words on the highlighted edges only
+    assert doc.count('"label": "genre"') == 2 and '"label": null' in doc
+    assert "recommended item" in doc and "top paths" in doc  # the legend
+
+
+def test_kg_html_lays_out_columns_without_overlap(expl):
+    doc = build_kg_html(expl.subgraph, expl.paths)
+    nodes = json.loads(re.search(r"nodes = new vis.DataSet\((\[.*?\])\);", doc).group(1))
+    pos = {n["id"]: (n["x"], n["y"]) for n in nodes}
+    assert pos["u:0"][0] < pos["i:1"][0] < pos["e:5"][0] < pos["i:2"][0]  # user -> item
+    assert len(set(pos.values())) == len(pos)  # no two nodes share a spot
+    faded = {n["id"]: n["color"] for n in nodes}
+    assert faded["i:3"] != faded["i:1"]  # context node drawn faded
+    assert doc_height(doc) > 100
 
 
 def test_kg_html_bounds_node_count(expl):
     nodes = {f"e:{i}": f"n{i}" for i in range(300)}
     sub = Subgraph(nodes, {n: "entity" for n in nodes}, ())
-    doc = build_kg_html(sub, max_nodes=25)
-    assert doc.count('"shape": "dot"') == 25
+    assert build_kg_html(sub).count('"shape": "dot"') == 25  # the default bound
+    assert build_kg_html(sub, max_nodes=60).count('"shape": "dot"') == 60
 
 
 def test_tables_and_texts(expl):
-    paths = paths_frame(expl)
-    assert paths["path"].iat[0].startswith("user u0 —interacted→ " + EVIL)
+    paths = paths_frame(expl, shares=[0.42])
+    assert (
+        paths["path"].iat[0]
+        == f"user u0 —interacted→ {EVIL} —genre→ {EVIL_IMG} ←genre— Target & Co"
+    )
+    assert paths["share"].iat[0] == "42 %"
+    assert "i:" not in " ".join(paths["path"]) and "u:0" not in " ".join(paths["path"])
+    contrib = contributions_frame(expl)
+    assert list(contrib["name"]) == [EVIL, EVIL_IMG] and "id" not in contrib
     assert edges_frame(expl)["weight"].iat[0] == pytest.approx(0.9)
+    assert "i:" not in " ".join(edges_frame(expl)["edge"])
     assert (
         counterfactual_text(expl)
         == f"Without {EVIL} and Other this drops to rank 37 (score 0.120)."
     )
-    fid = {"drop@1": 4.0, "random_drop@1": 1.5, "drop@3": 12.0, "random_drop@3": 2.0, "auc": 0.5}
-    assert fidelity_text(fid).startswith(
-        "Fidelity: removing its top 1 history item(s) moves the item down 4 places (random: 1.5)"
+    one = DeletionCurve(ranks=(1, 2, 3, 4), random_ranks=(1.0, 1.5, 2.0, 2.5), draws=2)
+    assert fidelity_text(one).startswith(
+        "Removing the 3 history items this explanation ranks highest moves the item down "
+        "3 places; removing 3 random ones, 1.5 on average (2.0× random)"
     )
-    assert (
-        fidelity_text(fid).endswith("deletion AUC 0.500 (lower = more faithful)")
-        and fidelity_text(None) == ""
-    )
+    flat = DeletionCurve(ranks=(1, 1, 1, 2), random_ranks=(1.0, 1.0, 1.0, 1.0), draws=2)
+    assert "down 1 place;" in fidelity_text(flat) and fidelity_text(None) == ""
     assert card_texts(expl, "T")["header"].startswith("#1 T — score 1.500")
-    board = leaderboard_frame({"A": {"recall@10": 0.1, "note": "x"}, "B": {"recall@10": 0.3}})
+    board = leaderboard_frame(
+        {
+            "A": {"precision@10": 0.9, "ndcg@20": 0.1, "recall@20": 0.2, "note": "x"},
+            "B": {"precision@10": 0.1, "ndcg@20": 0.3, "recall@20": 0.1},
+        }
+    )
     assert list(board["model"]) == ["B", "A"] and "note" not in board
+    assert list(board.columns[:3]) == ["model", "recall@20", "ndcg@20"]
+
+
+def test_markdown_escaping_keeps_text_literal():
+    assert md("**bold** [x](http://e) <b>") == r"\*\*bold\*\* \[x\]\(http\://e\) \<b\>"
+
+
+def test_popularity_axis_ticks_at_powers_of_ten():
+    fig = build_popularity(np.array([500, 120, 30, 7, 1, 0]))
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.dtick == 1
 
 
 def test_report_is_self_contained_and_escaped(expl):

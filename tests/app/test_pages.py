@@ -93,7 +93,15 @@ def test_user_explorer_deep_link_restores_the_view(tiny_env, ds):
     assert "page=user_explorer" in link and f"user={user}" in link and "model=kgat" in link
     types = _types(second.main)
     assert "plotly_chart" in types and "iframe" in types  # heatmap and KG graph
-    assert any(t.value.startswith("Recommended because") for t in second.text)
+    sentences = [m.value for m in second.markdown if "Recommended because" in m.value]
+    assert sentences and all("<script>" not in t and "<img" not in t for t in sentences)
+    # the complete card without a click: graph, heatmap, deletion curve, paths, counterfactual
+    captions = [c.value for c in second.caption]
+    assert "Top paths" in captions and any("share" in c for c in captions)
+    assert len(second.get("plotly_chart")) >= 2  # heatmap and deletion curve
+    assert any("What would change it" in m.value for m in second.markdown) or any(
+        "No set of up to" in c for c in captions
+    )
 
 
 def test_switching_user_and_random_user(tiny_env, ds):
@@ -154,16 +162,17 @@ def test_compare_page(tiny_env, ds):
     assert set(board["model"]) == {"Attention", "KGAT"}
     overlap = next(d.value for d in at.dataframe if "jaccard@10" in d.value.columns)
     assert overlap["jaccard@10"].between(0, 1).all() and len(overlap) == 1
-    assert "One user, side by side" in [s.value for s in at.subheader]
+    assert "One user across models" in [s.value for s in at.subheader]
+    # accuracy vs explanation quality: one chart per quality measure, one point per model
+    assert "Accuracy vs explanation quality" in [s.value for s in at.subheader]
 
 
 def test_knowledge_graph_page(tiny_env, ds):
     raw = ds.item_ids.to_raw(0)
     at = _app(tiny_env, page="knowledge_graph", item=raw)
     assert at.text_input(key="kg_query").value == raw
-    assert any(
-        c.value.startswith(md(ds.entity_names[0])) and "nodes" in c.value for c in at.caption
-    )
+    line = next(t.value for t in at.text if t.value.startswith(ds.entity_names[0]))
+    assert "nodes" in line and "1 hop " in line and "(s)" not in line  # plural done right
     stats = at.dataframe[0].value
     assert set(stats["relation"]) == set(ds.relation_names)
     assert stats["triples"].sum() == len(ds.kg)

@@ -1,0 +1,122 @@
+"""Explanation quality in the form the dashboard shows it: one explanation's deletion curve, and
+per-model summaries (deletion ratio, planted-driver recovery) for the comparison page.
+
+The measures themselves are core.explain.fidelity's; this module picks small, fixed samples so
+a page can afford them, and shapes the results into records and tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.explain import fidelity
+from core.explain.base import Explanation
+from core.explain.context import ExplainContext
+from core.explain.counterfactual import rank_without
+from core.explain.counterfactual import supports as can_rescore
+from core.explain.registry import supported_methods
+
+
+@dataclass(frozen=True)
+class DeletionCurve:
+    """The item's rank after removing the top m = 0..M history items the explanation ranks
+    highest (`ranks`, int [M + 1]), and the mean rank after removing m random history items
+    (`random_ranks`, float [M + 1]); both start at the full-history rank."""
+
+    ranks: tuple[int, ...]
+    random_ranks: tuple[float, ...]
+    draws: int
+
+    def ratio(self, m: int = 3) -> float:
+        """Rank drop after removing the top m over the drop after removing m random items
+        (> 1: the explanation found what the score rests on better than chance)."""
+        drop = self.ranks[m] - self.ranks[0]
+        rand = self.random_ranks[m] - self.ranks[0]
+        if rand > 0:
+            return drop / rand
+        return float("inf") if drop > 0 else float("nan")
+
+
+def deletion_curve(
+    ctx: ExplainContext, expl: Explanation, max_m: int = 5, draws: int = 3, seed: int = 0
+) -> DeletionCurve | None:
+    """Deletion curve of one explanation (see DeletionCurve). None when the model cannot
+    re-score an edited history or the history has at most `max_m` items."""
+    hist = ctx.history(expl.user)
+    if not can_rescore(ctx.model) or len(hist) <= max_m or expl.method == "counterfactual":
+        return None
+    rng = np.random.default_rng(seed)
+    order = fidelity.history_ranking(expl, hist)
+    base = rank_without(ctx, expl.user, expl.item, order[:0])[0]
+    ranks, rand = [base], [float(base)]
+    for m in range(1, max_m + 1):
+        ranks.append(rank_without(ctx, expl.user, expl.item, order[:m])[0])
+        picks = [rng.choice(hist, m, replace=False) for _ in range(draws)]
+        rand.append(float(np.mean([rank_without(ctx, expl.user, expl.item, p)[0] for p in picks])))
+    return DeletionCurve(tuple(ranks), tuple(rand), draws)
+
+
+def planted_drivers(dataset_path: str | Path, dataset) -> dict[int, set[str]] | None:
+    """The planted drivers of a generated dataset (its folder's ground_truth.csv, see
+    core.data.sample), or None for data without them. dataset_path: "sample" or a folder."""
+    from core.data.load import SAMPLE_DIR
+
+    folder = SAMPLE_DIR if str(dataset_path) == "sample" else Path(dataset_path)
+    truth = folder / "ground_truth.csv"
+    return fidelity.load_ground_truth(truth, dataset) if truth.is_file() else None
+
+
+QUALITY_COLUMNS = [
+    "method",
+    "explanations",
+    "deletion ratio@3",
+    "deletion AUC",
+    "planted-driver recovery",
+    "random recovery",
+    "explainability",
+]
+
+
+def fidelity_table(
+    ctx: ExplainContext,
+    drivers: dict[int, set[str]] | None = None,
+    n_users: int = 3,
+    k: int = 3,
+) -> pd.DataFrame:
+    """Per explanation method (QUALITY_COLUMNS): deletion ratio@3 and AUC, planted-driver
+    recovery (given `drivers`, see fidelity.load_ground_truth) and the share of explanations
+    with a path, over `n_users` sampled users' top-k. The counterfactual method is left out:
+    its own search re-scores the model dozens of times per item."""
+    methods = [m for m in supported_methods(ctx) if m != "counterfactual"]
+    if not methods:
+        return pd.DataFrame(columns=QUALITY_COLUMNS)
+    cfg = fidelity.FidelityConfig(n_users=n_users, k=k, ms=(1, 3), random_draws=1)
+    rows = []
+    for method, res in fidelity.run(ctx, cfg, drivers=drivers, methods=methods).items():
+        dele, planted = res.get("deletion", {}), res.get("planted", {})
+        rows.append(
+            [
+                method,
+                res.get("explanations"),
+                dele.get("ratio@3", np.nan),
+                dele.get("auc", np.nan),
+                planted.get("recovery", np.nan),
+                planted.get("random", np.nan),
+                res.get("paths", {}).get("explainability", np.nan),
+            ]
+        )
+    return pd.DataFrame(rows, columns=QUALITY_COLUMNS)
+
+
+def best_quality(table: pd.DataFrame) -> dict[str, float]:
+    """A model's headline explanation quality: the best deletion ratio@3 and the best planted
+    recovery over its methods (NaN when no method measured it)."""
+    out = {}
+    for col in ("deletion ratio@3", "planted-driver recovery"):
+        vals = pd.to_numeric(table[col], errors="coerce").replace(np.inf, np.nan).dropna()
+        out[col] = float(vals.max()) if len(vals) else float("nan")
+    return out

@@ -1,0 +1,257 @@
+"""The workspace folder shared by the dashboard and the CLI: where artifacts live, which models a
+first launch provides, and the bundled sample models.
+
+Layout: `<workspace>/<dataset name>-<fingerprint[:8]>/<model>/` (one artifact folder per model
+and dataset), `<workspace>/<dataset folder>/first-launch.json` (which default models the first
+launch has provided), and `<workspace>/feedback.sqlite`.
+
+First launch. Each default model comes from the artifacts bundled under `sample_data/models/`
+when one was made for this very dataset (same fingerprint; copied in, then loaded and verified
+like any artifact), else it is trained with `FIRST_LAUNCH`. A model counts as provided only
+once its artifact is in place, so an interrupted first launch resumes where it stopped; once
+every default model was provided the marker says so, and a model deleted later on purpose is
+not brought back.
+
+`python -m core.store.workspace [OUT]` (`make sample-models`) regenerates the bundled sample
+artifacts from `FIRST_LAUNCH`: the one source of truth for what a newcomer sees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLE = ROOT / "sample_data" / "models"
+MARKER = "first-launch.json"
+
+DEFAULT_MODELS = ("mostpop", "bprmf", "lightgcn", "attention", "kgat")
+# The sidebar's model order: the best-explained model first, so a newcomer lands on a full card.
+PREFERRED = ("kgat", "attention", "lightgcn", "bprmf", "mostpop")
+LABELS = {
+    "mostpop": "MostPop",
+    "bprmf": "BPR-MF",
+    "lightgcn": "LightGCN",
+    "attention": "Attention",
+    "kgat": "KGAT",
+    "transe": "TransE",
+    "transr": "TransR",
+}
+
+# What a first launch provides, per model: TrainConfig fields and model-config overrides. These
+# are the benchmark settings (benchmarks/accuracy.py TRAIN, see benchmarks/RESULTS.md), with
+# early stopping on validation NDCG@20, and they make the bundled sample artifacts
+# (`make sample-models`). Change a model's entry here, then rerun that target.
+FIRST_LAUNCH: dict[str, dict[str, dict[str, Any]]] = {
+    "mostpop": {"train": {"epochs": 1}, "model": {}},
+    "bprmf": {"train": {"epochs": 200, "lr": 2e-3, "batch_size": 2048}, "model": {}},
+    "lightgcn": {"train": {"epochs": 150, "lr": 5e-3, "batch_size": 2048}, "model": {}},
+    "attention": {"train": {"epochs": 40, "lr": 5e-3, "batch_size": 2048}, "model": {}},
+    "kgat": {
+        "train": {"epochs": 40, "lr": 1e-3, "batch_size": 1024, "eval_every": 2, "patience": 5},
+        "model": {},
+    },
+}
+
+
+def label(model: str) -> str:
+    return LABELS.get(model, model)
+
+
+def model_order(model: str) -> tuple[int, str]:
+    return (PREFERRED.index(model) if model in PREFERRED else len(PREFERRED), model)
+
+
+def workspace_dir(env: dict[str, str] | None = None) -> Path:
+    """$RECLENS_WORKSPACE (default ./workspace), resolved."""
+    env = os.environ if env is None else env
+    return Path(env.get("RECLENS_WORKSPACE", "workspace")).resolve()
+
+
+def dataset_folder(workspace: Path, dataset) -> Path:
+    return Path(workspace) / f"{dataset.name}-{dataset.fingerprint()[:8]}"
+
+
+def artifact_folder(workspace: Path, dataset, model: str) -> Path:
+    return dataset_folder(workspace, dataset) / model
+
+
+def models_for(workspace: Path, dataset) -> dict[str, Path]:
+    """model name -> artifact folder for the readable artifacts trained on `dataset` (newest
+    wins), best-explained model first."""
+    from core.store.artifacts import list_artifacts
+
+    found: dict[str, Path] = {}
+    for a in list_artifacts(workspace):
+        if a.error is None and a.fingerprint == dataset.fingerprint() and a.model not in found:
+            found[a.model] = a.path
+    return dict(sorted(found.items(), key=lambda kv: model_order(kv[0])))
+
+
+# --- first launch ------------------------------------------------------------------------------
+def _marker(workspace: Path, dataset) -> Path:
+    return dataset_folder(workspace, dataset) / MARKER
+
+
+def first_launch_complete(workspace: Path, dataset) -> bool:
+    try:
+        return bool(json.loads(_marker(workspace, dataset).read_text()).get("complete"))
+    except (OSError, ValueError):
+        return False
+
+
+def missing_defaults(workspace: Path, dataset, models: tuple[str, ...] = DEFAULT_MODELS):
+    """Default models the first launch still has to provide (none once it completed)."""
+    if first_launch_complete(workspace, dataset):
+        return []
+    have = models_for(workspace, dataset)
+    return [m for m in models if m not in have]
+
+
+def mark_complete(workspace: Path, dataset, models: tuple[str, ...] = DEFAULT_MODELS) -> None:
+    """Record that every default model was provided (written atomically)."""
+    path = _marker(workspace, dataset)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{MARKER}.{uuid.uuid4().hex[:8]}")
+    tmp.write_text(json.dumps({"complete": True, "models": list(models)}))
+    os.replace(tmp, path)
+
+
+def bundled_artifact(dataset, model: str, bundle: Path = BUNDLE) -> Path | None:
+    """The bundled artifact of `model` made for this dataset (same fingerprint), or None."""
+    from core.store.artifacts import ArtifactError, read_meta
+
+    folder = Path(bundle) / model
+    try:
+        meta = read_meta(folder)
+    except ArtifactError:
+        return None
+    same = (meta.get("dataset") or {}).get("fingerprint") == dataset.fingerprint()
+    return folder if same and meta.get("model") == model else None
+
+
+def install_bundled(workspace: Path, dataset, model: str, bundle: Path = BUNDLE) -> Path | None:
+    """Copy the bundled artifact of `model` into the workspace (atomically: a hidden temporary
+    copy renamed into place) and check that it loads; None when none is bundled for `dataset`.
+    Raises ArtifactError when the bundled copy does not load (weights corrupt, split differs)."""
+    from core.store.artifacts import load_artifact
+
+    src = bundled_artifact(dataset, model, bundle)
+    if src is None:
+        return None
+    dest = artifact_folder(workspace, dataset, model)
+    tmp = dest.parent / f".{model}.copy-{uuid.uuid4().hex[:8]}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(src, tmp)
+    try:
+        load_artifact(tmp, dataset)  # verifies fingerprint, split and weights before it counts
+        if dest.exists():
+            shutil.rmtree(tmp)
+        else:
+            os.replace(tmp, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def train_config(model: str, fast: bool = False):
+    """The TrainConfig of `model`'s first-launch training (fast: one epoch, for tests)."""
+    from core.train import TrainConfig
+
+    preset = FIRST_LAUNCH.get(model, {"train": {"epochs": 3}})["train"]
+    cfg = TrainConfig(**{"patience": 10, **preset})
+    if fast:
+        cfg = dataclasses.replace(cfg, epochs=1, eval_every=1, patience=0)
+    return cfg
+
+
+def overrides(model: str) -> dict[str, Any]:
+    return dict(FIRST_LAUNCH.get(model, {}).get("model", {}))
+
+
+def train_default(
+    workspace: Path,
+    dataset,
+    dataset_path: str,
+    model: str,
+    callbacks=(),
+    fast: bool = False,
+    out_dir: Path | None = None,
+) -> Path:
+    """Train `model` with its first-launch preset and save it (atomically) into the workspace
+    (or `out_dir`); returns the artifact folder."""
+    from core.train import train_model
+
+    trained = train_model(
+        dataset,
+        model,
+        overrides=overrides(model),
+        train_config=train_config(model, fast),
+        out_dir=out_dir or artifact_folder(workspace, dataset, model),
+        callbacks=list(callbacks),
+        dataset_source={"path": dataset_path},
+    )
+    return trained.path
+
+
+Report = Callable[[str, int, int, str], None]  # (model, n, total, "installed" | "training")
+
+
+def provide_defaults(
+    workspace: Path,
+    dataset,
+    dataset_path: str,
+    report: Report | None = None,
+    callbacks_for: Callable[[str], list] | None = None,
+    fast: bool = False,
+    bundle: Path = BUNDLE,
+) -> list[str]:
+    """Provide every missing default model (bundled copy, else training), then mark the first
+    launch complete. Returns the models provided by this call. Safe to call again after an
+    interruption: what is in place is kept and the rest is done."""
+    todo = missing_defaults(workspace, dataset)
+    for n, model in enumerate(todo):
+        if report:
+            report(model, n, len(todo), "installing")
+        if install_bundled(workspace, dataset, model, bundle) is None:
+            if report:
+                report(model, n, len(todo), "training")
+            callbacks = callbacks_for(model) if callbacks_for else []
+            train_default(workspace, dataset, dataset_path, model, callbacks, fast)
+    if not missing_defaults(workspace, dataset):
+        mark_complete(workspace, dataset)
+    return todo
+
+
+def build_bundle(out: Path, models: tuple[str, ...] = DEFAULT_MODELS) -> None:
+    """Train the sample's first-launch models into `out/<model>/` (one thread, so the weights
+    are the same bytes on every run on the same platform and library versions)."""
+    import torch
+
+    from core.data import load_dataset
+
+    torch.set_num_threads(1)
+    ds = load_dataset("sample")
+    for model in models:
+        path = train_default(Path(out), ds, "sample", model, out_dir=Path(out) / model)
+        print(f"{model}: {path}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Regenerate the bundled sample artifacts.")
+    parser.add_argument("out", nargs="?", default=str(BUNDLE))
+    parser.add_argument("--models", nargs="*", default=list(DEFAULT_MODELS))
+    args = parser.parse_args(argv)
+    build_bundle(Path(args.out), tuple(args.models))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""A newcomer's first launch in headless Chromium: a fresh workspace on the bundled sample, the
+User explorer showing KGAT's complete card within 15 s of the server answering, and a
+screenshot of every page (tests/artifacts/, gitignored) to look at.
+
+Reuses the browser helpers of test_browser.py; the server runs over the real sample data (not
+the session's tiny workspace) with an empty workspace, as after `git clone` + `make run`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from core.store import workspace as core_ws
+from tests.app.conftest import ROOT
+from tests.app.test_browser import ARGS, CHROMIUM, LOCAL, _free_port, _graph_frame
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin"),
+    pytest.mark.skipif(
+        not (core_ws.BUNDLE / "kgat" / "meta.json").is_file(),
+        reason="the bundled sample models are missing (make sample-models)",
+    ),
+]
+PAGES = {
+    "overview": "Overview",
+    "user_explorer": "User explorer",
+    "compare": "Compare models",
+    "knowledge_graph": "Knowledge graph",
+    "profile_builder": "Profile builder",
+    "train": "Train a model",
+    "feedback": "Feedback",
+}
+FIRST_CARD_S = 15
+
+
+@pytest.fixture()
+def fresh_server(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECLENS_")}
+    env["RECLENS_WORKSPACE"] = str(tmp_path / "ws")
+    cmd = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port)]
+    cmd += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    cmd += ["--server.fileWatcherType", "none"]
+    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail(f"server did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
+    yield url, time.perf_counter(), tmp_path / "server.log"
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+def test_fresh_workspace_shows_the_kgat_card_fast_and_every_page(fresh_server):
+    from playwright.sync_api import sync_playwright
+
+    url, answered, log = fresh_server
+    shots = ROOT / "tests" / "artifacts"
+    shots.mkdir(parents=True, exist_ok=True)
+    attempted = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1500, "height": 2600})
+
+        def guard(route):
+            host = (
+                (route.request.url.split("/")[2].split(":")[0]) if "//" in route.request.url else ""
+            )
+            if route.request.url.startswith(("data:", "blob:", "about:")) or host in LOCAL:
+                route.continue_()
+            else:
+                attempted.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        page = context.new_page()
+        page.goto(f"{url}/?page=user_explorer", wait_until="domcontentloaded")
+        page.get_by_text("Top-10 by KGAT").wait_for(timeout=FIRST_CARD_S * 1000)
+        page.get_by_text("share of KGAT path attention").first.wait_for(
+            timeout=max(1, FIRST_CARD_S - (time.perf_counter() - answered)) * 1000
+        )
+        page.get_by_text("Top paths", exact=True).wait_for(timeout=5_000)
+        frame = _graph_frame(
+            page, timeout_s=max(1, FIRST_CARD_S - (time.perf_counter() - answered))
+        )
+        seconds = time.perf_counter() - answered
+        assert frame is not None, "no vis-network canvas"
+        assert seconds < FIRST_CARD_S, f"KGAT card after {seconds:.1f} s"
+        assert page.get_by_text("Deletion curve").count() >= 1
+        assert (
+            page.get_by_text("What would change it").count()
+            + page.get_by_text("No set of up to").count()
+            >= 1
+        )
+        print(f"KGAT card complete {seconds:.1f} s after the server answered")
+        page.wait_for_timeout(1500)  # let the graph iframe paint before the screenshot
+        page.screenshot(path=str(shots / "demo_user_explorer.png"), full_page=True)
+        for name, title in PAGES.items():
+            page.goto(f"{url}/?page={name}", wait_until="domcontentloaded")
+            page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
+            page.wait_for_timeout(4000 if name in ("compare", "knowledge_graph") else 1500)
+            page.screenshot(path=str(shots / f"demo_{name}.png"), full_page=True)
+        browser.close()
+    assert attempted == [], f"requests left localhost: {attempted}"
+    assert "missing ScriptRunContext" not in log.read_text()
