@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from app.components.charts import build_popularity
-from app.components.explanation_card import card_texts, counterfactual_text, fidelity_text, md
+from app.components.explanation_card import card_texts, counterfactual_text, fidelity_text
 from app.components.heatmap import build_heatmap
 from app.components.kg_graph import build_kg_html, doc_height
 from app.components.report import ReportSection, build_report_html
@@ -143,10 +143,6 @@ def test_tables_and_texts(expl):
     )
     assert list(board["model"]) == ["B", "A"] and "note" not in board
     assert list(board.columns[:3]) == ["model", "recall@20", "ndcg@20"]
-
-
-def test_markdown_escaping_keeps_text_literal():
-    assert md("**bold** [x](http://e) <b>") == r"\*\*bold\*\* \[x\]\(http\://e\) \<b\>"
 
 
 def test_popularity_axis_ticks_at_powers_of_ten():

@@ -78,7 +78,7 @@ def test_leaving_the_page_during_the_first_launch_loses_nothing(
 def test_kgat_is_the_default_model_and_its_card_is_complete(tiny_env, ds):
     at = _app(page="user_explorer")
     assert at.selectbox(key="model").value == "kgat"
-    assert at.radio(key="ue_method").value == "paths"
+    assert next(r for r in at.radio if r.label == "Explain by").value == "paths"
     captions = [c.value for c in at.caption]
     assert "Top paths" in captions and "Knowledge-graph evidence" in captions
     assert any("Deletion curve" in str(c.proto.spec) for c in at.get("plotly_chart"))

@@ -75,7 +75,10 @@ def test_card_shows_checked_model_text_and_feedback_records_it(tiny_env, monkeyp
         assert "<script>" in shown or "<img" in shown  # hostile titles stay literal text
         assert any("facts checked against the KG paths" in c.value for c in at.caption)
         assert any(e.label == "Template sentence" for e in at.expander)
-        at.button(key="ue-card-up").click().run()
+        # the card's keys are bound to its user and item (app.selection.context_key)
+        next(
+            b for b in at.button if b.key.startswith("ue-card@") and b.key.endswith("-up")
+        ).click().run()
     assert not at.exception
     row = feedback_frame(open_feedback(feedback_url(tiny_env.workspace))).iloc[-1]
     assert (row["llm_backend"], row["llm_model"], row["llm_verdict"]) == ("openai", "fake",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pandas as pd
@@ -94,7 +95,8 @@ def test_user_explorer_deep_link_restores_the_view(tiny_env, ds):
     types = _types(second.main)
     assert "plotly_chart" in types and "iframe" in types  # heatmap and KG graph
     sentences = [m.value for m in second.markdown if "Recommended because" in m.value]
-    assert sentences and all("<script>" not in t and "<img" not in t for t in sentences)
+    # shown as escaped Markdown: no tag character reaches the renderer unescaped
+    assert sentences and all(re.search(r"(?<!\\)[<>]", t) is None for t in sentences)
     # the complete card without a click: graph, heatmap, deletion curve, paths, counterfactual
     captions = [c.value for c in second.caption]
     assert "Top paths" in captions and any("share" in c for c in captions)
