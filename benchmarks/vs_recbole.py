@@ -399,7 +399,11 @@ def run_case(dataset: str, model: str, fixed: int | None, args) -> list[dict]:
             which,
             *common,
         ]
-        runs.append((f"reclens-{which}", ours + (["--fixed", str(fixed)] if fixed else [])))
+        if fixed:
+            ours += ["--fixed", str(fixed)]
+        elif args.max_epochs:  # the same cap for both libraries
+            ours += ["--train-set", json.dumps({"epochs": args.max_epochs})]
+        runs.append((f"reclens-{which}", ours))
     for name, cmd in runs:
         t0 = time.perf_counter()
         row = _child(cmd, OUT / f"{tag}-{name}.log")
@@ -428,7 +432,12 @@ def main() -> int:
     p.add_argument("--cases", nargs="+", default=DEFAULT_CASES, help="DATASET:MODEL[:EPOCHS]")
     p.add_argument("--presets", nargs="+", default=["default", "tuned"])
     p.add_argument("--threads", type=int, default=1, help="torch threads of every run")
-    p.add_argument("--max-epochs", type=int, default=None, help="cap RecBole's 300 epochs")
+    p.add_argument(
+        "--max-epochs",
+        type=int,
+        default=None,
+        help="cap the epochs of both (RecBole's default is 300, RecLens's 100)",
+    )
     p.add_argument("--write", action="store_true", help="put the tables into RESULTS.md")
     p.add_argument(
         "--from-json",
