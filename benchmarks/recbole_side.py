@@ -99,12 +99,34 @@ class _Timed:
         return out
 
 
+def _dgl_compat() -> None:
+    """RecBole 1.2.1's KGAT calls dgl.edge_subgraph(..., preserve_nodes=True), an argument DGL
+    2.x renamed to relabel_nodes (with the opposite sense). The DGL here is .venv's 2.1.0 (the
+    only one built for torch 2.2), so the old spelling is translated; nothing else changes."""
+    import inspect
+
+    import dgl
+
+    real = dgl.edge_subgraph
+    if "preserve_nodes" in inspect.signature(real).parameters:
+        return
+
+    def edge_subgraph(graph, edges, preserve_nodes=None, **kwargs):
+        if preserve_nodes is not None:
+            kwargs["relabel_nodes"] = not preserve_nodes
+        return real(graph, edges, **kwargs)
+
+    dgl.edge_subgraph = edge_subgraph
+
+
 def train(args: argparse.Namespace) -> dict:
     import torch
     from recbole.data import create_dataset, data_preparation
     from recbole.utils import get_model, get_trainer, init_seed
 
     torch.set_num_threads(args.threads)
+    if args.model in KG_MODELS:
+        _dgl_compat()
     extra = {"benchmark_filename": ["train", "valid", "test"]}
     if args.epochs is not None:
         extra["epochs"] = args.epochs
