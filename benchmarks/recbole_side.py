@@ -100,9 +100,11 @@ class _Timed:
 
 
 def _dgl_compat() -> None:
-    """RecBole 1.2.1's KGAT calls dgl.edge_subgraph(..., preserve_nodes=True), an argument DGL
-    2.x renamed to relabel_nodes (with the opposite sense). The DGL here is .venv's 2.1.0 (the
-    only one built for torch 2.2), so the old spelling is translated; nothing else changes."""
+    """RecBole 1.2.1's KGAT calls two DGL 0.x spellings that DGL 2.x renamed:
+    dgl.edge_subgraph(..., preserve_nodes=True) (now relabel_nodes, opposite sense) and
+    g.adjacency_matrix(transpose=False, scipy_fmt="coo") (now g.adj_external, same arguments
+    and meaning: rows are sources). The DGL here is .venv's 2.1.0 (the only one built for torch
+    2.2), so the old spellings are translated; nothing else changes."""
     import inspect
 
     import dgl
@@ -110,6 +112,14 @@ def _dgl_compat() -> None:
     real = dgl.edge_subgraph
     if "preserve_nodes" in inspect.signature(real).parameters:
         return
+    adjacency = dgl.DGLGraph.adjacency_matrix
+
+    def adjacency_matrix(self, *args, **kwargs):
+        if "transpose" in kwargs or "scipy_fmt" in kwargs:
+            return self.adj_external(*args, **kwargs)
+        return adjacency(self, *args, **kwargs)
+
+    dgl.DGLGraph.adjacency_matrix = adjacency_matrix
 
     def edge_subgraph(graph, edges, preserve_nodes=None, **kwargs):
         if preserve_nodes is not None:
