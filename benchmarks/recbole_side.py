@@ -99,12 +99,44 @@ class _Timed:
         return out
 
 
+def _dgl_compat() -> None:
+    """RecBole 1.2.1's KGAT calls two DGL 0.x spellings that DGL 2.x renamed:
+    dgl.edge_subgraph(..., preserve_nodes=True) (now relabel_nodes, opposite sense) and
+    g.adjacency_matrix(transpose=False, scipy_fmt="coo") (now g.adj_external, same arguments
+    and meaning: rows are sources). The DGL here is .venv's 2.1.0 (the only one built for torch
+    2.2), so the old spellings are translated; nothing else changes."""
+    import inspect
+
+    import dgl
+
+    real = dgl.edge_subgraph
+    if "preserve_nodes" in inspect.signature(real).parameters:
+        return
+    adjacency = dgl.DGLGraph.adjacency_matrix
+
+    def adjacency_matrix(self, *args, **kwargs):
+        if "transpose" in kwargs or "scipy_fmt" in kwargs:
+            return self.adj_external(*args, **kwargs)
+        return adjacency(self, *args, **kwargs)
+
+    dgl.DGLGraph.adjacency_matrix = adjacency_matrix
+
+    def edge_subgraph(graph, edges, preserve_nodes=None, **kwargs):
+        if preserve_nodes is not None:
+            kwargs["relabel_nodes"] = not preserve_nodes
+        return real(graph, edges, **kwargs)
+
+    dgl.edge_subgraph = edge_subgraph
+
+
 def train(args: argparse.Namespace) -> dict:
     import torch
     from recbole.data import create_dataset, data_preparation
     from recbole.utils import get_model, get_trainer, init_seed
 
     torch.set_num_threads(args.threads)
+    if args.model in KG_MODELS:
+        _dgl_compat()
     extra = {"benchmark_filename": ["train", "valid", "test"]}
     if args.epochs is not None:
         extra["epochs"] = args.epochs

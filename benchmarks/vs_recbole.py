@@ -399,7 +399,11 @@ def run_case(dataset: str, model: str, fixed: int | None, args) -> list[dict]:
             which,
             *common,
         ]
-        runs.append((f"reclens-{which}", ours + (["--fixed", str(fixed)] if fixed else [])))
+        if fixed:
+            ours += ["--fixed", str(fixed)]
+        elif args.max_epochs:  # the same cap for both libraries
+            ours += ["--train-set", json.dumps({"epochs": args.max_epochs})]
+        runs.append((f"reclens-{which}", ours))
     for name, cmd in runs:
         t0 = time.perf_counter()
         row = _child(cmd, OUT / f"{tag}-{name}.log")
@@ -428,8 +432,19 @@ def main() -> int:
     p.add_argument("--cases", nargs="+", default=DEFAULT_CASES, help="DATASET:MODEL[:EPOCHS]")
     p.add_argument("--presets", nargs="+", default=["default", "tuned"])
     p.add_argument("--threads", type=int, default=1, help="torch threads of every run")
-    p.add_argument("--max-epochs", type=int, default=None, help="cap RecBole's 300 epochs")
+    p.add_argument(
+        "--max-epochs",
+        type=int,
+        default=None,
+        help="cap the epochs of both (RecBole's default is 300, RecLens's 100)",
+    )
     p.add_argument("--write", action="store_true", help="put the tables into RESULTS.md")
+    p.add_argument(
+        "--from-json",
+        nargs="+",
+        default=None,
+        help="no runs: build the tables from the rows.json files of earlier invocations",
+    )
     p.add_argument("--json", default=str(OUT / "rows.json"), help="all rows, configs included")
     one = p.add_argument_group("one RecLens run (what the table runs call; also for tuning)")
     one.add_argument("--reclens-one", nargs=2, metavar=("FOLDER", "MODEL"), help="split folder")
@@ -445,15 +460,24 @@ def main() -> int:
         return 0
     if not PEER_PY.exists():
         p.error(f"{PEER_PY} not found: run `make peer` first")
-    cases = [parse_case(c) for c in args.cases]
-    OUT.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for dataset, model, fixed in cases:
-        rows += run_case(dataset, model, fixed, args)
-    Path(args.json).write_text(json.dumps(rows, indent=1))
-    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    cmd = "python benchmarks/vs_recbole.py " + shlex.join(sys.argv[1:])
-    text = markdown(rows, f"{when}: `{cmd}` ({args.threads} thread(s) per run, CPU)")
+    if args.from_json:
+        rows, notes = [], []
+        for path in args.from_json:
+            data = json.loads(Path(path).read_text())
+            rows += data["rows"]
+            notes.append(data["note"])
+        text = markdown(rows, "Runs: " + "; ".join(notes))
+    else:
+        cases = [parse_case(c) for c in args.cases]
+        OUT.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for dataset, model, fixed in cases:
+            rows += run_case(dataset, model, fixed, args)
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        cmd = "python benchmarks/vs_recbole.py " + shlex.join(sys.argv[1:])
+        note = f"{when}, `{cmd}` ({args.threads} thread(s) per run, CPU)"
+        Path(args.json).write_text(json.dumps({"note": note, "rows": rows}, indent=1))
+        text = markdown(rows, note)
     print("\n" + text)
     if args.write:
         sys.path.insert(0, str(ROOT))
