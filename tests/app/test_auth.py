@@ -93,3 +93,18 @@ def test_train_page_takes_the_cli_lock(tiny_env):
     assert not at.exception
     assert any("another training" in e.value for e in at.error)
     assert (folder / "meta.json").stat().st_mtime_ns == before
+
+
+def test_mode_is_open_without_configuration_token_or_oidc_with(monkeypatch):
+    from app import auth
+
+    monkeypatch.delenv("RECLENS_ADMIN_TOKEN", raising=False)
+    monkeypatch.delenv("RECLENS_ADMINS", raising=False)
+    monkeypatch.setattr(auth, "_oidc_configured", lambda: False)
+    assert auth.mode() == "open"
+    monkeypatch.setenv("RECLENS_ADMIN_TOKEN", "t")
+    assert auth.mode() == "token"
+    monkeypatch.setattr(auth, "_oidc_configured", lambda: True)
+    assert auth.mode() == "token"  # OIDC without an admin list would lock everyone out
+    monkeypatch.setenv("RECLENS_ADMINS", "Ann@Example.org, bob@example.org")
+    assert auth.mode() == "oidc" and auth.admin_emails() == {"ann@example.org", "bob@example.org"}
