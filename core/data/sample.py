@@ -50,6 +50,29 @@ class SampleConfig:
     min_driver_items: int = 8  # a person must be linked to this many items to be a driver
     start_time: int = 1420070400  # 2015-01-01 UTC; user histories start within 6 years of it
 
+    @classmethod
+    def scaled(cls, n_users: int, n_items: int | None = None, seed: int = 20240917):
+        """The default sample's planted structure at another size (the cost-curve knob).
+
+        n_items defaults to 1500 * sqrt(n_users / 1000) (catalogues grow slower than their
+        audiences); directors and actors keep the default's 10 % and 40 % of the items, so the
+        KG grows with the catalogue (about 7 triples per item). Per-user activity (20-80
+        interactions) and the planted drivers are unchanged, so interactions grow with users.
+        `scaled(1000)` is the default configuration, which writes the committed sample_data/.
+        """
+        if n_users < 1:
+            raise ValueError(f"n_users must be positive, got {n_users}")
+        items = n_items if n_items is not None else round(1500 * (n_users / 1000) ** 0.5)
+        if items < 100:
+            raise ValueError(f"n_items must be at least 100 (drivers need items), got {items}")
+        return cls(
+            seed=seed,
+            n_users=n_users,
+            n_items=items,
+            n_directors=max(10, items // 10),
+            n_actors=max(40, items * 2 // 5),
+        )
+
 
 @dataclass(frozen=True)
 class Catalog:
@@ -85,8 +108,17 @@ def entity_id(relation: str, name: str) -> str:
 # --------------------------------------------------------------------------- catalogue
 
 
-def _unique_strings(rng: np.random.Generator, n: int, make) -> list[str]:
-    """Draw `make(rng)` until n distinct strings exist; order of first draw is kept."""
+def _unique_strings(rng: np.random.Generator, n: int, make, capacity: int) -> list[str]:
+    """Draw `make(rng)` until n distinct strings exist; order of first draw is kept.
+
+    capacity: about how many distinct strings `make` can produce. A larger sample than half of
+    it numbers its strings ("Ava Quist 3"), so the draws never run dry (the default sample
+    stays far below and is unaffected).
+    """
+    if 2 * n > capacity:
+        copies = -(-2 * n // capacity)
+        plain = make
+        make = lambda r: f"{plain(r)} {int(r.integers(1, copies + 1))}"  # noqa: E731
     seen: dict[str, None] = {}
     while len(seen) < n:
         seen.setdefault(make(rng), None)
@@ -106,6 +138,10 @@ def _title(rng: np.random.Generator) -> str:
         place=_pick(rng, words.PLACES),
         time=_pick(rng, words.TIMES),
     )
+
+
+# A lower bound on the distinct titles `_title` makes ("The {adj} {noun} of {place}" alone).
+_TITLE_CAPACITY = len(words.ADJECTIVES) * len(words.NOUNS) * len(words.PLACES)
 
 
 def _person(rng: np.random.Generator) -> str:
@@ -182,7 +218,8 @@ def _item_links(
 
 def build_catalog(rng: np.random.Generator, cfg: SampleConfig) -> Catalog:
     """Titles, years, KG links and Zipf-like popularity of every item."""
-    people = _unique_strings(rng, cfg.n_directors + cfg.n_actors, _person)
+    n_people = len(words.FIRST_NAMES) * len(words.LAST_NAMES)
+    people = _unique_strings(rng, cfg.n_directors + cfg.n_actors, _person, n_people)
     actors = people[cfg.n_directors :]
     # Countries follow a fixed Zipf over the listed order (most films from the first ones).
     country = 1.0 / np.arange(1, len(words.COUNTRIES) + 1)
@@ -205,7 +242,7 @@ def build_catalog(rng: np.random.Generator, cfg: SampleConfig) -> Catalog:
     ranks = rng.permutation(cfg.n_items) + 1
     popularity = ranks.astype(float) ** -cfg.popularity_exponent
     return Catalog(
-        titles=_unique_strings(rng, cfg.n_items, _title),
+        titles=_unique_strings(rng, cfg.n_items, _title, _TITLE_CAPACITY),
         years=years,
         links=links,
         names={t: t.split(":", 1)[1] for lk in links for tails in lk.values() for t in tails},
@@ -388,10 +425,18 @@ def write_sample(out_dir: str | Path, cfg: SampleConfig = SampleConfig()) -> dic
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    cfg = SampleConfig()
+    if len(args) == 3 and args[1] == "--users":  # python -m core.data.sample OUT --users N
+        try:
+            cfg = SampleConfig.scaled(int(args[2]))
+        except ValueError as err:
+            print(f"error: --users: {err}", file=sys.stderr)
+            return 2
+        args = args[:1]
     if len(args) != 1 or args[0].startswith("-"):
-        print("usage: python -m core.data.sample OUT_DIR", file=sys.stderr)
+        print("usage: python -m core.data.sample OUT_DIR [--users N]", file=sys.stderr)
         return 2
-    counts = write_sample(args[0])
+    counts = write_sample(args[0], cfg)
     print(", ".join(f"{k}={v}" for k, v in counts.items()))
     return 0
 

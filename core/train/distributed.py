@@ -19,6 +19,7 @@ Backends: gloo on CPU, NCCL on CUDA (one GPU per rank: cuda:LOCAL_RANK).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
@@ -152,7 +153,10 @@ class DataParallel:
         if not dist.is_initialized():
             raise RuntimeError("DataParallel needs a process group: call distributed.init()")
         self.model = model
-        loss_fn = self.inner(model, inputs) if self.inner is not None else model.loss
+        inner = self.inner
+        if inner is not None and hasattr(inner, "seed"):  # each rank samples its own stream
+            inner = dataclasses.replace(inner, seed=inner.seed + dist.get_rank())
+        loss_fn = inner(model, inputs) if inner is not None else model.loss
         device = next(model.parameters()).device
         ddp = DistributedDataParallel(
             _LossModule(model, loss_fn),
