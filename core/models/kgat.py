@@ -46,6 +46,7 @@ class KGATConfig:
     kg_lr: float = 1e-3  # Adam learning rate of the KG phase
     kg_triples: Literal["ckg", "kg"] = "ckg"  # TransR on all CKG triples or the KG's own only
     negative_slope: float = 0.2  # LeakyReLU slope of the bi-interaction aggregator
+    normalize: bool = True  # L2-normalise each layer's output before concatenating
 
 
 # RecBole 1.2.1's KGAT defaults (one layer of 64, TransR over the KG file's triples), used by the
@@ -216,7 +217,7 @@ class KGAT(KGATRescoring, Recommender):
             weights = attention.unsqueeze(1)
             aggregate = lambda h: dgl.ops.u_mul_e_sum(agg, h, weights)  # noqa: E731
         hidden = self._hidden(aggregate, x0, dropout, len(self.layers))
-        return [x0] + [F.normalize(h, dim=1) for h in hidden[1:]]
+        return [x0] + [self._layer_out(h) for h in hidden[1:]]
 
     def _cf_final(self, dropout: bool) -> Tensor:
         """Final embeddings of items then users, float [I + U, D]: `_propagate` with the last
@@ -226,8 +227,13 @@ class KGAT(KGATRescoring, Recommender):
         hidden = self._hidden(full, self.node.weight, dropout, -1)
         last = self.layers[-1](hidden[-1][cf], cf_block(hidden[-1]))
         last = F.dropout(last, self.config.mess_dropout, training=dropout)
-        outputs = [hidden[0][cf]] + [F.normalize(h[cf], dim=1) for h in hidden[1:]]
-        return torch.cat(outputs + [F.normalize(last, dim=1)], 1)
+        outputs = [hidden[0][cf]] + [self._layer_out(h[cf]) for h in hidden[1:]]
+        return torch.cat(outputs + [self._layer_out(last)], 1)
+
+    def _layer_out(self, h: Tensor) -> Tensor:
+        """A layer's contribution to the final embedding: L2-normalised (eq. 11's reference
+        code) unless `config.normalize` is off."""
+        return F.normalize(h, dim=-1) if self.config.normalize else h
 
     def layer_embeddings(self) -> list[Tensor]:
         """Per-layer embeddings of every CKG node (entities, then users), no dropout:

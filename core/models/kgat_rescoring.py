@@ -19,7 +19,6 @@ from collections.abc import Sequence
 
 import dgl
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from core.models.layers import RowEdits, history_edits
@@ -109,7 +108,7 @@ class KGATRescoring:
             pos = torch.searchsorted(rows, nodes).clamp(max=max(len(rows) - 1, 0))
             hit = (rows[pos] == nodes) if len(rows) else torch.zeros_like(nodes, dtype=torch.bool)
             h[hit] = vals[pos[hit]]
-            parts.append(h if depth == 0 else F.normalize(h, dim=-1))
+            parts.append(h if depth == 0 else self._layer_out(h))
         return torch.cat(parts, -1)
 
     def _delta_scores(
@@ -226,7 +225,7 @@ class KGATRescoring:
                 msgs = h[m_src] * m_att.unsqueeze(2)
                 agg = h.new_zeros(h.shape).index_add(0, m_dst, msgs)
                 layers.append(layer(h, agg))
-            outs = [layers[0][position]] + [F.normalize(h[position], dim=-1) for h in layers[1:]]
+            outs = [layers[0][position]] + [self._layer_out(h[position]) for h in layers[1:]]
             return torch.cat(outs, -1)
 
         return user_final
