@@ -5,40 +5,39 @@ over random users' top-10, with the per-model state precomputed once (ExplainCon
     python benchmarks/explain_latency.py --datasets sample --write   # also updates RESULTS.md
 
 Each timing is one explainer call plus a 1/k share of scoring and ranking the user's items
-once, as `core.explain.api.explain_top_k` serves a top-k. Artifacts as in benchmarks/fidelity.py.
+once, as `core.explain.api.explain_top_k` serves a top-k; the "card" row times
+`core.explain.card.explain_card` (explanation, deletion curve, counterfactual) end to end.
+Artifacts as in benchmarks/fidelity.py. `python -m core bench latency ARTIFACT` measures the
+same for one artifact.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 from explain_common import add_common_args, get_context, write_section
 
-TARGET_MS = {"attention": 100, "paths": 100, "edges": 1000, "counterfactual": 1000}
+TARGET_MS = {
+    "attention": 100,
+    "paths": 100,
+    "edges": 1000,
+    "counterfactual": 500,
+    "influence": 100,
+    "popularity": 100,
+    "card": 1000,
+}
 
 
 def measure(ctx, method: str, users: list[int], k: int) -> np.ndarray:
-    """Milliseconds per explained recommendation of each user's top-k. float [len(users) * k].
+    """Milliseconds per explained recommendation of each user's top-k (see
+    core.explain.latency.measure); method "card" times the whole card."""
+    from core.explain.latency import measure as core_measure
 
-    As `core.explain.api.explain_top_k` serves a top-k: the user is scored and ranked once and
-    that time is shared equally by the k explanations; each explainer call is timed on its own.
-    """
-    from core.explain.registry import EXPLAINERS
-
-    fn, times = EXPLAINERS[method], []
-    for u in users:
-        t0 = time.perf_counter()
-        scores = ctx.scores(u)
-        top = ctx.top_k(u, k, scores)
-        shared = (time.perf_counter() - t0) * 1000 / len(top)
-        for r, item in enumerate(top):
-            t0 = time.perf_counter()
-            fn(ctx, u, int(item), score=float(scores[item]), rank=r + 1, k=k)
-            times.append((time.perf_counter() - t0) * 1000 + shared)
-    return np.array(times)
+    if method == "card":
+        return core_measure(ctx, users, k, [], card=True)["card"]
+    return core_measure(ctx, users, k, [method], card=False)[method]
 
 
 def main() -> int:
@@ -69,8 +68,8 @@ def main() -> int:
     for dataset in args.datasets:
         for model in args.models:
             ds, _, ctx, _ = get_context(dataset, model, args.artifacts, args.epochs)
-            for method in supported_methods(ctx):
-                slow = method in ("edges", "counterfactual")
+            for method in [*supported_methods(ctx), "card"]:
+                slow = method in ("edges", "counterfactual", "card")
                 n = (args.slow_users or args.users) if slow else args.users
                 users = sample_users(ctx, n, args.seed)
                 ms = measure(ctx, method, users, args.k)

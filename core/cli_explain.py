@@ -44,8 +44,19 @@ def register(sub) -> None:
         default=None,
         help="planted drivers CSV (default: ground_truth.csv next to the data)",
     )
+    fid.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     _common(fid)
     fid.set_defaults(handler=cmd_bench_fidelity)
+    lat = kinds.add_parser("latency", help="p50 / p95 ms per explanation method and whole card")
+    lat.add_argument("artifact", help="artifact folder written by `train`")
+    lat.add_argument("--users", type=int, default=20, help="users sampled (default 20)")
+    lat.add_argument("-k", type=int, default=10, help="top-k explained per user (default 10)")
+    lat.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    lat.add_argument("--methods", default=None, help="comma-separated (default: all supported)")
+    lat.add_argument("--no-card", action="store_true", help="skip the whole-card timing")
+    lat.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    _common(lat)
+    lat.set_defaults(handler=cmd_bench_latency)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -187,9 +198,18 @@ def cmd_bench_fidelity(args: argparse.Namespace) -> int:
     ds, folder, ctx = load_context(args.artifact, args.dataset, args.format, args.device)
     gt = Path(args.ground_truth) if args.ground_truth else Path(folder) / "ground_truth.csv"
     drivers = fidelity.load_ground_truth(gt, ds) if gt.is_file() else None
+    from core.explain.registry import supported_methods
+
     cfg = fidelity.FidelityConfig(n_users=args.users, k=args.k, seed=args.seed)
     methods = args.methods.split(",") if args.methods else None
-    res = fidelity.run(ctx, cfg, drivers, methods)
+    offered = [m for m in (methods or supported_methods(ctx)) if m in supported_methods(ctx)]
+    with _bar(len(offered) * args.users, "fidelity", args.no_progress) as bar:
+
+        def step(method: str, done: int) -> None:
+            bar.set_postfix_str(method)
+            bar.update(1)
+
+        res = fidelity.run(ctx, cfg, drivers, methods, progress=step)
     if args.json:
         print(
             json.dumps(
@@ -206,4 +226,42 @@ def cmd_bench_fidelity(args: argparse.Namespace) -> int:
         return 0
     print(f"fidelity of {ctx.model.name} on {ds.name} ({args.users} users x top-{args.k}):")
     print(fidelity.table(res, cfg.ms))
+    return 0
+
+
+def _bar(total: int, desc: str, disabled: bool):
+    """A tqdm bar on stderr (stdout stays clean for --json)."""
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="user", file=sys.stderr, disable=disabled)
+
+
+def cmd_bench_latency(args: argparse.Namespace) -> int:
+    from core.cli import UsageError
+    from core.explain import latency
+    from core.explain.fidelity import sample_users
+    from core.explain.registry import supported_methods
+
+    _, _, ctx = load_context(args.artifact, args.dataset, args.format, args.device)
+    offered = supported_methods(ctx)
+    methods = args.methods.split(",") if args.methods else offered
+    unknown = [m for m in methods if m not in offered]
+    if unknown:
+        raise UsageError(f"model {ctx.model.name} cannot explain by {', '.join(unknown)}")
+    users = sample_users(ctx, args.users, args.seed)
+    with _bar(len(users), "latency", args.no_progress) as bar:
+        times = latency.measure(ctx, users, args.k, methods, not args.no_card, bar.update)
+    stats = latency.summary(times)
+    if args.json:
+        out = {"artifact": str(args.artifact), "model": ctx.model.name, "k": args.k,
+               "users": len(users), "rescoring": ctx.rescoring, "ms": stats}  # fmt: skip
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"latency of {ctx.model.name} ({len(users)} users x top-{args.k}; ms per explanation):")
+    print("| method | n | p50 ms | p95 ms | max ms |")
+    print("|---|---|---|---|---|")
+    for m, s in stats.items():
+        print(f"| {m} | {s['n']} | {s['p50']:.1f} | {s['p95']:.1f} | {s['max']:.0f} |")
     return 0

@@ -225,23 +225,31 @@ class ExplainContext:
         return out
 
     @torch.no_grad()
-    def scores_with_histories(
+    def rescore(
         self, user: int, histories: list[np.ndarray], variant: Rescoring | None = None
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, Tensor | None]:
         """Scores of every item as if `user`'s history were each of `histories`, in one batched
-        model call. variant: "refit" or "inference" (default `rescoring`). float64 [B, n_items]."""
+        model call, and (for "refit") the user's re-fitted parameters per history.
+        variant: "refit" or "inference" (default `rescoring`).
+        Returns (float64 [B, n_items], float [B, ...] or None)."""
         variant = variant or self.rescoring
         items = torch.arange(self.n_items, device=self.device)
-        hists = [
-            torch.as_tensor(np.asarray(h, dtype=np.int64), device=self.device) for h in histories
-        ]
+        hists = [self._tensor(h) for h in histories]
+        params = None
         if variant == "refit":
-            out = self.model.refit_histories(int(user), hists, items, self.refit).scores
+            got = self.model.refit_histories(int(user), hists, items, self.refit)
+            out, params = got.scores, got.params
         elif variant == "inference":
             out = self.model.score_with_histories(int(user), hists, items)
         else:
             raise NotSupported(f"{self.model.name} cannot re-score with an edited history")
-        return out.double().cpu().numpy().copy()
+        return out.double().cpu().numpy().copy(), params
+
+    def scores_with_histories(
+        self, user: int, histories: list[np.ndarray], variant: Rescoring | None = None
+    ) -> np.ndarray:
+        """`rescore`'s scores only. float64 [B, n_items]."""
+        return self.rescore(user, histories, variant)[0]
 
     def scores_with_history(
         self, user: int, history: np.ndarray, variant: Rescoring | None = None
@@ -251,17 +259,23 @@ class ExplainContext:
 
     @torch.no_grad()
     def reference_scores(
-        self, user: int, history: np.ndarray, variant: Rescoring | None = None
+        self,
+        user: int,
+        history: np.ndarray,
+        variant: Rescoring | None = None,
+        params: Tensor | None = None,
     ) -> np.ndarray:
         """The same numbers as `scores_with_history`, by the model's slow, separately written
-        `reference_scores` path (for "refit": with the user's re-fitted parameters): what the
-        counterfactual validity check uses. float64 [n_items]."""
+        `reference_scores` path: what the counterfactual validity check uses. For "refit" the
+        user's re-fitted parameters `params` [...] (re-fitted here when not given) go into that
+        full re-propagation. float64 [n_items]."""
         variant = variant or self.rescoring
         items = torch.arange(self.n_items, device=self.device)
         hist = self._tensor(history)
-        params = None
-        if variant == "refit":
+        if variant == "refit" and params is None:
             params = self.model.refit_histories(int(user), [hist], items[:1], self.refit).params[0]
+        if variant != "refit":
+            params = None
         out = self.model.reference_scores(int(user), hist, items, params)
         return out.double().cpu().numpy().copy()
 

@@ -23,7 +23,10 @@ from scratch), so a wrong set fails it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from torch import Tensor
 
 from core.explain.base import Contribution, Counterfactual, Explanation, parse_node_id
 from core.explain.context import ExplainContext, Rescoring
@@ -90,10 +93,15 @@ def ranks_without(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact (ranks int64 [B], scores float [B]) of `item` after each removal set, from one
     batched re-scoring."""
+    ranks, scores, _ = _ranks(ctx, user, item, removals, variant)
+    return ranks, scores
+
+
+def _ranks(ctx, user, item, removals, variant):
     hists = [kept_history(ctx, user, r) for r in removals]
-    scores = ctx.scores_with_histories(user, hists, variant)
+    scores, params = ctx.rescore(user, hists, variant)
     ranks = np.array([ctx.rank(user, s, item) for s in scores], dtype=np.int64)
-    return ranks, scores[:, item]
+    return ranks, scores[:, item], params
 
 
 def rank_without(
@@ -104,6 +112,17 @@ def rank_without(
     return int(ranks[0]), float(scores[0])
 
 
+@dataclass(frozen=True)
+class Found:
+    """A working removal set from `search`, ranked by the batched re-scoring."""
+
+    removed: np.ndarray  # int64 [m] history items
+    rank: int
+    score: float
+    baseline: int  # rank with the full history, same variant
+    params: Tensor | None  # the user's re-fitted parameters for the kept history ("refit")
+
+
 def search(
     ctx: ExplainContext,
     user: int,
@@ -112,27 +131,30 @@ def search(
     k: int,
     max_removals: int,
     variant: Rescoring | None = None,
-) -> tuple[np.ndarray, int, float, int] | None:
-    """(set, rank, score, baseline rank) or None when no prefix of <= max_removals items works
-    or the full-history baseline already ranks the item below k. The rank and score come from
-    the batched re-scoring of the returned set."""
+) -> Found | None:
+    """The shortest working prefix of `order`, pruned; None when no prefix of <= max_removals
+    items works or the full-history baseline already ranks the item below k."""
     n = min(max_removals, len(order))
-    ranks, scores = ranks_without(ctx, user, item, [order[:m] for m in range(n + 1)], variant)
+    ranks, scores, params = _ranks(ctx, user, item, [order[:m] for m in range(n + 1)], variant)
     baseline = int(ranks[0])
     hits = np.nonzero(ranks[1:] > k)[0]
     if baseline > k or len(hits) == 0:
         return None
     m = int(hits[0]) + 1
-    chosen, rank, score = order[:m], int(ranks[m]), float(scores[m])
-    while len(chosen) > 1:  # one batched call per pruning step
-        trials = [np.delete(chosen, j) for j in range(len(chosen))]
-        r, s = ranks_without(ctx, user, item, trials, variant)
+    best = Found(order[:m], int(ranks[m]), float(scores[m]), baseline, _row(params, m))
+    while len(best.removed) > 1:  # one batched call per pruning step
+        trials = [np.delete(best.removed, j) for j in range(len(best.removed))]
+        r, s, p = _ranks(ctx, user, item, trials, variant)
         ok = np.nonzero(r > k)[0]
         if len(ok) == 0:
             break
         j = int(ok[-1])  # the least important item (order is most important first) that can go
-        chosen, rank, score = trials[j], int(r[j]), float(s[j])
-    return np.asarray(chosen, dtype=np.int64), rank, score, baseline
+        best = Found(trials[j], int(r[j]), float(s[j]), baseline, _row(p, j))
+    return best
+
+
+def _row(params: Tensor | None, j: int) -> Tensor | None:
+    return None if params is None else params[j]
 
 
 def verify(
@@ -142,10 +164,14 @@ def verify(
     removed: np.ndarray,
     k: int,
     variant: Rescoring | None = None,
+    params: Tensor | None = None,
 ) -> tuple[bool, int]:
     """Independent check of a counterfactual: the item's rank after removing `removed`, by the
-    model's `reference_scores` (not the batched path the search used). (rank > k, rank)."""
-    scores = ctx.reference_scores(user, kept_history(ctx, user, removed), variant)
+    model's `reference_scores` (a full re-propagation built from scratch, not the batched path
+    the search used; for "refit" with the re-fitted `params`, re-fitted here when not given).
+    Returns (rank > k, rank)."""
+    kept = kept_history(ctx, user, removed)
+    scores = ctx.reference_scores(user, kept, variant, params)
     rank = ctx.rank(user, scores, item)
     return rank > k, rank
 
@@ -171,17 +197,16 @@ def explain(
     found = search(ctx, user, item, order, k, max_removals, variant)
     cf = None
     if found is not None:
-        removed, new_rank, new_score, baseline = found
-        valid, checked = verify(ctx, user, item, removed, k, variant)
+        valid, checked = verify(ctx, user, item, found.removed, k, variant, found.params)
         cf = Counterfactual(
-            removed=tuple(ctx.node(h) for h in removed),
-            removed_names=tuple(ctx.name(h) for h in removed),
-            new_rank=int(new_rank),
-            new_score=float(new_score),
+            removed=tuple(ctx.node(h) for h in found.removed),
+            removed_names=tuple(ctx.name(h) for h in found.removed),
+            new_rank=int(found.rank),
+            new_score=float(found.score),
             k=int(k),
             valid=bool(valid),
             variant=str(variant),
-            baseline_rank=int(baseline),
+            baseline_rank=int(found.baseline),
             checked_rank=int(checked),
         )
     contribs = tuple(

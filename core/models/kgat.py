@@ -19,7 +19,6 @@ Recommended learning rate: 1e-3 for the CF phase (kg_lr for the KG phase).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -30,8 +29,8 @@ from torch import Tensor, nn
 
 from core.graph import ckg_relation_names, collaborative_kg
 from core.models.base import ModelInputs, Recommender, draw_
-from core.models.layers import FixedAggregation, RowEdits, history_edits
-from core.models.refit import RefitConfig, RefitResult, fit, history_mask, negatives
+from core.models.kgat_rescoring import KGATRescoring
+from core.models.layers import FixedAggregation
 from core.models.transr import TranslationalScorer, run_kg_epoch
 
 
@@ -47,6 +46,7 @@ class KGATConfig:
     kg_lr: float = 1e-3  # Adam learning rate of the KG phase
     kg_triples: Literal["ckg", "kg"] = "ckg"  # TransR on all CKG triples or the KG's own only
     negative_slope: float = 0.2  # LeakyReLU slope of the bi-interaction aggregator
+    normalize: bool = True  # L2-normalise each layer's output before concatenating
 
 
 # RecBole 1.2.1's KGAT defaults (one layer of 64, TransR over the KG file's triples), used by the
@@ -80,7 +80,7 @@ class BiInteraction(nn.Module):
         )
 
 
-class KGAT(Recommender):
+class KGAT(KGATRescoring, Recommender):
     """KGAT over a fixed collaborative KG (kept on the model's device, never modified)."""
 
     name = "kgat"
@@ -113,6 +113,7 @@ class KGAT(Recommender):
         self.register_buffer("attention", torch.zeros(ckg.num_edges()))
         self.register_buffer("attention_logits", torch.zeros(ckg.num_edges()))
         self._final: Tensor | None = None  # set only by prepare_inference
+        self._hidden_cache: list[Tensor] | None = None  # likewise: unnormalised layer outputs
         self._fixed: tuple | None = None  # (attention version, full, cf) FixedAggregations
         self._dropout_gen: torch.Generator | None = None  # set by on_train_begin
         # the KG phase has its own Adam state (see module docstring)
@@ -171,6 +172,7 @@ class KGAT(Recommender):
         super()._apply(fn, *args, **kwargs)
         self._set_graph(self._ckg.to(self.node.weight.device))
         self._final = None
+        self._hidden_cache = None
         self._fixed = None
         return self
 
@@ -247,7 +249,7 @@ class KGAT(Recommender):
             weights = attention.unsqueeze(1)
             aggregate = lambda h: dgl.ops.u_mul_e_sum(agg, h, weights)  # noqa: E731
         hidden = self._hidden(aggregate, x0, dropout, len(self.layers))
-        return [x0] + [F.normalize(h, dim=1) for h in hidden[1:]]
+        return [x0] + [self._layer_out(h) for h in hidden[1:]]
 
     def _cf_final(self, dropout: bool) -> Tensor:
         """Final embeddings of items then users, float [I + U, D]: `_propagate` with the last
@@ -257,8 +259,13 @@ class KGAT(Recommender):
         hidden = self._hidden(full, self.node.weight, dropout, -1)
         last = self.layers[-1](hidden[-1][cf], cf_block(hidden[-1]))
         last = self._dropout(last, dropout)
-        outputs = [hidden[0][cf]] + [F.normalize(h[cf], dim=1) for h in hidden[1:]]
-        return torch.cat(outputs + [F.normalize(last, dim=1)], 1)
+        outputs = [hidden[0][cf]] + [self._layer_out(h[cf]) for h in hidden[1:]]
+        return torch.cat(outputs + [self._layer_out(last)], 1)
+
+    def _layer_out(self, h: Tensor) -> Tensor:
+        """A layer's contribution to the final embedding: L2-normalised (eq. 11's reference
+        code) unless `config.normalize` is off."""
+        return F.normalize(h, dim=-1) if self.config.normalize else h
 
     def layer_embeddings(self) -> list[Tensor]:
         """Per-layer embeddings of every CKG node (entities, then users), no dropout:
@@ -303,6 +310,7 @@ class KGAT(Recommender):
     def train(self, mode: bool = True) -> KGAT:
         if mode:  # parameters may change again: drop the inference cache
             self._final = None
+            self._hidden_cache = None
         return super().train(mode)
 
     # --- inference --------------------------------------------------------------------------
@@ -310,8 +318,9 @@ class KGAT(Recommender):
         """Build every cache inference reads (attended aggregations, final embeddings) now,
         so a model shared between sessions is only ever read afterwards."""
         with torch.no_grad():
-            self._attended()
+            full = self._attended()[0]
             self._final = torch.cat(self.layer_embeddings(), 1)
+            self._hidden_cache = self._hidden(full, self.node.weight, False, len(self.layers))
 
     def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
         """Final (concatenated-layer) embeddings of the users and of the items."""
@@ -340,181 +349,3 @@ class KGAT(Recommender):
 
     def explain_graph(self) -> dgl.DGLGraph:
         return self._ckg
-
-    # --- re-scoring edited histories ----------------------------------------------------------
-    def _edits(self, user: int, histories: Sequence[Tensor]) -> tuple[RowEdits, Tensor]:
-        """RowEdits on the aggregation graph (messages tail -> head) and the attention of each
-        replacement edge per column, float [M, B]: the stored logits (new edges: logits from the
-        current embeddings), softmax-normalised over each head's out-edges in that column,
-        as `refresh_attention` on the edited CKG would give them."""
-        node = self.n_entities + int(user)
-        device = self._src.device
-        full = self._ckg.successors(node)
-        items = [h.to(device).long().view(-1) for h in histories]
-        edits = history_edits(self._agg, node, full, items)
-        head, tail = edits.rows[edits.row], edits.src
-        logits = torch.empty(len(head), device=device)
-        known = edits.eid >= 0
-        logits[known] = self.attention_logits[edits.eid[known]]
-        if (~known).any():
-            n_rel = len(self.relation_names)
-            rel = torch.where(head[~known] == node, n_rel - 2, n_rel - 1)
-            logits[~known] = self._attention_logits(head[~known], rel, tail[~known])
-        top = logits.new_zeros(len(edits.rows))
-        top = top.scatter_reduce(0, edits.row, logits, "amax", include_self=False)
-        weight = torch.exp(logits - top[edits.row]).unsqueeze(1) * edits.mask
-        total = weight.new_zeros(len(edits.rows), edits.n_columns).index_add_(0, edits.row, weight)
-        return edits, weight / total[edits.row].clamp(min=1e-30)
-
-    def _propagate_edited(self, x0: Tensor, edits: RowEdits, attention: Tensor) -> Tensor:
-        """Final (concatenated) embeddings of every node in B edited CKGs, float [N, B, D].
-
-        x0: float [N, B, dim]. Nodes the edits leave alone keep their stored attention: their
-        aggregation is one fixed sparse product over all B * d columns; the edited heads'
-        aggregations are recomputed from their replacement edges and `attention` [M, B].
-        """
-        n, b = x0.shape[0], x0.shape[1]
-        full = self._attended()[0]
-
-        def aggregate(h: Tensor) -> Tensor:
-            out = full(h.reshape(n, -1)).view(n, b, -1)
-            out[edits.rows] = edits.aggregate(h, attention)
-            return out
-
-        hidden = [x0]
-        for layer in self.layers:
-            hidden.append(layer(hidden[-1], aggregate(hidden[-1])))
-        return torch.cat([x0] + [F.normalize(h, dim=-1) for h in hidden[1:]], -1)
-
-    @torch.no_grad()
-    def score_with_histories(
-        self,
-        user: int,
-        histories: Sequence[Tensor],
-        items: Tensor,
-        user_params: Tensor | None = None,
-    ) -> Tensor:
-        """Scores [B, C] of `items` with the user's interaction edges replaced by each of B
-        histories, exactly as propagating each edited CKG (`reference_scores`), in one batched
-        pass. user_params: optional float [B, dim] layer-0 user embeddings."""
-        node = self.n_entities + int(user)
-        edits, attention = self._edits(user, histories)
-        weight = self.node.weight
-        x0 = weight.unsqueeze(1).expand(-1, len(histories), -1)
-        if user_params is not None:
-            x0 = x0.clone()
-            x0[node] = user_params.to(weight)
-        final = self._propagate_edited(x0, edits, attention)
-        return torch.einsum("cbd,bd->bc", final[items.to(weight.device).long()], final[node])
-
-    @torch.no_grad()
-    def score_with_history(self, user: int, history: Tensor, items: Tensor) -> Tensor:
-        """Inference-only re-scoring of one edited history (learned user embedding kept)."""
-        return self.score_with_histories(user, [history], items)[0]
-
-    @torch.no_grad()
-    def refit_histories(
-        self, user: int, histories: Sequence[Tensor], items: Tensor, config: RefitConfig
-    ) -> RefitResult:
-        """Re-fit the user's layer-0 embedding on each edited history, then re-propagate.
-
-        The fit's loss uses the user's exact final embedding in each edited CKG, computed on
-        the user's L-hop neighbourhood, against the items' final embeddings of that edited CKG
-        with the learned user embedding (how much an item's embedding moves with this one
-        user's is left out of the fit, as the CF phase leaves the attention fixed); the
-        returned scores come from a full batched re-propagation with the fitted embeddings.
-        Returns scores [B, C] and params [B, dim].
-        """
-        node, device, b = self.n_entities + int(user), self.node.weight.device, len(histories)
-        edits, attention = self._edits(user, histories)
-        learned = self.node.weight.unsqueeze(1).expand(-1, b, -1)
-        items_final = self._propagate_edited(learned, edits, attention)[: self.n_items]
-        full = self._ckg.successors(node)
-        hists = [h.to(device).long().view(-1) for h in histories]
-        pos = torch.unique(torch.cat([full, *hists]))
-        cand = torch.cat([pos, negatives(self.n_items, pos, int(user), config)])
-        local = self._local_user(node, edits, attention)
-        cand_final = items_final[cand]  # [M, B, D]
-
-        def objective(e: Tensor) -> tuple[Tensor, Tensor]:
-            user_final = local(e)
-            reg = self.config.reg * user_final.pow(2).sum(1) / 2
-            return torch.einsum("mbd,bd->bm", cand_final, user_final), reg
-
-        params = fit(
-            self.node.weight[node].unsqueeze(0).repeat(b, 1),
-            objective,
-            history_mask(pos, hists),
-            config,
-        )
-        return RefitResult(self.score_with_histories(user, histories, items, params), params)
-
-    def _local_user(self, node: int, edits: RowEdits, attention: Tensor):
-        """A function e [B, dim] -> the user's final embedding [B, D] in each edited CKG, with
-        its layer-0 embedding set to e, computed on the L-hop in-neighbourhood only (the nodes
-        the user's embedding can read; edited heads get their replacement edges)."""
-        n_layers = len(self.layers)
-        seeds = torch.unique(torch.cat([torch.tensor([node], device=edits.src.device), edits.src]))
-        sub, nodes = dgl.khop_in_subgraph(self._agg, seeds[:1], n_layers)[0], None
-        nodes = torch.unique(torch.cat([sub.ndata[dgl.NID], seeds]))
-        index = torch.full((self._ckg.num_nodes(),), -1, dtype=torch.long, device=nodes.device)
-        index[nodes] = torch.arange(len(nodes), device=nodes.device)
-        inner = dgl.node_subgraph(self._agg, nodes)  # induced: every edge among the nodes
-        edited = index[edits.rows]
-        replaced = torch.zeros(len(nodes), dtype=torch.bool, device=nodes.device)
-        replaced[edited] = True
-        tail, head = inner.edges()
-        keep = ~replaced[head]  # edited heads take their replacement edges instead
-        att = self.attention[inner.edata[dgl.EID][keep]].unsqueeze(1)
-        src_idx = index[edits.src]
-        inside = src_idx >= 0  # replacement edges from outside only feed rows the user cannot read
-        r_src, r_dst, r_att = src_idx[inside], edited[edits.row[inside]], attention[inside]
-        b = attention.shape[1]
-        m_src = torch.cat([tail[keep], r_src])
-        m_dst = torch.cat([head[keep], r_dst])
-        m_att = torch.cat([att.expand(-1, b), r_att])  # [M', B]
-        position = int(index[node])
-        base = self.node.weight[nodes].unsqueeze(1).expand(-1, b, -1)
-
-        def user_final(e: Tensor) -> Tensor:
-            x = base.clone()
-            x[position] = e
-            layers = [x]
-            for layer in self.layers:
-                h = layers[-1]
-                msgs = h[m_src] * m_att.unsqueeze(2)
-                agg = h.new_zeros(h.shape).index_add(0, m_dst, msgs)
-                layers.append(layer(h, agg))
-            outs = [layers[0][position]] + [F.normalize(h[position], dim=-1) for h in layers[1:]]
-            return torch.cat(outs, -1)
-
-        return user_final
-
-    @torch.no_grad()
-    def reference_scores(
-        self, user: int, history: Tensor, items: Tensor, user_params: Tensor | None = None
-    ) -> Tensor:
-        """Build the edited CKG from scratch (kept edges keep their stored logits, new user-item
-        edges get logits from the current embeddings), redo the softmax with DGL and propagate
-        every node (slow, independent of the batched path). user_params: float [dim]. [C]."""
-        node = self.n_entities + int(user)
-        hist = history.to(self._src.device).long().unique()
-        keep = (self._src != node) & (self._dst != node)
-        own = torch.full_like(hist, node)
-        n_rel = len(self.relation_names)
-        src = torch.cat([self._src[keep], own, hist])
-        dst = torch.cat([self._dst[keep], hist, own])
-        rel = torch.cat(
-            [self._rel[keep], torch.full_like(hist, n_rel - 2), torch.full_like(hist, n_rel - 1)]
-        )
-        new = slice(int(keep.sum()), None)
-        logits = torch.cat(
-            [self.attention_logits[keep], self._attention_logits(src[new], rel[new], dst[new])]
-        )
-        agg = dgl.graph((dst, src), num_nodes=self._ckg.num_nodes())
-        attention = dgl.ops.edge_softmax(agg, logits)
-        x0 = self.node.weight.clone()
-        if user_params is not None:
-            x0[node] = user_params.to(x0)
-        final = torch.cat(self._propagate(agg, x0, attention, dropout=False), 1)
-        return final[items.to(x0.device).long()] @ final[node]

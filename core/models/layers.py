@@ -174,6 +174,15 @@ class RowEdits:
         out = self.mask.new_zeros(len(self.rows), self.n_columns)
         return out.index_add_(0, self.row, self.mask)
 
+    def aggregate_values(self, values: Tensor, weight: Tensor) -> Tensor:
+        """sum over the replacement edges into each row of weight * values, per column.
+
+        values: float [M, B, d] (the message source's features per edge); weight: [M, B].
+        Returns float [R, B, d]."""
+        msgs = values * weight.unsqueeze(2)
+        out = values.new_zeros(len(self.rows), values.shape[1], values.shape[2])
+        return out.index_add_(0, self.row, msgs)
+
     def aggregate(self, x: Tensor, weight: Tensor) -> Tensor:
         """sum over the replacement edges into each row of weight * x[src], per column.
 

@@ -27,9 +27,9 @@ from torch import Tensor
 
 @dataclass(frozen=True)
 class RefitConfig:
-    steps: int = 30  # full-batch Adam steps on the user's own parameters
-    lr: float = 0.02  # Adam learning rate of those steps
-    max_negatives: int = 1024  # negatives per history item (all non-history items if fewer)
+    steps: int = 20  # full-batch Adam steps on the user's own parameters
+    lr: float = 0.03  # Adam learning rate of those steps
+    max_negatives: int = 256  # negatives per history item (all non-history items if fewer)
     seed: int = 0  # seed of the negative sample when it is a sample (with the user id)
 
 

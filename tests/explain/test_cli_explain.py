@@ -87,3 +87,28 @@ def test_bench_fidelity_json(artifact, capsys):
     assert res["explanations"] == 6
     assert 0 <= res["paths"]["explainability"] <= 1
     assert "deletion" in res and res["deletion"]["n"] > 0
+
+
+def test_bench_latency_json_has_every_method_and_the_card(artifact, capsys):
+    argv = ["bench", "latency", artifact, "--users", "2", "-k", "2", "--json", "--no-progress"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["ms"]) == {"paths", "edges", "counterfactual", "card"}
+    assert out["rescoring"] == "refit"
+    for stats in out["ms"].values():
+        assert stats["n"] == 4 and 0 < stats["p50"] <= stats["p95"] <= stats["max"]
+
+
+def test_bench_latency_text_table(artifact, capsys):
+    argv = ["bench", "latency", artifact, "--users", "1", "-k", "1", "--methods", "paths"]
+    assert main(argv + ["--no-card"]) == 0
+    text = capsys.readouterr().out
+    assert "| paths | 1 |" in text and "card" not in text
+
+
+def test_bench_fidelity_shows_a_progress_bar_on_stderr(artifact, capsys):
+    argv = ["bench", "fidelity", artifact, "--users", "2", "-k", "2", "--methods", "paths"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "fidelity" in captured.err and "2/2" in captured.err
+    assert "| paths |" in captured.out

@@ -1,0 +1,61 @@
+"""Explanation latency: milliseconds per explained recommendation, per method and for the
+whole card (core.explain.card), over sampled users' top-k. Used by `python -m core bench
+latency` and benchmarks/explain_latency.py."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from core.explain.card import explain_card
+from core.explain.context import ExplainContext
+from core.explain.registry import EXPLAINERS
+
+
+def measure(
+    ctx: ExplainContext,
+    users: list[int],
+    k: int,
+    methods: list[str],
+    card: bool = True,
+    progress: Callable[[], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Milliseconds per explanation, float [len(users) * k] per method (and "card").
+
+    Each user is scored and ranked once and that time is shared equally by its k items, as
+    `api.explain_top_k` serves a top-k; "card" times `explain_card` (explanation, deletion
+    curve and counterfactual) end to end. progress() is called after each user."""
+    out: dict[str, list[float]] = {m: [] for m in methods + (["card"] if card else [])}
+    for u in users:
+        t0 = time.perf_counter()
+        scores = ctx.scores(u)
+        top = ctx.top_k(u, k, scores)
+        shared = (time.perf_counter() - t0) * 1000 / len(top)
+        for r, item in enumerate(top):
+            for m in methods:
+                t0 = time.perf_counter()
+                EXPLAINERS[m](ctx, u, int(item), score=float(scores[item]), rank=r + 1, k=k)
+                out[m].append((time.perf_counter() - t0) * 1000 + shared)
+            if card:
+                t0 = time.perf_counter()
+                explain_card(ctx, u, int(item), k)
+                out["card"].append((time.perf_counter() - t0) * 1000)
+        if progress is not None:
+            progress()
+    return {m: np.array(v) for m, v in out.items()}
+
+
+def summary(times: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """{method: {"n", "p50", "p95", "max"}} in milliseconds."""
+    return {
+        m: {
+            "n": int(len(t)),
+            "p50": float(np.percentile(t, 50)),
+            "p95": float(np.percentile(t, 95)),
+            "max": float(t.max()),
+        }
+        for m, t in times.items()
+        if len(t)
+    }
