@@ -10,7 +10,12 @@ import streamlit as st
 
 from app import links, llm_settings, selection, state, workspace
 from app.components import tables
-from app.components.explanation_card import CardParts, counterfactual_text, show_explanation_card
+from app.components.explanation_card import (
+    CardParts,
+    Measured,
+    counterfactual_text,
+    show_explanation_card,
+)
 from app.components.heatmap import build_heatmap
 from app.components.kg_graph import build_kg_html
 from app.components.report import ReportSection, build_report_html
@@ -99,24 +104,26 @@ def card_parts(
     key, path = sel.key(model), sel.dataset_path
     ctx = state.context(key, path)
     name = node_namer(sel.dataset)
-    cf, note = expl.counterfactual, ""
-    if cf is None and "counterfactual" in state.methods(key, path):
-        cf = state.explanation(key, path, user, item, "counterfactual", k).counterfactual
-        if cf is None:
-            note = "No set of up to 10 history items pushes it out of the top list."
-    elif cf is None:
-        note = "No counterfactual: this model cannot re-score an edited history."
+
+    def measure() -> Measured:
+        cf, note = expl.counterfactual, ""
+        if cf is None and "counterfactual" in state.methods(key, path):
+            cf = state.explanation(key, path, user, item, "counterfactual", k).counterfactual
+            if cf is None:
+                note = "No set of up to 10 history items pushes it out of the top list."
+        elif cf is None:
+            note = "No counterfactual: this model cannot re-score an edited history."
+        return Measured(state.fidelity(key, path, user, item, method, k), cf, note)
+
     return CardParts(
         heatmap=heat,
         graph_html=state.graph_html(key, path, user, item, method, k),
-        curve=state.fidelity(key, path, user, item, method, k),
-        counterfactual=cf,
-        counterfactual_note=note,
         paths=tables.paths_frame(expl, name=name, shares=path_shares(ctx, expl)),
         contributions=tables.contributions_frame(
             expl, ["history_item", "entity", "attribute_type"], name=name
         ),
         edges=tables.edges_frame(expl, name=name),
+        measure=measure,
     )
 
 

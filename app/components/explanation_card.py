@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -52,10 +53,14 @@ def fidelity_text(curve: DeletionCurve | None) -> str:
     drop = curve.ranks[3] - curve.ranks[0]
     rand = curve.random_ranks[3] - curve.ranks[0]
     ratio = curve.ratio(3)
-    times = f"{ratio:.1f}× random" if ratio == ratio and ratio != float("inf") else "random: none"
+    if drop == 0:
+        moved = f"does not move the item (rank {curve.ranks[0]} stays)"
+    else:
+        moved = f"moves the item down {_places(drop)}"
+    tail = f" ({ratio:.1f}× random)" if np.isfinite(ratio) else ""
     return (
-        f"Removing the 3 history items this explanation ranks highest moves the item down "
-        f"{_places(drop)}; removing 3 random ones, {rand:.1f} on average ({times})."
+        f"Removing the 3 history items this explanation ranks highest {moved}; removing 3 "
+        f"random ones moves it {rand:.1f} places on average{tail}."
     )
 
 
@@ -75,17 +80,27 @@ def card_texts(
 
 
 @dataclass(frozen=True)
-class CardParts:
-    """Everything the card shows besides the explanation; None = not available for the model."""
+class Measured:
+    """The card's re-scoring parts (seconds for graph models, so they are drawn last)."""
 
-    heatmap: go.Figure | None = None
-    graph_html: str | None = None
     curve: DeletionCurve | None = None
     counterfactual: Counterfactual | None = None
     counterfactual_note: str = ""  # why there is no counterfactual, when there is none
+
+
+@dataclass(frozen=True)
+class CardParts:
+    """Everything the card shows besides the explanation; None = not available for the model.
+
+    measure: computes the re-scoring parts; the card calls it after drawing the rest, so the
+    graph, paths and heatmap reach the browser first."""
+
+    heatmap: go.Figure | None = None
+    graph_html: str | None = None
     paths: pd.DataFrame | None = None
     contributions: pd.DataFrame | None = None
     edges: pd.DataFrame | None = None
+    measure: Callable[[], Measured] = Measured
 
 
 def _feedback(key: str, on_feedback: Callable[[int, str], None]) -> None:
@@ -99,6 +114,22 @@ def _feedback(key: str, on_feedback: Callable[[int, str], None]) -> None:
         st.success("Thanks, feedback saved.")
 
 
+def _show_measured(m: Measured, expl, title: str, key: str, cf_slot, curve_slot) -> None:
+    texts = card_texts(expl, title, m.curve, m.counterfactual)
+    if texts["counterfactual"]:
+        cf_slot.markdown("What would change it: " + md(texts["counterfactual"]))
+    elif m.counterfactual_note:
+        cf_slot.caption(m.counterfactual_note)
+    else:
+        cf_slot.empty()
+    with curve_slot.container():
+        if m.curve is not None:
+            st.plotly_chart(build_deletion_curve(m.curve), key=f"{key}-curve")
+            st.caption(texts["fidelity"])
+        else:
+            st.caption("No deletion test: this model cannot re-score an edited history.")
+
+
 def show_explanation_card(
     expl: Explanation,
     title: str,
@@ -110,42 +141,30 @@ def show_explanation_card(
 ) -> None:
     """Render the whole card. narrow: stack everything in one column (side-by-side views).
     `narration` (core.narrate.narrator.Narration) replaces the sentence when a model is set."""
-    texts = card_texts(expl, title, parts.curve, parts.counterfactual)
     if narration is not None:
         show_narration(st, narration, key)
     else:
-        st.markdown(f"**{md(texts['sentence'] or 'No sentence for this explanation.')}**")
-    if texts["counterfactual"]:
-        st.markdown("What would change it: " + md(texts["counterfactual"]))
-    elif parts.counterfactual_note:
-        st.caption(parts.counterfactual_note)
-    if narrow:
-        graph_col = curve_col = st.container()
+        st.markdown(f"**{md(expl.sentence or 'No sentence for this explanation.')}**")
+    cf_slot = st.empty()
+    if parts.graph_html is not None:
+        st.caption("Knowledge-graph evidence")
+        kg_graph.show_kg(st, parts.graph_html)
     else:
-        graph_col, curve_col = st.columns([3, 2])
-    with graph_col:
-        if parts.graph_html is not None:
-            st.caption("Knowledge-graph evidence")
-            kg_graph.show_kg(st, parts.graph_html)
-        else:
-            st.caption("This explanation has no knowledge-graph subgraph.")
-    with curve_col:
-        if parts.curve is not None:
-            st.plotly_chart(build_deletion_curve(parts.curve), key=f"{key}-curve")
-            st.caption(texts["fidelity"])
-        else:
-            st.caption("No deletion test: this model cannot re-score an edited history.")
+        st.caption("This explanation has no knowledge-graph subgraph.")
     if parts.paths is not None and not parts.paths.empty:
         st.caption("Top paths")
-        st.dataframe(
-            parts.paths,
-            hide_index=True,
-            width="stretch",
-            column_config={"path": st.column_config.TextColumn(width="large")},
-        )
+        st.table(parts.paths.set_index("share"))  # a static table wraps: every path in full
         st.caption(tables.PATHS_CAPTION)
+    if narrow:
+        heat_col = curve_col = st.container()
+    else:
+        heat_col, curve_col = st.columns([3, 2])
+    with curve_col:
+        curve_slot = st.empty()
+        curve_slot.caption("Measuring the deletion curve (re-scores the model)…")
     if parts.heatmap is not None:
-        show_heatmap(st, parts.heatmap, key=f"{key}-heat")
+        with heat_col:
+            show_heatmap(st, parts.heatmap, key=f"{key}-heat")
     evidence = [
         (name, frame)
         for name, frame in (("Contributions", parts.contributions), ("Edges", parts.edges))
@@ -154,5 +173,6 @@ def show_explanation_card(
     for (name, frame), col in zip(evidence, st.columns(max(1, len(evidence))), strict=False):
         col.caption(name)
         col.dataframe(frame.head(10), hide_index=True, width="stretch")
+    _show_measured(parts.measure(), expl, title, key, cf_slot, curve_slot)
     if on_feedback is not None:
         _feedback(key, on_feedback)

@@ -40,7 +40,8 @@ KIND_NAMES = {
 }
 FADED = {"user": "#f9d3ad", "item": "#c3d3e6", "target": "#f2b8b9", "entity": "#c8e2c3"}
 HIGHLIGHT = "#d62728"
-COL_GAP, ROW_GAP, PER_COLUMN = 270, 64, 9
+COL_GAP, ROW_GAP, PER_COLUMN = 230, 56, 10
+VIEW_WIDTH = 1000  # px the graph is usually shown at (full card width in the wide layout)
 _REMOTE_TAG = re.compile(
     r"<link[^>]*href=\"https?://[^\"]*\"[^>]*/?>|<script[^>]*src=\"https?://[^\"]*\"[^>]*>\s*</script>",
     re.S,
@@ -100,9 +101,10 @@ def _columns(subgraph: Subgraph, nodes: list[str], highlight: Sequence[Path]) ->
     distance from a placed node (user / center first), never in the target's column."""
     layers = node_layers([tuple(n for n in p.nodes if n in nodes) for p in highlight])
     kinds = subgraph.node_kinds
-    start = [n for n in nodes if kinds.get(n) == "user"] or [
+    # the paths start at the explained user; without paths the center (target) goes first
+    start = [p.nodes[0] for p in highlight if p.nodes and p.nodes[0] in nodes][:1] or [
         n for n in nodes if kinds.get(n) == "target"
-    ]
+    ][:1]
     for n in start:
         layers.setdefault(n, 0)
     last = max(layers.values(), default=0)
@@ -139,7 +141,11 @@ def _positions(nodes: list[str], layers: dict[str, int]) -> tuple[dict, int]:
                 pos[n] = (x, float(y))
             tallest = max(tallest, len(chunk))
             x += COL_GAP * (0.7 if len(chunks) > 1 else 1.0)
-    return pos, int(tallest * ROW_GAP + 70)
+    # vis-network zooms to fit: a layout wider than the view is scaled down, and so is its
+    # height, so the frame is sized to the scaled drawing (no blank band under it)
+    width = max(x - COL_GAP, 1) + 240  # + room for the outer labels
+    scale = min(1.0, VIEW_WIDTH / width)
+    return pos, int((tallest - 1) * ROW_GAP * scale + 90)
 
 
 def _legend(kinds: set[str], has_paths: bool) -> str:
@@ -202,7 +208,7 @@ def build_kg_html(
             title=tooltip(f"{word} (weight {e.weight:.3g})"),
             color=HIGHLIGHT if lit else "rgba(150,160,170,0.35)",
             width=3 if lit else 1,
-            font={"size": 11, "background": "white", "strokeWidth": 0},
+            font={"size": 13, "background": "white", "strokeWidth": 0, "color": "#a11"},
         )
     doc = net.generate_html(notebook=False)
     return _finish(doc, height, _legend({kinds.get(n, "entity") for n in nodes}, bool(highlight)))

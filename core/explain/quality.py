@@ -42,10 +42,13 @@ class DeletionCurve:
 
 
 def deletion_curve(
-    ctx: ExplainContext, expl: Explanation, max_m: int = 5, draws: int = 3, seed: int = 0
+    ctx: ExplainContext, expl: Explanation, max_m: int = 3, draws: int = 2, seed: int = 0
 ) -> DeletionCurve | None:
     """Deletion curve of one explanation (see DeletionCurve). None when the model cannot
-    re-score an edited history or the history has at most `max_m` items."""
+    re-score an edited history or the history has at most `max_m` items.
+
+    Costs 1 + max_m * (1 + draws) re-scorings of the user (the defaults: 10, enough for
+    ratio@3); for graph models each is a propagation, so the card draws it last."""
     hist = ctx.history(expl.user)
     if not can_rescore(ctx.model) or len(hist) <= max_m or expl.method == "counterfactual":
         return None

@@ -139,10 +139,12 @@ def bundled_artifact(dataset, model: str, bundle: Path = BUNDLE) -> Path | None:
 
 def install_bundled(workspace: Path, dataset, model: str, bundle: Path = BUNDLE) -> Path | None:
     """Copy the bundled artifact of `model` into the workspace (atomically: a hidden temporary
-    copy renamed into place) and check that it loads; None when none is bundled for `dataset`.
-    Raises ArtifactError when the bundled copy does not load (weights corrupt, split differs)."""
-    from core.store.artifacts import load_artifact
+    copy renamed into place); None when none is bundled for `dataset`.
 
+    Its dataset fingerprint was checked by `bundled_artifact` and its weights file is opened
+    (header and tensor table) here; raises ArtifactError when that fails. Loading it later
+    checks everything again, as for any artifact (`load_artifact`: fingerprint, split, weights).
+    """
     src = bundled_artifact(dataset, model, bundle)
     if src is None:
         return None
@@ -151,7 +153,7 @@ def install_bundled(workspace: Path, dataset, model: str, bundle: Path = BUNDLE)
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(src, tmp)
     try:
-        load_artifact(tmp, dataset)  # verifies fingerprint, split and weights before it counts
+        _check_weights(tmp)
         if dest.exists():
             shutil.rmtree(tmp)
         else:
@@ -159,6 +161,20 @@ def install_bundled(workspace: Path, dataset, model: str, bundle: Path = BUNDLE)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dest
+
+
+def _check_weights(folder: Path) -> None:
+    """Open the safetensors file's header and tensor table (cheap: no model is built)."""
+    from safetensors import SafetensorError, safe_open
+
+    from core.store.artifacts import WEIGHTS, ArtifactError
+
+    try:
+        with safe_open(str(folder / WEIGHTS), framework="pt") as f:
+            if not list(f.keys()):
+                raise ArtifactError(f"{folder / WEIGHTS}: no tensors")
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ArtifactError(f"{folder / WEIGHTS}: not a safetensors file ({err})") from None
 
 
 def train_config(model: str, fast: bool = False):

@@ -37,7 +37,8 @@ PAGES = {
     "train": "Train a model",
     "feedback": "Feedback",
 }
-FIRST_CARD_S = 15
+# the issue's target on a quiet 2-core machine; RECLENS_FIRST_CARD_S relaxes it on a loaded one
+FIRST_CARD_S = float(os.environ.get("RECLENS_FIRST_CARD_S", "15"))
 
 
 @pytest.fixture()
@@ -67,6 +68,19 @@ def fresh_server(tmp_path):
     log.close()
 
 
+def _shoot(page, path) -> None:
+    """Screenshot of the viewport, which is made tall enough for a whole page: Streamlit
+    scrolls inside its own container, so a full_page screenshot would stop at the fold."""
+    try:  # charts, tables and graphs show skeletons until their code has loaded and drawn
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=60_000
+        )
+    except Exception:  # noqa: BLE001 - a screenshot with a skeleton still says what is slow
+        pass
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(path))
+
+
 def test_fresh_workspace_shows_the_kgat_card_fast_and_every_page(fresh_server):
     from playwright.sync_api import sync_playwright
 
@@ -76,7 +90,7 @@ def test_fresh_workspace_shows_the_kgat_card_fast_and_every_page(fresh_server):
     attempted = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1500, "height": 2600})
+        context = browser.new_context(viewport={"width": 1500, "height": 4200})
 
         def guard(route):
             host = (
@@ -108,14 +122,21 @@ def test_fresh_workspace_shows_the_kgat_card_fast_and_every_page(fresh_server):
             + page.get_by_text("No set of up to").count()
             >= 1
         )
-        print(f"KGAT card complete {seconds:.1f} s after the server answered")
+        print(f"KGAT card (graph, paths, heatmap) {seconds:.1f} s after the server answered")
+        # the re-scoring parts come last: wait for them before the screenshot
+        page.get_by_text("Deletion curve").first.wait_for(timeout=120_000)
         page.wait_for_timeout(1500)  # let the graph iframe paint before the screenshot
-        page.screenshot(path=str(shots / "demo_user_explorer.png"), full_page=True)
+        assert (
+            page.get_by_text("What would change it").count()
+            + page.get_by_text("No set of up to").count()
+            >= 1
+        )
+        _shoot(page, shots / "demo_user_explorer.png")
         for name, title in PAGES.items():
             page.goto(f"{url}/?page={name}", wait_until="domcontentloaded")
             page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
             page.wait_for_timeout(4000 if name in ("compare", "knowledge_graph") else 1500)
-            page.screenshot(path=str(shots / f"demo_{name}.png"), full_page=True)
+            _shoot(page, shots / f"demo_{name}.png")
         browser.close()
     assert attempted == [], f"requests left localhost: {attempted}"
     assert "missing ScriptRunContext" not in log.read_text()

@@ -130,10 +130,12 @@ def test_tables_and_texts(expl):
     one = DeletionCurve(ranks=(1, 2, 3, 4), random_ranks=(1.0, 1.5, 2.0, 2.5), draws=2)
     assert fidelity_text(one).startswith(
         "Removing the 3 history items this explanation ranks highest moves the item down "
-        "3 places; removing 3 random ones, 1.5 on average (2.0× random)"
+        "3 places; removing 3 random ones moves it 1.5 places on average (2.0× random)"
     )
     flat = DeletionCurve(ranks=(1, 1, 1, 2), random_ranks=(1.0, 1.0, 1.0, 1.0), draws=2)
     assert "down 1 place;" in fidelity_text(flat) and fidelity_text(None) == ""
+    still = DeletionCurve(ranks=(2, 2, 2, 2), random_ranks=(2.0,) * 4, draws=2)
+    assert "does not move the item (rank 2 stays)" in fidelity_text(still)
     assert card_texts(expl, "T")["header"].startswith("#1 T — score 1.500")
     board = leaderboard_frame(
         {

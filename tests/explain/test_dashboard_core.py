@@ -138,7 +138,7 @@ def test_share_and_count_texts():
 
 def test_deletion_curve_on_the_toy_model(toy_ctx):
     expl = api.explain(toy_ctx, 0, 1, "attention")
-    assert quality.deletion_curve(toy_ctx, expl) is None  # history of 2 <= 5 removals
+    assert quality.deletion_curve(toy_ctx, expl) is None  # history of 2 <= 3 removals
     curve = quality.deletion_curve(toy_ctx, expl, max_m=1, draws=4)
     # item 1 is the top-1; removing the top-weighted history item (item 0) drops it to rank 3
     assert curve.ranks == (1, 3)
