@@ -237,7 +237,9 @@ def table(rows: list[dict], models: list[str]) -> str:
             if last.get(fig) is None:
                 continue
             proj = last[fig] * (TARGET / last["interactions"]) ** slope
-            lines.append(f"| {model} | {fig} | {slope:.2f} | {_f(last[fig])} | {proj:,.0f} |")
+            digits = 0 if proj >= 100 else 3
+            cells = f"{slope:.2f} | {_f(last[fig])} | {proj:,.{digits}f}"
+            lines.append(f"| {model} | {fig} | {cells} |")
     return "\n".join(lines)
 
 
