@@ -85,8 +85,9 @@ class Narration:
         }
 
 
-def messages_for(ev: Evidence, mode: Mode) -> list[Message]:
-    """The chat a backend is sent: the system rules, the facts, and the task."""
+def messages_for(ev: Evidence, mode: Mode, short: bool = False) -> list[Message]:
+    """The chat a backend is sent: the system rules, the facts, and the task (`short` asks
+    for one sentence, after a reply that was cut or broken)."""
     if mode == "narrate" and ev.paths:
         task = (
             f'Write 2 or 3 sentences explaining why "{ev.item_name}" is recommended, naming '
@@ -98,6 +99,8 @@ def messages_for(ev: Evidence, mode: Mode) -> list[Message]:
             "Rewrite this explanation in plain, friendly English. Keep every name exactly as "
             f"written and add nothing:\n{ev.template or ev.item_name}"
         )
+    if short:
+        task += '\nAnswer in one short sentence, as JSON {"text": "..."}.'
     return [Message("system", SYSTEM), Message("user", f"Facts:\n{ev.facts()}\n\n{task}")]
 
 
@@ -147,10 +150,11 @@ def narrate(
             )
         if attempt.error and attempt.error.split(":")[0] in _NO_RETRY:
             break
-        problems = (
-            [v.message for v in attempt.report.violations] if attempt.report else [attempt.error]
-        )
-        chat = retry_messages(messages_for(ev, mode), attempt.text, problems)
+        if attempt.report is not None:
+            problems = [v.message for v in attempt.report.violations]
+            chat = retry_messages(messages_for(ev, mode), attempt.text, problems)
+        else:  # no usable text (cut or broken): ask again, shorter, without an error to echo
+            chat = messages_for(ev, mode, short=True)
     last = attempts[-1]
     violations = last.report.violations if last.report else ()
     return _template(

@@ -167,3 +167,11 @@ def test_settings_from_env_and_overrides():
         OpenAICompatBackend("file:///etc/passwd", "m")
     with pytest.raises(ValueError, match="RECLENS_LLM_TIMEOUT"):
         LLMSettings.from_env({"RECLENS_LLM_TIMEOUT": "soon"})
+
+
+def test_a_reply_without_usable_text_is_asked_again_shorter_without_an_error_to_echo():
+    result, srv = _run([Reply(body="not json {"), chat(GOOD)])
+    second = srv.posts[1]["json"]["messages"]
+    assert [m["role"] for m in second] == ["system", "user"]
+    assert "one short sentence" in second[1]["content"] and "malformed" not in second[1]["content"]
+    assert second[1]["content"].startswith(srv.posts[0]["json"]["messages"][1]["content"])
