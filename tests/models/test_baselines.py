@@ -53,7 +53,9 @@ def test_bprmf_trains_and_score_pairs_matches_score():
 def test_bprmf_refit_is_deterministic_history_dependent_and_pure():
     inputs = tiny_inputs()
     torch.manual_seed(0)
-    model = build_model("bprmf", inputs, {"dim": 8, "sparse_grad": False})  # run_steps: plain Adam
+    model = build_model(
+        "bprmf", inputs, {"dim": 8, "sparse_grad": False, "init_std": 0.1}
+    )  # run_steps: plain Adam
     run_steps(model, inputs, steps=60)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     all_items = torch.arange(8)
