@@ -60,7 +60,10 @@ st.caption(
     "an entity the sample generator planted as the user's taste (sample data only). Both on 3 "
     "sampled users' top 3, best method per model."
 )
-if st.toggle("Measure explanation quality (a few seconds per model, once)", True, key="cmp_fid"):
+if st.toggle(
+    "Measure explanation quality (re-scores each model dozens of times: up to minutes for KGAT)",
+    key="cmp_fid",
+):
     frames, points = [], []
     for m in chosen:
         table = state.fidelity_table(sel.key(m), sel.dataset_path)

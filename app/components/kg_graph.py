@@ -152,7 +152,7 @@ def _legend(kinds: set[str], has_paths: bool) -> str:
     items = "".join(
         f'<span style="margin-right:14px"><span style="display:inline-block;width:11px;'
         f'height:11px;border-radius:50%;background:{KIND_COLORS[k]};margin-right:4px"></span>'
-        f"{KIND_NAMES[k]}</span>"
+        f"{KIND_NAMES[k] if has_paths or k != 'target' else 'searched item / entity'}</span>"
         for k in KIND_COLORS
         if k in kinds
     )
@@ -204,7 +204,7 @@ def build_kg_html(
         net.add_edge(
             e.src,
             e.dst,
-            label=word if lit else None,
+            label=word if lit or not highlight else None,  # no paths: every edge is named
             title=tooltip(f"{word} (weight {e.weight:.3g})"),
             color=HIGHLIGHT if lit else "rgba(150,160,170,0.35)",
             width=3 if lit else 1,
