@@ -9,8 +9,9 @@ Which re-scoring answers "without these items" (`variant`, recorded on the resul
   parameters kept, the edited graph / history re-scored: what one forward pass computes.
 
 Search, each step one batched model call over all items (exact ranks, not estimates): history
-items ordered by an attribution (`history_order`); every prefix of length 0..max_removals at
-once; the shortest prefix that pushes the item below rank k wins (the empty prefix is the
+items ordered by an attribution (`history_order`); every prefix of length 0..5 at once (then
+6..max_removals in a second call only when none of those works); the shortest prefix that
+pushes the item below rank k wins (the empty prefix is the
 baseline: the same variant with the full history, so both sides compare like for like). Then
 greedy pruning: all single-item drops of the set in one call; the least important item whose
 drop keeps the item out of the top-k goes; repeat. The set returned is minimal with respect
@@ -26,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from core.explain.base import Contribution, Counterfactual, Explanation, parse_node_id
@@ -34,6 +36,7 @@ from core.models.base import NotSupported, Recommender
 from core.models.base import supports as declares
 
 MAX_REMOVALS = 10
+FIRST_PROBE = 5  # prefix lengths re-scored in the search's first batched call
 
 
 def history_order(ctx: ExplainContext, user: int, item: int) -> tuple[np.ndarray, np.ndarray, str]:
@@ -135,10 +138,17 @@ def search(
     """The shortest working prefix of `order`, pruned; None when no prefix of <= max_removals
     items works or the full-history baseline already ranks the item below k."""
     n = min(max_removals, len(order))
-    ranks, scores, params = _ranks(ctx, user, item, [order[:m] for m in range(n + 1)], variant)
+    first = min(n, FIRST_PROBE)  # sets are usually small: probe 0..5 first, the rest if needed
+    ranks, scores, params = _ranks(ctx, user, item, [order[:m] for m in range(first + 1)], variant)
     baseline = int(ranks[0])
+    if baseline > k:
+        return None
+    if not (ranks[1:] > k).any() and n > first:
+        more = _ranks(ctx, user, item, [order[:m] for m in range(first + 1, n + 1)], variant)
+        ranks, scores = np.concatenate([ranks, more[0]]), np.concatenate([scores, more[1]])
+        params = None if params is None else torch.cat([params, more[2]])
     hits = np.nonzero(ranks[1:] > k)[0]
-    if baseline > k or len(hits) == 0:
+    if len(hits) == 0:
         return None
     m = int(hits[0]) + 1
     best = Found(order[:m], int(ranks[m]), float(scores[m]), baseline, _row(params, m))

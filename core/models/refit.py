@@ -27,8 +27,8 @@ from torch import Tensor
 
 @dataclass(frozen=True)
 class RefitConfig:
-    steps: int = 20  # full-batch Adam steps on the user's own parameters
-    lr: float = 0.03  # Adam learning rate of those steps
+    steps: int = 10  # full-batch Adam steps on the user's own parameters
+    lr: float = 0.05  # Adam learning rate of those steps
     max_negatives: int = 256  # negatives per history item (all non-history items if fewer)
     seed: int = 0  # seed of the negative sample when it is a sample (with the user id)
 
