@@ -131,3 +131,21 @@ def test_make_sample_models_reproduces_the_committed_bytes(tmp_path):
     ws.build_bundle(tmp_path, ("bprmf",))
     new = (tmp_path / "bprmf" / "weights.safetensors").read_bytes()
     assert new == (committed / "weights.safetensors").read_bytes()
+
+
+def test_first_launch_kgat_is_the_tuned_sample_preset():
+    """The KGAT a newcomer sees is the one issue 11 measured (core.models.kgat)."""
+    import dataclasses
+
+    from core.models.kgat import (
+        SAMPLE_FIRST_LAUNCH,
+        SAMPLE_FIRST_LAUNCH_EPOCHS,
+        SAMPLE_FIRST_LAUNCH_TRAIN,
+        KGATConfig,
+    )
+
+    built = dataclasses.replace(KGATConfig(), **ws.overrides("kgat"))
+    assert built == SAMPLE_FIRST_LAUNCH
+    cfg = ws.train_config("kgat")
+    assert cfg.epochs == SAMPLE_FIRST_LAUNCH_EPOCHS
+    assert {k: getattr(cfg, k) for k in SAMPLE_FIRST_LAUNCH_TRAIN} == SAMPLE_FIRST_LAUNCH_TRAIN
