@@ -69,6 +69,8 @@ def build_deletion_curve(curve: DeletionCurve) -> go.Figure:
     )
     ratio = curve.ratio(3) if len(curve.ranks) > 3 else float("nan")
     head = f"ratio@3 = {ratio:.1f}× random" if np.isfinite(ratio) else "deletion test"
+    if curve.variant:  # say which re-scoring the ranks come from
+        head += f"; {'user re-fitted' if curve.variant == 'refit' else 'learned user kept'}"
     fig.update_layout(
         title=dict(text=f"Deletion curve ({head})", font=dict(size=14)),
         xaxis=dict(title="history items removed", dtick=1),

@@ -16,7 +16,7 @@ import pandas as pd
 from core.explain import fidelity
 from core.explain.base import Explanation
 from core.explain.context import ExplainContext
-from core.explain.counterfactual import rank_without
+from core.explain.counterfactual import ranks_without
 from core.explain.counterfactual import supports as can_rescore
 from core.explain.registry import supported_methods
 
@@ -30,6 +30,7 @@ class DeletionCurve:
     ranks: tuple[int, ...]
     random_ranks: tuple[float, ...]
     draws: int
+    variant: str = ""  # which re-scoring produced the ranks: "refit" or "inference"
 
     def ratio(self, m: int = 3) -> float:
         """Rank drop after removing the top m over the drop after removing m random items
@@ -47,20 +48,25 @@ def deletion_curve(
     """Deletion curve of one explanation (see DeletionCurve). None when the model cannot
     re-score an edited history or the history has at most `max_m` items.
 
-    Costs 1 + max_m * (1 + draws) re-scorings of the user (the defaults: 10, enough for
-    ratio@3); for graph models each is a propagation, so the card draws it last."""
+    All 1 + max_m * (1 + draws) edited histories (the defaults: 10, enough for ratio@3) are
+    re-scored in one batched call, with the context's default re-scoring (the user re-fit where
+    the model has one), recorded in `variant`."""
     hist = ctx.history(expl.user)
     if not can_rescore(ctx.model) or len(hist) <= max_m or expl.method == "counterfactual":
         return None
     rng = np.random.default_rng(seed)
     order = fidelity.history_ranking(expl, hist)
-    base = rank_without(ctx, expl.user, expl.item, order[:0])[0]
-    ranks, rand = [base], [float(base)]
-    for m in range(1, max_m + 1):
-        ranks.append(rank_without(ctx, expl.user, expl.item, order[:m])[0])
-        picks = [rng.choice(hist, m, replace=False) for _ in range(draws)]
-        rand.append(float(np.mean([rank_without(ctx, expl.user, expl.item, p)[0] for p in picks])))
-    return DeletionCurve(tuple(ranks), tuple(rand), draws)
+    picks = {
+        m: [rng.choice(hist, m, replace=False) for _ in range(draws)] for m in range(1, max_m + 1)
+    }
+    removals = [order[:m] for m in range(max_m + 1)] + [p for m in picks for p in picks[m]]
+    found, _ = ranks_without(ctx, expl.user, expl.item, removals)  # one batched re-scoring
+    ranks = [int(r) for r in found[: max_m + 1]]
+    rand = [float(ranks[0])] + [
+        float(np.mean(found[max_m + 1 + (m - 1) * draws : max_m + 1 + m * draws]))
+        for m in range(1, max_m + 1)
+    ]
+    return DeletionCurve(tuple(ranks), tuple(rand), draws, str(ctx.rescoring or ""))
 
 
 def planted_drivers(dataset_path: str | Path, dataset) -> dict[int, set[str]] | None:

@@ -162,3 +162,22 @@ def test_fidelity_table_and_best_quality(toy_ctx):
 
 def test_inputs_fixture_is_the_documented_one():
     assert toy_inputs().train.tolist()[:2] == [[0, 0], [0, 2]]
+
+
+def test_dashboard_curve_is_one_batched_call_and_says_its_variant(toy_ctx, monkeypatch):
+    """The card's curve re-scores every edited history in one call (not a loop of passes) and
+    records which re-scoring produced it."""
+    from core.explain import counterfactual
+
+    calls = []
+    real = counterfactual.ranks_without
+
+    def counting(ctx, user, item, removals, variant=None):
+        calls.append(len(removals))
+        return real(ctx, user, item, removals, variant)
+
+    monkeypatch.setattr(quality, "ranks_without", counting)
+    expl = api.explain(toy_ctx, 0, 1, "attention")
+    curve = quality.deletion_curve(toy_ctx, expl, max_m=1, draws=4)
+    assert calls == [1 + 1 + 4]
+    assert curve.variant == str(toy_ctx.rescoring)
