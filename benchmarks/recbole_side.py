@@ -129,12 +129,22 @@ def _dgl_compat() -> None:
     dgl.edge_subgraph = edge_subgraph
 
 
+def _scipy_compat() -> None:
+    """RecBole 1.2.1's LightGCN fills its adjacency with dok_matrix._update, a private method
+    SciPy has since dropped; the same dict update on the matrix's own storage replaces it."""
+    import scipy.sparse as sp
+
+    if not hasattr(sp.dok_matrix, "_update"):
+        sp.dok_matrix._update = lambda self, data: self._dict.update(data)
+
+
 def train(args: argparse.Namespace) -> dict:
     import torch
     from recbole.data import create_dataset, data_preparation
     from recbole.utils import get_model, get_trainer, init_seed
 
     torch.set_num_threads(args.threads)
+    _scipy_compat()
     if args.model in KG_MODELS:
         _dgl_compat()
     extra = {"benchmark_filename": ["train", "valid", "test"]}

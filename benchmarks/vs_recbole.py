@@ -409,7 +409,7 @@ def run_case(dataset: str, model: str, fixed: int | None, args) -> list[dict]:
         row = _child(cmd, OUT / f"{tag}-{name}.log")
         row.setdefault("library", name.split("-")[0])
         row.setdefault("preset", name.split("-", 1)[-1])
-        row.setdefault("model", model)
+        row["model"] = model  # RecBole's rows say "BPR"; the tables group by RecLens's names
         row["dataset"], row["load"] = dataset, os.getloadavg()[0]
         row["wall_s"] = time.perf_counter() - t0
         rows.append(record_config(row))
@@ -418,6 +418,8 @@ def run_case(dataset: str, model: str, fixed: int | None, args) -> list[dict]:
 
 
 def markdown(all_rows: list[dict], note: str) -> str:
+    ours = {v: k for k, v in RECBOLE_NAME.items()}
+    all_rows = [{**r, "model": ours.get(r["model"], r["model"])} for r in all_rows]
     parts = []
     for dataset in dict.fromkeys(r["dataset"] for r in all_rows):
         rows = [r for r in all_rows if r["dataset"] == dataset]
