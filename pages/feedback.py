@@ -4,12 +4,12 @@ import streamlit as st
 
 from app import links, state, workspace
 from core.safe_text import md
-from core.store.feedback import export_csv, feedback_frame, feedback_summary
+from core.store.feedback import describe_database, export_csv, feedback_frame, feedback_summary
 
 st.title("Feedback")
 engine = state.feedback_db(workspace.feedback_database())
 frame = feedback_frame(engine)
-st.caption(f"Database: {md(engine.url.render_as_string(hide_password=True))}")
+st.caption(f"Votes are stored in: {md(describe_database(engine))}")
 if frame.empty:
     st.info("No feedback yet: rate an explanation card in the User explorer.")
 else:

@@ -64,6 +64,16 @@ def feedback_url(workspace: str | Path) -> str:
     return f"sqlite:///{Path(workspace).resolve() / 'feedback.sqlite'}"
 
 
+def describe_database(engine: Engine) -> str:
+    """Where the votes are kept, for people: 'SQLite file /path' or 'postgresql database db on
+    host:port' (never the password, never a raw SQLAlchemy URL)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite file {url.database}" if url.database else "SQLite in memory"
+    where = f"{url.host}:{url.port}" if url.port else f"{url.host or 'localhost'}"
+    return f"{url.get_backend_name()} database {url.database} on {where}"
+
+
 def open_feedback(url: str) -> Engine:
     """Engine for `url` with the feedback table created if missing (idempotent)."""
     if url.startswith("sqlite:///"):

@@ -140,3 +140,17 @@ def test_concurrent_writers_store_every_vote_once(tmp_path):
     assert all(
         c.split("-")[0] == u[1:] for c, u in zip(frame["comment"], frame["user"], strict=True)
     )
+
+
+def test_the_database_is_described_for_people_not_as_a_url(tmp_path):
+    """The Feedback page showed a raw `sqlite:////...` URL; it now says what and where."""
+    from sqlalchemy import create_engine
+
+    from core.store.feedback import describe_database
+
+    engine = open_feedback(feedback_url(tmp_path))
+    assert describe_database(engine) == f"SQLite file {tmp_path.resolve() / 'feedback.sqlite'}"
+    pg = create_engine("postgresql+psycopg://team:secret@db.local:5433/reclens")
+    text = describe_database(pg)
+    assert text == "postgresql database reclens on db.local:5433"
+    assert "secret" not in text and "://" not in text
