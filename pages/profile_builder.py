@@ -10,6 +10,7 @@ from app.components.heatmap import build_heatmap, show_heatmap
 from core.explain import whatif
 from core.explain.present import count_text
 from core.models.base import NotSupported
+from core.safe_text import md
 
 st.title("Profile builder")
 sel = sidebar.selection()
@@ -20,7 +21,7 @@ ds, model = sel.dataset, sel.model
 ctx = state.context(sel.key(), sel.dataset_path)
 label = workspace.label(model)
 if not whatif.supports_history_edits(ctx):
-    st.info(f"{label} cannot re-score an edited history; pick another model in the sidebar.")
+    st.info(f"{md(label)} cannot re-score an edited history; pick another model in the sidebar.")
     st.stop()
 
 MAX_INFLUENCE = 25
@@ -63,7 +64,7 @@ st.subheader(f"Profile ({count_text(len(profile), 'item')})")
 query = st.text_input("Search titles to add", key="pb_query", placeholder="part of a title")
 hits = [i for i in whatif.search_titles(ctx, query) if i not in profile]
 if query and not hits:
-    st.caption(f"No title contains '{query}' (or every match is already in the profile).")
+    st.caption(f"No title contains '{md(query)}' (or every match is already in the profile).")
 if hits:
     add_col, btn_col = st.columns([4, 1])
     pick = add_col.selectbox(
@@ -90,11 +91,11 @@ try:
     items, scores = whatif.profile_top_k(ctx, base, profile, k)
     matters = whatif.history_matters(ctx, base, profile)
 except NotSupported as err:
-    st.info(f"{label} cannot re-score an edited history: {err}")
+    st.info(f"{md(label)} cannot re-score an edited history: {md(err)}")
     st.stop()
 st.subheader(f"Top-{k} by {label} for this profile")
 if not matters:
-    st.info(f"{label}'s list does not depend on the history: it is the same for everyone.")
+    st.info(f"{md(label)}'s list does not depend on the history: it is the same for everyone.")
 st.dataframe(
     pd.DataFrame(
         {

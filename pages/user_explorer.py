@@ -53,7 +53,7 @@ selection.remember("ue_item", raw_item)
 selection.remember("ue_method", method)
 item = ds.item_ids.to_internal(raw_item)
 if method is None:
-    st.info(f"{workspace.label(sel.model)} offers no explanation method.")
+    st.info(f"{md(workspace.label(sel.model))} offers no explanation method.")
 else:
     views.explanation_block(
         sel,

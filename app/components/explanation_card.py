@@ -153,7 +153,9 @@ def show_explanation_card(
         st.caption("This explanation has no knowledge-graph subgraph.")
     if parts.paths is not None and not parts.paths.empty:
         st.caption("Top paths")
-        st.table(parts.paths.set_index("share"))  # a static table wraps: every path in full
+        # a static table wraps, so every path shows in full; st.table renders its cells as
+        # Markdown, so each cell goes through the one escaping rule (data names stay text)
+        st.table(parts.paths.map(md).set_index("share"))
         st.caption(tables.PATHS_CAPTION)
     if narrow:
         heat_col = curve_col = st.container()
