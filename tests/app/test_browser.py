@@ -47,6 +47,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_serving(proc: subprocess.Popen, url: str, seconds: float, output) -> None:
+    """Poll the launched server's health endpoint; on a timeout kill it and fail the test with
+    the tail of `output()` (its log)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            return
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    pytest.fail(f"server did not start: {output()[-2000:]}")
+
+
 @pytest.fixture()
 def server(tiny_env):
     port = _free_port()
@@ -73,16 +87,7 @@ def server(tiny_env):
         stderr=subprocess.PIPE,
     )
     url = f"http://localhost:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail(f"server did not start: {proc.stderr.read().decode()[-2000:]}")
+    wait_until_serving(proc, url, 60, lambda: proc.stderr.read().decode())
     yield url
     proc.terminate()
     proc.wait(timeout=20)

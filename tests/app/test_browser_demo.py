@@ -12,13 +12,19 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 
 from core.store import workspace as core_ws
 from tests.app.conftest import ROOT
-from tests.app.test_browser import ARGS, CHROMIUM, LOCAL, _free_port, _graph_frame
+from tests.app.test_browser import (
+    ARGS,
+    CHROMIUM,
+    LOCAL,
+    _free_port,
+    _graph_frame,
+    wait_until_serving,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -62,16 +68,7 @@ def fresh_server(tmp_path):
     log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://localhost:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail(f"server did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
+    wait_until_serving(proc, url, 90, lambda: (tmp_path / "server.log").read_text())
     yield url, time.perf_counter(), tmp_path / "server.log"
     proc.terminate()
     proc.wait(timeout=20)
