@@ -47,6 +47,26 @@ class KGATConfig:
     kg_triples: Literal["ckg", "kg"] = "ckg"  # TransR on all CKG triples or the KG's own only
     negative_slope: float = 0.2  # LeakyReLU slope of the bi-interaction aggregator
     normalize: bool = True  # L2-normalise each layer's output before concatenating
+    # "bi-interaction": the paper's eq. 8 (two weight matrices, LeakyReLU). "light": the layer's
+    # output is the attention-weighted neighbour sum itself (no weights, no activation), as in
+    # LightGCN but with KGAT's attention over CKG edges in place of the symmetric degree norm.
+    aggregator: Literal["bi-interaction", "light"] = "bi-interaction"
+    # how the layer outputs make the final embedding: "concat" (eq. 11) or "mean" (LightGCN's;
+    # needs every layer dim equal to dim)
+    combine: Literal["concat", "mean"] = "concat"
+
+    def __post_init__(self) -> None:
+        if self.aggregator not in ("bi-interaction", "light"):
+            got = self.aggregator
+            raise ValueError(f"aggregator: expected bi-interaction or light, got {got!r}")
+        if self.combine not in ("concat", "mean"):
+            raise ValueError(f"combine: expected concat or mean, got {self.combine!r}")
+        equal = all(d == self.dim for d in self.layer_dims)
+        if (self.aggregator == "light" or self.combine == "mean") and not equal:
+            raise ValueError(
+                f"layer_dims {tuple(self.layer_dims)}: the light aggregator and the mean combine"
+                f" keep the embedding size, so every layer dim must equal dim ({self.dim})"
+            )
 
 
 # RecBole 1.2.1's KGAT defaults (one layer of 64, TransR over the KG file's triples), used by the
@@ -80,6 +100,23 @@ class BiInteraction(nn.Module):
         )
 
 
+class LightAggregator(nn.Module):
+    """A weightless layer: its output is the attention-weighted neighbour sum e_Nh."""
+
+    def init_weights(self, generator: torch.Generator) -> None:
+        """Nothing to draw (kept so every aggregator has the same interface)."""
+
+    def forward(self, x: Tensor, neigh: Tensor) -> Tensor:
+        """x, neigh: float [N, d]. Returns neigh."""
+        return neigh
+
+
+def _aggregator(config: KGATConfig, in_dim: int, out_dim: int) -> nn.Module:
+    if config.aggregator == "light":
+        return LightAggregator()
+    return BiInteraction(in_dim, out_dim, config.negative_slope)
+
+
 class KGAT(KGATRescoring, Recommender):
     """KGAT over a fixed collaborative KG (kept on the model's device, never modified)."""
 
@@ -108,7 +145,7 @@ class KGAT(KGATRescoring, Recommender):
         )
         dims = (config.dim, *config.layer_dims)
         pairs = zip(dims[:-1], dims[1:], strict=True)
-        self.layers = nn.ModuleList(BiInteraction(a, b, config.negative_slope) for a, b in pairs)
+        self.layers = nn.ModuleList(_aggregator(config, a, b) for a, b in pairs)
         self._set_graph(ckg)
         self.register_buffer("attention", torch.zeros(ckg.num_edges()))
         self.register_buffer("attention_logits", torch.zeros(ckg.num_edges()))
@@ -260,12 +297,19 @@ class KGAT(KGATRescoring, Recommender):
         last = self.layers[-1](hidden[-1][cf], cf_block(hidden[-1]))
         last = self._dropout(last, dropout)
         outputs = [hidden[0][cf]] + [self._layer_out(h[cf]) for h in hidden[1:]]
-        return torch.cat(outputs + [self._layer_out(last)], 1)
+        return self.combine(outputs + [self._layer_out(last)])
 
     def _layer_out(self, h: Tensor) -> Tensor:
         """A layer's contribution to the final embedding: L2-normalised (eq. 11's reference
         code) unless `config.normalize` is off."""
         return F.normalize(h, dim=-1) if self.config.normalize else h
+
+    def combine(self, parts: list[Tensor]) -> Tensor:
+        """The final embedding from the layer outputs [x0, out1, ..., outL] (each [..., d_l]):
+        concatenated along the last dim (eq. 11) or their mean (`config.combine`)."""
+        if self.config.combine == "mean":
+            return torch.stack(parts).mean(0)
+        return torch.cat(parts, -1)
 
     def layer_embeddings(self) -> list[Tensor]:
         """Per-layer embeddings of every CKG node (entities, then users), no dropout:
@@ -277,7 +321,7 @@ class KGAT(KGATRescoring, Recommender):
     def _inference_embeddings(self) -> Tensor:
         if self._final is not None:
             return self._final
-        return torch.cat(self.layer_embeddings(), 1)
+        return self.combine(self.layer_embeddings())
 
     # --- training ---------------------------------------------------------------------------
     def loss(self, users: Tensor, pos: Tensor, neg: Tensor) -> Tensor:
@@ -319,7 +363,7 @@ class KGAT(KGATRescoring, Recommender):
         so a model shared between sessions is only ever read afterwards."""
         with torch.no_grad():
             full = self._attended()[0]
-            self._final = torch.cat(self.layer_embeddings(), 1)
+            self._final = self.combine(self.layer_embeddings())
             self._hidden_cache = self._hidden(full, self.node.weight, False, len(self.layers))
 
     def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
@@ -340,7 +384,7 @@ class KGAT(KGATRescoring, Recommender):
         Differentiable in edge_weight for gradient x edge-weight attributions. Returns [B]."""
         attention = self.attention * edge_weight
         layers = self._propagate(self._agg, self.node.weight, attention, dropout=False)
-        final = torch.cat(layers, 1)
+        final = self.combine(layers)
         return (final[users + self.n_entities] * final[items]).sum(1)
 
     def entity_embeddings(self) -> Tensor:

@@ -109,7 +109,7 @@ class KGATRescoring:
             hit = (rows[pos] == nodes) if len(rows) else torch.zeros_like(nodes, dtype=torch.bool)
             h[hit] = vals[pos[hit]]
             parts.append(h if depth == 0 else self._layer_out(h))
-        return torch.cat(parts, -1)
+        return self.combine(parts)
 
     def _delta_scores(
         self, node: int, delta: list[tuple[Tensor, Tensor]], items: Tensor, b: int
@@ -226,7 +226,7 @@ class KGATRescoring:
                 agg = h.new_zeros(h.shape).index_add(0, m_dst, msgs)
                 layers.append(layer(h, agg))
             outs = [layers[0][position]] + [self._layer_out(h[position]) for h in layers[1:]]
-            return torch.cat(outs, -1)
+            return self.combine(outs)
 
         return user_final
 
@@ -256,5 +256,5 @@ class KGATRescoring:
         x0 = self.node.weight.clone()
         if user_params is not None:
             x0[node] = user_params.to(x0)
-        final = torch.cat(self._propagate(agg, x0, attention, dropout=False), 1)
+        final = self.combine(self._propagate(agg, x0, attention, dropout=False))
         return final[items.to(x0.device).long()] @ final[node]

@@ -207,8 +207,8 @@ class KGATBlocks:
             neigh = dgl.ops.u_mul_e_sum(block, h, weight.unsqueeze(1))
             h = layer(h[: block.num_dst_nodes()], neigh)
             h = F.dropout(h, m.config.mess_dropout, training=dropout)
-            outputs.append(F.normalize(h[:n_seeds], dim=1))
-        return torch.cat(outputs, 1)[inverse]
+            outputs.append(m._layer_out(h[:n_seeds]))
+        return m.combine(outputs)[inverse]
 
     def loss(self, users: Tensor, pos: Tensor, neg: Tensor) -> Tensor:
         """`KGAT.loss` (BPR on final embeddings plus L2) with final rows from blocks."""

@@ -140,3 +140,53 @@ def test_unit_edge_weights_reproduce_scores_and_give_gradients():
     torch.testing.assert_close(scores, model.score_pairs(users, items), atol=1e-5, rtol=1e-5)
     scores.sum().backward()
     assert weight.grad is not None and weight.grad.abs().sum() > 0
+
+
+LIGHT = KGATConfig(
+    dim=16,
+    relation_dim=16,
+    layer_dims=(16, 16),
+    aggregator="light",
+    combine="mean",
+    normalize=False,
+    kg_lr=0.01,
+)
+
+
+def test_light_aggregator_is_the_attention_weighted_neighbour_mean_of_layers():
+    inputs = tiny_inputs()
+    model = _model(LIGHT)
+    run_steps(model, inputs, 3)
+    model.eval()
+    att, (src, dst) = model.edge_attention(), model.ckg.edges()
+    # by hand: layer l+1 of head h = sum over its triples (h, r, t) of pi * layer l of t
+    h0 = model.node.weight.detach()
+    layers = [h0]
+    for _ in range(2):
+        nxt = torch.zeros_like(h0).index_add_(0, src, att.unsqueeze(1) * layers[-1][dst])
+        layers.append(nxt)
+    final = torch.stack(layers).mean(0)
+    torch.testing.assert_close(model.entity_embeddings(), final[: inputs.n_entities])
+    users = torch.arange(inputs.n_users)
+    expected = final[users + inputs.n_entities] @ final[: inputs.n_items].T
+    torch.testing.assert_close(model.score(users), expected, atol=1e-5, rtol=1e-5)
+    assert not list(model.layers.parameters())  # weightless layers
+
+
+def test_light_aggregator_trains_and_keeps_the_contract():
+    check_contract(_model(LIGHT), tiny_inputs(), lr=0.01)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"aggregator": "gcn"},
+        {"combine": "sum"},
+        {"aggregator": "light", "layer_dims": (64, 32)},
+        {"combine": "mean", "layer_dims": (32,)},
+    ],
+)
+def test_config_names_the_bad_field(bad):
+    field = next(iter(bad))
+    with pytest.raises(ValueError, match=field):
+        KGATConfig(**bad)

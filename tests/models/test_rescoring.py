@@ -28,6 +28,15 @@ CONFIGS = {
     "lightgcn": {"dim": 8},
     "kgat": {"dim": 8, "relation_dim": 8, "layer_dims": (8, 4)},
     "kgat-1": {"dim": 8, "relation_dim": 8, "layer_dims": (8,)},
+    # the light aggregator with mean-combined layers (the sample's first-launch KGAT)
+    "kgat-light": {
+        "dim": 8,
+        "relation_dim": 8,
+        "layer_dims": (8, 8),
+        "aggregator": "light",
+        "combine": "mean",
+        "normalize": False,
+    },
 }
 
 
@@ -94,12 +103,14 @@ def test_batched_rescoring_with_user_params_equals_rebuilt_model(key):
 REFIT_MODELS = ["bprmf", "lightgcn", "kgat", "transe", "transr"]
 
 
-@pytest.mark.parametrize("name", REFIT_MODELS)
+@pytest.mark.parametrize("name", REFIT_MODELS + ["kgat-light"])
 def test_refit_is_exact_for_its_parameters_deterministic_and_pure(name):
     inputs = tiny_inputs()
     torch.manual_seed(0)
-    over = {"dim": 8, **({"relation_dim": 8} if name in ("kgat", "transr") else {})}
-    model = build_model(name, inputs, over)
+    over = {"dim": 8, **({"relation_dim": 8} if name.startswith(("kgat", "transr")) else {})}
+    if name == "kgat-light":
+        over = CONFIGS["kgat-light"]
+    model = build_model(name.split("-")[0], inputs, over)
     run_steps(model, inputs, 8)
     model.eval()
     model.prepare_inference()
@@ -129,10 +140,17 @@ def sample_inputs():
     return ModelInputs.from_dataset(ds, split_dataset(ds, method="random", seed=2020))
 
 
-@pytest.mark.parametrize("name", ["lightgcn", "kgat"])
+SAMPLE_CONFIGS = {
+    "lightgcn": {},
+    "kgat": {"layer_dims": (32, 16)},
+    "kgat-light": {"layer_dims": (64, 64), "aggregator": "light", "combine": "mean"},
+}
+
+
+@pytest.mark.parametrize("name", list(SAMPLE_CONFIGS))
 def test_batched_rescoring_parity_on_the_sample(name, sample_inputs):
     torch.manual_seed(0)  # untrained weights: parity does not need a trained model
-    model = build_model(name, sample_inputs, {"layer_dims": (32, 16)} if name == "kgat" else {})
+    model = build_model(name.split("-")[0], sample_inputs, SAMPLE_CONFIGS[name])
     model.eval()
     user = 7
     history = torch.as_tensor(sample_inputs.train[sample_inputs.train[:, 0] == user, 1])
