@@ -40,16 +40,18 @@ VARIANTS = {
     "lightgcn": ("lightgcn", {"n_layers": 2}),  # RecBole's default
     "lightgcn-3": ("lightgcn", {"n_layers": 3}),  # the paper's and our accuracy default
     "kgat-recbole": ("kgat", None),  # filled below: RecBole's KGAT defaults
-    "kgat": ("kgat", {}),  # the paper's 3 layers (64, 32, 16)
+    "kgat": ("kgat", "paper"),  # the paper's 3 layers (64, 32, 16): core.models.kgat.PAPER
 }
 
 
 def variant(name: str) -> tuple[str, dict]:
-    from core.models.kgat import RECBOLE_DEFAULT
+    from core.models.kgat import PAPER, RECBOLE_DEFAULT
 
     model_name, overrides = VARIANTS[name]
     if overrides is None:
         overrides = dataclasses.asdict(RECBOLE_DEFAULT)
+    elif overrides == "paper":
+        overrides = dataclasses.asdict(PAPER)
     return model_name, overrides
 
 

@@ -176,7 +176,11 @@ def parse_case(text: str) -> tuple[str, str, int | None]:
 AS_RECBOLE = {
     "bprmf": ({"lr": 1e-3}, {"reg": 0.0}),
     "lightgcn": ({"lr": 1e-3}, {"n_layers": 2, "reg": 1e-5}),
-    "kgat": ({"lr": 1e-3}, {"layer_dims": [64], "kg_triples": "kg"}),
+    "kgat": (
+        {"lr": 1e-3},
+        {"layer_dims": [64], "kg_triples": "kg", "reg": 1e-5, "aggregator": "bi-interaction"}
+        | {"combine": "concat", "normalize": True},
+    ),
 }
 
 

@@ -61,6 +61,7 @@ FIRST_LAUNCH: dict[str, dict[str, dict[str, Any]]] = {
         "train": {"epochs": 80, "lr": 5e-3, "batch_size": 4096, "eval_every": 2},
         "model": {
             "layer_dims": (64, 64),
+            "reg": 1e-5,
             "kg_triples": "kg",
             "kg_batch_size": 8192,
             "aggregator": "light",

@@ -8,6 +8,16 @@ import pytest
 
 from core.cli import main
 
+# the paper's KGAT settings (the KGATConfig defaults before issue 14), two small layers
+PAPER_BI = {
+    "layer_dims": (8, 8),
+    "aggregator": "bi-interaction",
+    "combine": "concat",
+    "normalize": True,
+    "reg": 1e-5,
+    "kg_triples": "ckg",
+}
+
 TITLES = {f"m{i}": f"Movie {i}" for i in range(30)}
 TITLES["m3"] = "<script>alert(1)</script>"
 
@@ -29,7 +39,7 @@ def artifact(tmp_path_factory):
     ds = load_dataset(folder)
     out = tmp_path_factory.mktemp("art") / "kgat"
     cfg = TrainConfig(epochs=1, batch_size=64, split_method="random")
-    train_model(ds, "kgat", overrides={"layer_dims": (8, 8)}, train_config=cfg, out_dir=out,
+    train_model(ds, "kgat", overrides=PAPER_BI, train_config=cfg, out_dir=out,
                 dataset_source={"path": str(folder), "format": None})  # fmt: skip
     return str(out)
 

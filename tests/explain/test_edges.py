@@ -12,6 +12,10 @@ from core.explain.context import ExplainContext
 from core.explain.registry import supported_methods
 from tests.explain.conftest import ENTITY_NAMES, assert_edges_exist
 
+# the paper's bi-interaction layers (no longer the KGATConfig default)
+BI = {"aggregator": "bi-interaction", "combine": "concat", "normalize": True}
+
+
 lightgcn = pytest.importorskip("core.models.lightgcn")
 
 
@@ -79,7 +83,9 @@ def test_kgat_attribution_on_ckg_edge_ids(inputs):
         pytest.skip("KGAT has no edge-weighted scoring")
     torch.manual_seed(0)
     model = kgat.KGAT.build(
-        inputs, kgat.KGATConfig(dim=4, relation_dim=4, layer_dims=(4, 4)), "cpu"
+        inputs,
+        kgat.KGATConfig(dim=4, relation_dim=4, layer_dims=(4, 4), reg=1e-5, kg_triples="ckg", **BI),
+        "cpu",
     )
     model.eval()
     model.refresh_attention()

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from core.models.kgat import KGAT, RECBOLE_DEFAULT, KGATConfig
+from core.models.kgat import PAPER as PAPER_DEFAULT
 from tests.models.tiny import (
     check_contract,
     check_history_rescoring,
@@ -15,7 +16,7 @@ from tests.models.tiny import (
 )
 
 CPU = torch.device("cpu")
-PAPER = KGATConfig(kg_lr=0.01)
+PAPER = dataclasses.replace(PAPER_DEFAULT, kg_lr=0.01)
 RECBOLE = dataclasses.replace(RECBOLE_DEFAULT, kg_lr=0.01)
 
 
@@ -126,7 +127,8 @@ def test_recbole_variant_reachable_through_the_registry():
     from core.models.registry import build_model
 
     torch.manual_seed(0)
-    model = build_model("kgat", tiny_inputs(), {"layer_dims": [64], "kg_triples": "kg"})
+    over = {**dataclasses.asdict(RECBOLE_DEFAULT), "layer_dims": [64]}  # JSON gives lists
+    model = build_model("kgat", tiny_inputs(), over)
     assert isinstance(model, KGAT) and model.config == RECBOLE_DEFAULT
 
 

@@ -24,10 +24,11 @@ HISTORIES = [
     torch.tensor([], dtype=torch.long),
     torch.tensor([0, 2, 6]),
 ]
+BI = {"aggregator": "bi-interaction", "combine": "concat", "normalize": True}  # the paper's layers
 CONFIGS = {
     "lightgcn": {"dim": 8},
-    "kgat": {"dim": 8, "relation_dim": 8, "layer_dims": (8, 4)},
-    "kgat-1": {"dim": 8, "relation_dim": 8, "layer_dims": (8,)},
+    "kgat": {"dim": 8, "relation_dim": 8, "layer_dims": (8, 4), **BI},
+    "kgat-1": {"dim": 8, "relation_dim": 8, "layer_dims": (8,), **BI},
     # the light aggregator with mean-combined layers (the sample's first-launch KGAT)
     "kgat-light": {
         "dim": 8,
@@ -108,8 +109,8 @@ def test_refit_is_exact_for_its_parameters_deterministic_and_pure(name):
     inputs = tiny_inputs()
     torch.manual_seed(0)
     over = {"dim": 8, **({"relation_dim": 8} if name.startswith(("kgat", "transr")) else {})}
-    if name == "kgat-light":
-        over = CONFIGS["kgat-light"]
+    if name.startswith("kgat"):
+        over = CONFIGS[name]
     model = build_model(name.split("-")[0], inputs, over)
     run_steps(model, inputs, 8)
     model.eval()
@@ -142,7 +143,7 @@ def sample_inputs():
 
 SAMPLE_CONFIGS = {
     "lightgcn": {},
-    "kgat": {"layer_dims": (32, 16)},
+    "kgat": {"layer_dims": (32, 16), **BI},
     "kgat-light": {"layer_dims": (64, 64), "aggregator": "light", "combine": "mean"},
 }
 

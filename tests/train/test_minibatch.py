@@ -20,7 +20,18 @@ def _lightgcn(n_layers: int = 3) -> LightGCN:
 
 def _kgat() -> KGAT:
     torch.manual_seed(0)
-    model = KGAT.build(tiny_inputs(), KGATConfig(dim=8, relation_dim=4, layer_dims=(8, 4)), "cpu")
+    model = KGAT.build(
+        tiny_inputs(),
+        KGATConfig(
+            dim=8,
+            relation_dim=4,
+            layer_dims=(8, 4),
+            aggregator="bi-interaction",
+            combine="concat",
+            normalize=True,
+        ),
+        "cpu",
+    )
     for p in model.parameters():  # a non-uniform attention, so renormalising would show
         p.data.add_(0.3 * torch.randn_like(p))
     model.refresh_attention()
