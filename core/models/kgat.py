@@ -6,15 +6,18 @@ inverses and "interacted"), with an edge src -> dst read as the triple (h=src, r
 - Knowledge-aware attention pi(h, r, t) = (W_r e_t)^T tanh(W_r e_h + e_r) (eq. 4), softmax over
   the triples of each head h (eq. 5). It is computed by `refresh_attention()` and kept in a buffer:
   the CF phase treats it as a constant, as the paper's alternating optimisation does.
-- Bi-interaction aggregator (eq. 8): LeakyReLU(W1 (e_h + e_Nh)) + LeakyReLU(W2 (e_h * e_Nh)),
-  with e_Nh = sum_t pi(h, r, t) e_t; message dropout; each layer's output L2-normalised and all
-  layers concatenated (eq. 11); score = dot product (eq. 12); BPR loss (eq. 13).
+- Aggregator (`KGATConfig.aggregator`, `core.models.kgat_layers`) over e_Nh = sum_t pi(h, r, t)
+  e_t: the paper's bi-interaction (eq. 8), LeakyReLU(W1 (e_h + e_Nh)) + LeakyReLU(W2 (e_h *
+  e_Nh)), or "light" (the default): e_Nh itself, no weights. Message dropout; the layers are
+  concatenated (eq. 11, each L2-normalised) or averaged (the default); score = dot product (eq.
+  12); BPR loss (eq. 13). The paper's configuration is `PAPER`.
 - Alternating optimisation: the trainer's optimiser runs the CF phase (`loss`); `on_epoch_end`
   runs one KG phase and refreshes the attention. The KG phase uses the model's own Adam
   optimiser, as the official implementation does, because the trainer's optimiser only knows the
   CF loss and its moment estimates would be skewed by a second, differently scaled objective.
 
-Recommended learning rate: 1e-3 for the CF phase (kg_lr for the KG phase).
+Recommended learning rate: 5e-3 for the CF phase with the light default (`default_lr`), 1e-3
+for the paper's layers (kg_lr for the KG phase).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from torch import Tensor, nn
 
 from core.graph import ckg_relation_names, collaborative_kg
 from core.models.base import ModelInputs, Recommender, draw_
+from core.models.kgat_layers import aggregator
 from core.models.kgat_rescoring import KGATRescoring
 from core.models.layers import FixedAggregation
 from core.models.transr import TranslationalScorer, run_kg_epoch
@@ -95,49 +99,6 @@ PAPER = KGATConfig(
 )
 
 
-class BiInteraction(nn.Module):
-    """Bi-interaction aggregator (eq. 8). in_dim -> out_dim."""
-
-    def __init__(self, in_dim: int, out_dim: int, negative_slope: float):
-        super().__init__()
-        self.w1 = nn.Linear(in_dim, out_dim)
-        self.w2 = nn.Linear(in_dim, out_dim)
-        self.negative_slope = negative_slope
-        nn.init.xavier_uniform_(self.w1.weight)
-        nn.init.xavier_uniform_(self.w2.weight)
-
-    def init_weights(self, generator: torch.Generator) -> None:
-        """Xavier-uniform weights; biases uniform in +-1/sqrt(in_dim) (torch's Linear default)."""
-        for lin in (self.w1, self.w2):
-            draw_(lin.weight, nn.init.xavier_uniform_, generator)
-            bound = 1 / lin.in_features**0.5
-            draw_(lin.bias, nn.init.uniform_, generator, a=-bound, b=bound)
-
-    def forward(self, x: Tensor, neigh: Tensor) -> Tensor:
-        """x, neigh: float [N, in_dim] (ego and aggregated neighbours). Returns [N, out_dim]."""
-        act = F.leaky_relu
-        return act(self.w1(x + neigh), self.negative_slope) + act(
-            self.w2(x * neigh), self.negative_slope
-        )
-
-
-class LightAggregator(nn.Module):
-    """A weightless layer: its output is the attention-weighted neighbour sum e_Nh."""
-
-    def init_weights(self, generator: torch.Generator) -> None:
-        """Nothing to draw (kept so every aggregator has the same interface)."""
-
-    def forward(self, x: Tensor, neigh: Tensor) -> Tensor:
-        """x, neigh: float [N, d]. Returns neigh."""
-        return neigh
-
-
-def _aggregator(config: KGATConfig, in_dim: int, out_dim: int) -> nn.Module:
-    if config.aggregator == "light":
-        return LightAggregator()
-    return BiInteraction(in_dim, out_dim, config.negative_slope)
-
-
 class KGAT(KGATRescoring, Recommender):
     """KGAT over a fixed collaborative KG (kept on the model's device, never modified)."""
 
@@ -166,7 +127,9 @@ class KGAT(KGATRescoring, Recommender):
         )
         dims = (config.dim, *config.layer_dims)
         pairs = zip(dims[:-1], dims[1:], strict=True)
-        self.layers = nn.ModuleList(_aggregator(config, a, b) for a, b in pairs)
+        self.layers = nn.ModuleList(
+            aggregator(config.aggregator, a, b, config.negative_slope) for a, b in pairs
+        )
         self._set_graph(ckg)
         self.register_buffer("attention", torch.zeros(ckg.num_edges()))
         self.register_buffer("attention_logits", torch.zeros(ckg.num_edges()))
