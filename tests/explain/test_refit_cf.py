@@ -107,7 +107,8 @@ def test_deletion_curve_is_one_batched_call(lightgcn_ctx, monkeypatch):
     ctx = dataclasses.replace(lightgcn_ctx)
     expl = api.explain(ctx, 5, int(ctx.top_k(5, 1)[0]), "edges")
     curve = fidelity.deletion_curve(ctx, expl, max_m=3, random_draws=2)
-    assert calls == [4 + 3 * 2]  # m = 0..3 and two random sets per m = 1..3, in one call
+    # m = 0..3 and two random sets per m = 1..3, plus the anchor (the full history), one call
+    assert calls == [4 + 3 * 2 + 1]
     assert curve.variant == "refit" and len(curve.ranks) == 4
     assert curve.ranks[0] == pytest.approx(
         ctx.rank(5, ctx.scores_with_history(5, ctx.history(5)), expl.item)
@@ -170,7 +171,7 @@ def test_anchored_refit_of_the_unedited_history_is_the_model_itself(name):
 
 def test_unanchored_refit_drifts_from_the_model():
     """Why anchoring: the same re-fit without the tilt moves the unedited user (tiny fixture)."""
-    ctx = dataclasses.replace(_ctx("lightgcn"), refit=dataclasses.replace(
-        _ctx("lightgcn").refit, anchored=False))
+    base = _ctx("lightgcn")
+    ctx = dataclasses.replace(base, refit=dataclasses.replace(base.refit, anchored=False))
     hist = ctx.history(5)
     assert not np.allclose(ctx.scores_with_history(5, hist), ctx.scores(5), atol=1e-3)
