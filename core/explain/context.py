@@ -20,7 +20,7 @@ from torch import Tensor
 from core.explain.base import node_id
 from core.graph import ckg_relation_names, collaborative_kg
 from core.models.base import ModelInputs, NotSupported, Recommender, supports
-from core.models.refit import RefitConfig
+from core.models.refit import RefitConfig, RefitResult
 
 Rescoring = Literal["refit", "inference"]
 
@@ -106,7 +106,9 @@ class ExplainContext:
     edge_attention: np.ndarray | None  # float [M] KGAT attention per CKG edge, if the model has it
     entity_emb: np.ndarray | None  # float [E, d] unit-normalised entity embeddings, if offered
     device: torch.device
-    refit: RefitConfig = RefitConfig()  # how "refit" re-scoring re-fits the user
+    # how "refit" re-scoring re-fits the user; anchored: `rescore` adds the full history as the
+    # last column, so the unedited history re-scores as the model itself (core.models.refit)
+    refit: RefitConfig = RefitConfig(anchored=True)
 
     # --- construction ------------------------------------------------------------------------
     @classmethod
@@ -237,7 +239,7 @@ class ExplainContext:
         hists = [self._tensor(h) for h in histories]
         params = None
         if variant == "refit":
-            got = self.model.refit_histories(int(user), hists, items, self.refit)
+            got = self._refit(user, hists, items)
             out, params = got.scores, got.params
         elif variant == "inference":
             out = self.model.score_with_histories(int(user), hists, items)
@@ -273,11 +275,20 @@ class ExplainContext:
         items = torch.arange(self.n_items, device=self.device)
         hist = self._tensor(history)
         if variant == "refit" and params is None:
-            params = self.model.refit_histories(int(user), [hist], items[:1], self.refit).params[0]
+            params = self._refit(user, [hist], items[:1]).params[0]
         if variant != "refit":
             params = None
         out = self.model.reference_scores(int(user), hist, items, params)
         return out.double().cpu().numpy().copy()
+
+    def _refit(self, user: int, hists: list[Tensor], items: Tensor) -> RefitResult:
+        """The model's batched re-fit; when anchored, with the full history as an extra last
+        column (its anchor), which is dropped from the result."""
+        if not self.refit.anchored:
+            return self.model.refit_histories(int(user), hists, items, self.refit)
+        full = self._tensor(self.history(user))
+        got = self.model.refit_histories(int(user), [*hists, full], items, self.refit)
+        return RefitResult(scores=got.scores[:-1], params=got.params[:-1])
 
     def _tensor(self, items: np.ndarray) -> Tensor:
         return torch.as_tensor(np.asarray(items, dtype=np.int64), device=self.device)

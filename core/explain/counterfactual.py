@@ -4,7 +4,9 @@ item out of the user's top-k, with the new rank, verified by an independent re-s
 Which re-scoring answers "without these items" (`variant`, recorded on the result):
 - "refit" (default for models with free user parameters: BPR-MF, LightGCN, KGAT, TransE/R): the
   user's own parameters are re-fitted on the edited history with everything else frozen, then
-  the edited graph is re-propagated (core.models.refit): what the model would have learned;
+  the edited graph is re-propagated (core.models.refit): what the model would have learned.
+  The fit is anchored (ExplainContext.refit): the unedited history re-fits to the learned
+  parameters exactly, so the baseline is the model's own ranking;
 - "inference" (the labelled alternative, and the default for the attention model): learned
   parameters kept, the edited graph / history re-scored: what one forward pass computes.
 

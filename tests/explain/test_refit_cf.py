@@ -109,7 +109,8 @@ def test_deletion_curve_is_one_batched_call(lightgcn_ctx, monkeypatch):
     ctx = dataclasses.replace(lightgcn_ctx)
     expl = api.explain(ctx, 5, int(ctx.top_k(5, 1)[0]), "edges")
     curve = fidelity.deletion_curve(ctx, expl, max_m=3, random_draws=2)
-    assert calls == [4 + 3 * 2]  # m = 0..3 and two random sets per m = 1..3, in one call
+    # m = 0..3 and two random sets per m = 1..3, plus the anchor (the full history), one call
+    assert calls == [4 + 3 * 2 + 1]
     assert curve.variant == "refit" and len(curve.ranks) == 4
     assert curve.ranks[0] == pytest.approx(
         ctx.rank(5, ctx.scores_with_history(5, ctx.history(5)), expl.item)
@@ -151,3 +152,28 @@ def test_mostpop_popularity_numbers():
     assert "3 of 6 users" in e.sentence and "1 of the 2 users" in e.sentence
     assert [c.id for c in e.contributions if c.kind == "history_item"] == ["i:0"]
     assert all(p.kind == "user-item-user-item" for p in e.paths) and e.paths
+
+
+@pytest.mark.parametrize("name", ["bprmf", "lightgcn", "kgat", "transe", "transr"])
+def test_anchored_refit_of_the_unedited_history_is_the_model_itself(name):
+    """Anchored, re-fitting the full history leaves the learned parameters where they are, so
+    the counterfactual's baseline is the model's own ranking (a plain re-fit drifts: the old
+    search then found nothing for items the drift alone pushed out of the top-k)."""
+    ctx = _ctx(name)
+    assert ctx.refit.anchored
+    for user in (0, 5):
+        hist = ctx.history(user)
+        scores, params = ctx.rescore(user, [hist, hist[1:]])
+        np.testing.assert_allclose(scores[0], ctx.scores(user), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            ctx.reference_scores(user, hist, params=params[0]), ctx.scores(user), atol=1e-5
+        )
+        assert not np.allclose(scores[1], scores[0], atol=1e-4)  # an edit still moves the user
+
+
+def test_unanchored_refit_drifts_from_the_model():
+    """Why anchoring: the same re-fit without the tilt moves the unedited user (tiny fixture)."""
+    base = _ctx("lightgcn")
+    ctx = dataclasses.replace(base, refit=dataclasses.replace(base.refit, anchored=False))
+    hist = ctx.history(5)
+    assert not np.allclose(ctx.scores_with_history(5, hist), ctx.scores(5), atol=1e-3)
