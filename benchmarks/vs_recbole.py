@@ -207,11 +207,11 @@ def parse_case(text: str) -> tuple[str, str, int | None]:
 # --- the RecLens side (a child process of this script) ----------------------------------------
 
 
-# RecLens configured like RecBole 1.2.1's defaults (equal work per epoch, for speed ratios)
+# RecLens configured like RecBole 1.2.1's defaults (batches of 2048 too: equal work per epoch)
 AS_RECBOLE = {
-    "bprmf": ({"lr": 1e-3}, {"reg": 0.0}),
-    "lightgcn": ({"lr": 1e-3}, {"n_layers": 2, "reg": 1e-5}),
-    "kgat": ({"lr": 1e-3}, {"layer_dims": [64], "kg_triples": "kg"}),
+    "bprmf": ({"lr": 1e-3, "batch_size": 2048}, {"reg": 0.0}),
+    "lightgcn": ({"lr": 1e-3, "batch_size": 2048}, {"n_layers": 2, "reg": 1e-5}),
+    "kgat": ({"lr": 1e-3, "batch_size": 2048}, {"layer_dims": [64], "kg_triples": "kg"}),
 }
 
 
