@@ -161,13 +161,18 @@ def table(rows: list[dict]) -> str:
         "| " + " | ".join(COLUMNS) + " |",
         "|---|---|" + "---:|" * 4 + "---|" + "---:|" * 6 + "---|",
     ]
-    models = list(dict.fromkeys(r["model"] for r in rows))
-    for model in models:
-        group = [r for r in rows if r["model"] == model]
+    groups = list(dict.fromkeys((r["model"], _is_speed(r)) for r in rows))
+    for model, speed in groups:  # a speed row's ratio is to RecBole's speed row, and so on
+        group = [r for r in rows if r["model"] == model and _is_speed(r) == speed]
         peer = next((r for r in group if r["library"] == "recbole" and "error" not in r), None)
         for r in sorted(group, key=lambda r: r["library"] != "recbole"):
             lines.append("| " + " | ".join(_cells(r, peer)) + " |")
     return "\n".join(lines)
+
+
+def _is_speed(r: dict) -> bool:
+    """A fixed-epoch speed row (no validation), told apart from an early-stopped one."""
+    return bool(r.get("fixed")) or ("best_valid" in r and r["best_valid"] is None)
 
 
 def _cells(r: dict, peer: dict | None) -> list[str]:
@@ -175,7 +180,7 @@ def _cells(r: dict, peer: dict | None) -> list[str]:
     if "error" in r:
         return [r["model"], run, f"failed: {r['error'][:90]}"] + [""] * (len(COLUMNS) - 3)
     ours = r["library"] == "reclens"
-    stop = "fixed epochs" if r.get("fixed") else ("early stop" if r["converged"] else "epoch cap")
+    stop = "fixed epochs" if _is_speed(r) else ("early stop" if r["converged"] else "epoch cap")
     return [
         r["model"],
         run,
@@ -491,8 +496,18 @@ def markdown(all_rows: list[dict], note: str) -> str:
         rows = [r for r in all_rows if r["dataset"] == dataset]
         sizes = next((r["sizes"] for r in rows if r.get("sizes")), None)
         head = f"#### {dataset}" + (f" (train / valid / test rows {sizes})" if sizes else "")
-        parts.append(f"{head}\n\n{table(rows)}")
+        parts.append(f"{head}\n\n{table(rows)}{_load_line(rows)}")
     return "\n\n".join(parts) + f"\n\n{note}"
+
+
+def _load_line(rows: list[dict]) -> str:
+    """The 1-minute load average when each run of the table ended (2 cores here)."""
+    loads = [r["load"] for r in rows if r.get("load") is not None]
+    return (
+        f"\n\nLoad average at the end of each run: {min(loads):.1f}-{max(loads):.1f}."
+        if loads
+        else ""
+    )
 
 
 def main() -> int:

@@ -63,6 +63,19 @@ def test_table_puts_recbole_first_and_divides_its_times_by_ours():
     assert cells[6] == "early stop" and cells[4] == "–"  # no validation figure given
 
 
+def test_speed_rows_are_divided_by_the_peers_speed_row_only():
+    rows = [
+        _row("recbole", "recbole", 4.0, 1.0, best_valid=None),  # fixed epochs, no validation
+        _row("recbole", "recbole", 2.0, 1.0, best_valid=0.2),
+        _row("reclens", "default", 1.0, 0.5, fixed=True),
+        _row("reclens", "default", 0.5, 0.5),
+    ]
+    lines = table(rows).splitlines()[2:]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    assert [c[6] for c in cells] == ["fixed epochs", "fixed epochs", "early stop", "early stop"]
+    assert cells[1][11] == "4.0x / 4.0x" and cells[3][11] == "4.0x / 4.0x"
+
+
 def test_table_shows_a_failed_peer_run_and_no_ratio():
     rows = [_row("recbole", "recbole", 0, 0) | {"error": "boom"}, _row("reclens", "tuned", 1, 1)]
     text = table(rows)
