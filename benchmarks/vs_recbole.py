@@ -52,11 +52,25 @@ DATASETS = {
         "ml-100k-recbole-kg",
     ),
 }
+# datasets RecBole cannot read as they come: converted once to NAME.inter (atomic) by
+# `convert_hetrec`, then split by RecBole like the others
+CONVERTED = {"lastfm-kgcn": "lastfm-kgcn/user_artists.dat"}
+DATASETS["lastfm-kgcn"] = ({}, "BPR", "lastfm-kgcn")
 # datasets with their own train/test split (KGAT's): RecLens carves 5 % of each user's training
 # rows as validation (seed 2020, as benchmarks/accuracy.py does) and writes the three parts once
 GIVEN = {"amazon-book": ("kgat-amazon-book", "amazon-book")}  # folder, accuracy preset key
 RECBOLE_NAME = {"bprmf": "BPR", "lightgcn": "LightGCN", "kgat": "KGAT"}
-DEFAULT_CASES = ["ml100k:bprmf", "ml100k:lightgcn", "ml100k-kg:kgat"]
+DEFAULT_CASES = [
+    "ml100k:bprmf",
+    "ml100k:lightgcn",
+    "ml100k:bprmf:5",
+    "ml100k:lightgcn:5",
+    "lastfm-kgcn:bprmf",
+    "lastfm-kgcn:lightgcn",
+    "amazon-book:bprmf:2",
+    "amazon-book:lightgcn:2",
+    "ml100k-kg:kgat",
+]
 PARTS = ("train", "valid", "test")
 
 
@@ -81,6 +95,27 @@ def write_split(folder: Path, name: str, parts: dict[str, tuple]) -> None:
                 raise ValueError(f"{part} row {row}: token {u!r} / {i!r} is empty or has a tab")
             lines.append(f"{u}\t{i}")
         (folder / f"{name}.{part}.inter").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def convert_hetrec(source: Path, target: Path) -> int:
+    """hetrec2011's user_artists.dat (`userID artistID weight`, tab-separated, one header line)
+    as a RecBole atomic NAME.inter of (user, item) tokens, every row a positive, as RecLens's
+    kgcn loader reads it. Returns the number of rows; a malformed line raises ValueError naming
+    the file and line."""
+    lines = source.read_text(encoding="utf-8").splitlines()
+    if not lines or lines[0].strip().lower().split("\t")[:2] != ["userid", "artistid"]:
+        raise ValueError(f"{source} line 1: expected the header userID, artistID, weight")
+    out = ["user_id:token\titem_id:token"]
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        if not line.strip():
+            continue
+        if len(fields) != 3 or not all(f.strip().isdigit() for f in fields[:2]):
+            raise ValueError(f"{source} line {number}: expected userID, artistID, weight: {line!r}")
+        out.append(f"{fields[0].strip()}\t{fields[1].strip()}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return len(out) - 1
 
 
 def config_hash(settings: dict) -> str:
@@ -126,13 +161,18 @@ def table(rows: list[dict]) -> str:
         "| " + " | ".join(COLUMNS) + " |",
         "|---|---|" + "---:|" * 4 + "---|" + "---:|" * 6 + "---|",
     ]
-    models = list(dict.fromkeys(r["model"] for r in rows))
-    for model in models:
-        group = [r for r in rows if r["model"] == model]
+    groups = list(dict.fromkeys((r["model"], _is_speed(r)) for r in rows))
+    for model, speed in groups:  # a speed row's ratio is to RecBole's speed row, and so on
+        group = [r for r in rows if r["model"] == model and _is_speed(r) == speed]
         peer = next((r for r in group if r["library"] == "recbole" and "error" not in r), None)
         for r in sorted(group, key=lambda r: r["library"] != "recbole"):
             lines.append("| " + " | ".join(_cells(r, peer)) + " |")
     return "\n".join(lines)
+
+
+def _is_speed(r: dict) -> bool:
+    """A fixed-epoch speed row (no validation), told apart from an early-stopped one."""
+    return bool(r.get("fixed")) or ("best_valid" in r and r["best_valid"] is None)
 
 
 def _cells(r: dict, peer: dict | None) -> list[str]:
@@ -140,7 +180,7 @@ def _cells(r: dict, peer: dict | None) -> list[str]:
     if "error" in r:
         return [r["model"], run, f"failed: {r['error'][:90]}"] + [""] * (len(COLUMNS) - 3)
     ours = r["library"] == "reclens"
-    stop = "fixed epochs" if r.get("fixed") else ("early stop" if r["converged"] else "epoch cap")
+    stop = "fixed epochs" if _is_speed(r) else ("early stop" if r["converged"] else "epoch cap")
     return [
         r["model"],
         run,
@@ -172,12 +212,12 @@ def parse_case(text: str) -> tuple[str, str, int | None]:
 # --- the RecLens side (a child process of this script) ----------------------------------------
 
 
-# RecLens configured like RecBole 1.2.1's defaults (equal work per epoch, for speed ratios)
+# RecLens configured like RecBole 1.2.1's defaults (batches of 2048 too: equal work per epoch)
 AS_RECBOLE = {
-    "bprmf": ({"lr": 1e-3}, {"reg": 0.0}),
-    "lightgcn": ({"lr": 1e-3}, {"n_layers": 2, "reg": 1e-5}),
+    "bprmf": ({"lr": 1e-3, "batch_size": 2048}, {"reg": 0.0}),
+    "lightgcn": ({"lr": 1e-3, "batch_size": 2048}, {"n_layers": 2, "reg": 1e-5}),
     "kgat": (
-        {"lr": 1e-3},
+        {"lr": 1e-3, "batch_size": 2048},
         {"layer_dims": [64], "kg_triples": "kg", "reg": 1e-5, "aggregator": "bi-interaction"}
         | {"combine": "concat", "normalize": True},
     ),
@@ -283,10 +323,16 @@ def run_reclens(args: argparse.Namespace) -> dict:
 # --- orchestration ------------------------------------------------------------------------------
 
 
-def _child(cmd: list[str], log: Path) -> dict:
-    """Run one benchmark process; its last JSON line is the row (stderr goes to `log`)."""
+def _child(cmd: list[str], log: Path, timeout: float | None = None) -> dict:
+    """Run one benchmark process; its last JSON line is the row (stderr goes to `log`). A run
+    past `timeout` seconds is stopped and its row says so (budget-cut, no figures)."""
     with open(log, "w") as err:
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT)
+        try:
+            proc = subprocess.run(
+                cmd, stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT, timeout=timeout
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": f"budget-cut: stopped after the {timeout:.0f} s per-run limit"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = [ln.strip() for ln in log.read_text().splitlines() if ln.strip()] or ["no output"]
@@ -300,6 +346,8 @@ def stage_source(dataset: str) -> Path:
     files, _, _ = DATASETS[dataset]
     folder = OUT / "source" / dataset
     folder.mkdir(parents=True, exist_ok=True)
+    if dataset in CONVERTED and not (folder / f"{dataset}.inter").exists():
+        convert_hetrec(SHARED / CONVERTED[dataset], folder / f"{dataset}.inter")
     for ext, rel in files.items():
         link = folder / f"{dataset}.{ext}"
         if not link.exists():
@@ -368,6 +416,29 @@ def record_config(row: dict) -> dict:
     return row
 
 
+def presets_of(dataset: str, model: str, presets: list[str]) -> list[str]:
+    """`presets` without those that resolve to the same settings as an earlier one (the tuned
+    preset of a dataset without its own tuning is the default), so no run is made twice."""
+    kept, seen = [], []
+    for which in presets:
+        resolved = _resolved(model, preset(dataset, model, which))
+        if resolved not in seen:
+            kept.append(which)
+            seen.append(resolved)
+    return kept
+
+
+def _resolved(model: str, settings: tuple[dict, dict]) -> str:
+    """The settings as a model default would fill them (lr / batch None: the model's own)."""
+    sys.path.insert(0, str(ROOT))
+    from core.models.registry import MODELS
+
+    cls = MODELS[model]
+    train, model_set = settings
+    train = {"lr": cls.default_lr, "batch_size": cls.default_batch_size, **train}
+    return json.dumps([train, model_set], sort_keys=True, default=str)
+
+
 def run_case(dataset: str, model: str, fixed: int | None, args) -> list[dict]:
     splits = export_split(dataset)
     tag = f"{dataset}-{model}" + (f"-{fixed}ep" if fixed else "")
@@ -390,7 +461,7 @@ def run_case(dataset: str, model: str, fixed: int | None, args) -> list[dict]:
         peer += ["--epochs", str(args.max_epochs)] if not fixed else []
     rows = []
     runs = [("recbole", peer)]
-    for which in args.presets:
+    for which in presets_of(dataset, model, args.speed_presets if fixed else args.presets):
         ours = [
             sys.executable,
             __file__,
@@ -410,7 +481,7 @@ def run_case(dataset: str, model: str, fixed: int | None, args) -> list[dict]:
         runs.append((f"reclens-{which}", ours))
     for name, cmd in runs:
         t0 = time.perf_counter()
-        row = _child(cmd, OUT / f"{tag}-{name}.log")
+        row = _child(cmd, OUT / f"{tag}-{name}.log", args.run_timeout)
         row.setdefault("library", name.split("-")[0])
         row.setdefault("preset", name.split("-", 1)[-1])
         row["model"] = model  # RecBole's rows say "BPR"; the tables group by RecLens's names
@@ -429,20 +500,42 @@ def markdown(all_rows: list[dict], note: str) -> str:
         rows = [r for r in all_rows if r["dataset"] == dataset]
         sizes = next((r["sizes"] for r in rows if r.get("sizes")), None)
         head = f"#### {dataset}" + (f" (train / valid / test rows {sizes})" if sizes else "")
-        parts.append(f"{head}\n\n{table(rows)}")
+        parts.append(f"{head}\n\n{table(rows)}{_load_line(rows)}")
     return "\n\n".join(parts) + f"\n\n{note}"
+
+
+def _load_line(rows: list[dict]) -> str:
+    """The 1-minute load average when each run of the table ended (2 cores here)."""
+    loads = [r["load"] for r in rows if r.get("load") is not None]
+    return (
+        f"\n\nLoad average at the end of each run: {min(loads):.1f}-{max(loads):.1f}."
+        if loads
+        else ""
+    )
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", nargs="+", default=DEFAULT_CASES, help="DATASET:MODEL[:EPOCHS]")
     p.add_argument("--presets", nargs="+", default=["default", "tuned"])
+    p.add_argument(
+        "--speed-presets",
+        nargs="+",
+        default=["default", "as-recbole"],
+        help="RecLens presets of the speed rows (DATASET:MODEL:EPOCHS)",
+    )
     p.add_argument("--threads", type=int, default=1, help="torch threads of every run")
     p.add_argument(
         "--max-epochs",
         type=int,
         default=None,
         help="cap the epochs of both (RecBole's default is 300, RecLens's 100)",
+    )
+    p.add_argument(
+        "--run-timeout",
+        type=float,
+        default=None,
+        help="stop any one run after this many seconds; its row then says budget-cut",
     )
     p.add_argument("--write", action="store_true", help="put the tables into RESULTS.md")
     p.add_argument(

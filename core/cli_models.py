@@ -50,7 +50,9 @@ def _register_train(sub) -> None:
         default=None,
         help="Adam learning rate (default: the model's recommended rate)",
     )
-    tr.add_argument("--batch-size", type=int, default=None, help="BPR batch size (default 2048)")
+    tr.add_argument(
+        "--batch-size", type=int, default=None, help="BPR batch size (default: the model's)"
+    )
     tr.add_argument("--patience", type=int, default=None, help="early-stopping patience")
     tr.add_argument(
         "--sampling",

@@ -88,6 +88,7 @@ class Recommender(nn.Module):
     name: ClassVar[str] = "base"
     config_cls: ClassVar[type]  # the frozen dataclass of this model's hyper-parameters
     default_lr: ClassVar[float] = 1e-3  # Adam rate `fit` uses when TrainConfig.lr is None
+    default_batch_size: ClassVar[int] = 2048  # BPR triples per step when TrainConfig's is None
 
     @classmethod
     def build(cls, inputs: ModelInputs, config, device: torch.device) -> Recommender:

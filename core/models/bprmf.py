@@ -64,7 +64,16 @@ class BPRMF(Recommender):
         return model.to(device)
 
     def loss(self, users: Tensor, pos: Tensor, neg: Tensor) -> Tensor:
-        """-log sigmoid(s(u,pos) - s(u,neg)) averaged over the [B] triples, plus L2."""
+        """-log sigmoid(s(u,pos) - s(u,neg)) averaged over the [B] triples, plus L2.
+
+        With dense gradients the value and its gradient come from `_BPRLoss` (one gather per
+        table, the gradient in closed form, one index_add per table): the same numbers as
+        autograd through the embedding lookups, to rounding, at about half the CPU time.
+        """
+        if not self.config.sparse_grad:
+            return _BPRLoss.apply(
+                self.user_emb.weight, self.item_emb.weight, users, pos, neg, self.config.reg
+            )
         u, p, n = self.user_emb(users), self.item_emb(pos), self.item_emb(neg)
         diff = (u * p).sum(1) - (u * n).sum(1)
         l2 = (u.pow(2).sum() + p.pow(2).sum() + n.pow(2).sum()) / 2 / len(users)
@@ -143,3 +152,39 @@ class BPRMF(Recommender):
         if self._train is None:
             return torch.empty(0, dtype=torch.long)
         return self._train[self._train[:, 0] == user, 1]
+
+
+class _BPRLoss(torch.autograd.Function):
+    """BPR loss plus the batch L2 term of `BPRMF.loss`, differentiated by hand.
+
+    With x_b = <u_b, p_b - n_b> and L = mean_b softplus(-x_b) + reg / (2B) sum of squares of
+    the batch's rows: dL/du_b = w_b (p_b - n_b) + reg/B u_b, dL/dp_b = w_b u_b + reg/B p_b,
+    dL/dn_b = -w_b u_b + reg/B n_b, where w_b = -sigmoid(-x_b) / B. Rows drawn several times
+    in a batch accumulate (index_add), as the embedding backward does.
+    """
+
+    @staticmethod
+    def forward(ctx, user_w, item_w, users, pos, neg, reg: float):  # noqa: D102
+        b = len(users)
+        items = torch.cat([pos, neg])
+        u = user_w.index_select(0, users)
+        rows = item_w.index_select(0, items)  # [2B, d]: positives, then negatives
+        dpn = rows[:b] - rows[b:]
+        x = (u * dpn).sum(1)
+        l2 = (u.square().sum() + rows.square().sum()) / 2 / b
+        ctx.save_for_backward(users, items, u, rows, dpn, x)
+        ctx.reg, ctx.shapes = reg, (user_w.shape, item_w.shape)
+        return F.softplus(-x).mean() + reg * l2
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        users, items, u, rows, dpn, x = ctx.saved_tensors
+        b, decay = len(users), ctx.reg * grad / len(users)
+        w = (torch.sigmoid(-x) * (-grad / b)).unsqueeze(1)  # [B, 1]
+        wu = w * u
+        grad_u = torch.addcmul(u * decay, w, dpn)
+        grad_rows = torch.cat([wu, -wu]).add_(rows, alpha=float(decay))
+        user_shape, item_shape = ctx.shapes
+        grad_user = u.new_zeros(user_shape).index_add_(0, users, grad_u)
+        grad_item = u.new_zeros(item_shape).index_add_(0, items, grad_rows)
+        return grad_user, grad_item, None, None, None, None

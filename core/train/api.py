@@ -23,6 +23,7 @@ from core.train.trainer import (
     Callback,
     TrainConfig,
     TrainResult,
+    batch_size_of,
     fit,
     learning_rate,
     resolve_device,
@@ -81,7 +82,10 @@ def train_model(
     model = build_model(model_name, inputs, dataclasses.asdict(config), device)
     # the start is drawn from the run's own generator, never torch's global one (DESIGN.md)
     model.init_weights(torch.Generator().manual_seed(cfg.seed))
-    cfg = dataclasses.replace(cfg, lr=learning_rate(model, cfg))  # meta.json records the rate used
+    # meta.json records the rate and batch size used, not None
+    cfg = dataclasses.replace(
+        cfg, lr=learning_rate(model, cfg), batch_size=batch_size_of(model, cfg)
+    )
     start = _warm_start(init_from, dataset, model_name, config, split, model, device)
     if checkpoint_every and out_dir is not None:
         meta_of = functools.partial(

@@ -13,9 +13,12 @@ from torch import Tensor
 
 
 class NegativeSampler:
-    """Samples items outside each user's training set. Holds int64 keys [N] on `device`."""
+    """Samples items outside each user's training set. Holds int64 keys [N] on `device`, and,
+    when users x items is at most `dense_limit`, a bool table [users * items] of the training
+    pairs: one gather per test instead of a binary search (same answers, ~10x less time)."""
 
     max_rounds = 50  # a user who met (nearly) every item would otherwise loop for long
+    dense_limit = 1 << 25  # cells of the bool table (32 MB); ml-100k needs 1.6 M
 
     def __init__(self, n_items: int, train: np.ndarray, device: torch.device | str = "cpu") -> None:
         pairs = np.asarray(train, dtype=np.int64).reshape(-1, 2)
@@ -23,10 +26,19 @@ class NegativeSampler:
         self.n_items = n_items
         self.device = torch.device(device)
         self.keys = torch.from_numpy(keys).to(self.device)
+        n_users = int(pairs[:, 0].max()) + 1 if len(pairs) else 0
+        self.table: Tensor | None = None
+        if 0 < n_users * n_items <= self.dense_limit:
+            table = torch.zeros(n_users * n_items, dtype=torch.bool)
+            table[self.keys.cpu()] = True
+            self.table = table.to(self.device)
 
     def is_positive(self, users: Tensor, items: Tensor) -> Tensor:
         """bool [B]: (users[b], items[b]) is a training pair."""
         query = users * self.n_items + items
+        if self.table is not None:  # users without training pairs lie past the table's end
+            inside = query < len(self.table)
+            return self.table[query.clamp(max=len(self.table) - 1)] & inside
         pos = torch.searchsorted(self.keys, query).clamp(max=max(0, len(self.keys) - 1))
         return self.keys[pos] == query if len(self.keys) else torch.zeros_like(query, dtype=bool)
 

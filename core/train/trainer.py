@@ -31,7 +31,7 @@ LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (
 @dataclass(frozen=True)
 class TrainConfig:
     epochs: int = 100  # upper bound; early stopping usually ends sooner
-    batch_size: int = 2048  # BPR triples per optimiser step
+    batch_size: int | None = None  # BPR triples per optimiser step; None: the model's default
     # "pairs": each epoch visits every training pair once, in random order (each user weighted by
     # activity). "users": each batch draws distinct users uniformly, then one of each user's
     # items, as KGAT's and NGCF's reference code do; an epoch is still ceil(pairs / batch) steps.
@@ -57,6 +57,11 @@ class TrainConfig:
 def learning_rate(model: Recommender, config: TrainConfig) -> float:
     """The configured rate, or the model's own recommended one (models differ by 10x here)."""
     return config.lr if config.lr is not None else model.default_lr
+
+
+def batch_size_of(model: Recommender, config: TrainConfig) -> int:
+    """The configured batch size, or the model's own (`default_batch_size`, else 2048)."""
+    return config.batch_size if config.batch_size is not None else model.default_batch_size
 
 
 def resolve_device(name: str) -> torch.device:
@@ -225,9 +230,10 @@ class _Loop:
         self.loss_fn = loss_fn or model.loss
         self.pairs = torch.as_tensor(np.asarray(inputs.train, dtype=np.int64), device=device)
         self.sampler = NegativeSampler(inputs.n_items, inputs.train, device)
-        self.batches = _batch_source(config.sampling, self.pairs, inputs.n_users, config.batch_size)
+        batch = batch_size_of(model, config)
+        self.batches = _batch_source(config.sampling, self.pairs, inputs.n_users, batch)
         self.opts = make_optimizers(model, learning_rate(model, config))
-        self.n_batches = math.ceil(len(self.pairs) / config.batch_size)
+        self.n_batches = math.ceil(len(self.pairs) / batch)
 
     def run_epoch(self, epoch: int, callbacks: Sequence[Callback]) -> dict[str, float]:
         t0 = time.perf_counter()

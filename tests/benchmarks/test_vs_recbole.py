@@ -2,7 +2,7 @@
 
 import pytest
 
-from benchmarks.vs_recbole import config_hash, parse_case, table, write_split
+from benchmarks.vs_recbole import config_hash, convert_hetrec, parse_case, table, write_split
 from core.data import load_dataset, split_dataset
 
 PARTS = {
@@ -63,6 +63,19 @@ def test_table_puts_recbole_first_and_divides_its_times_by_ours():
     assert cells[6] == "early stop" and cells[4] == "–"  # no validation figure given
 
 
+def test_speed_rows_are_divided_by_the_peers_speed_row_only():
+    rows = [
+        _row("recbole", "recbole", 4.0, 1.0, best_valid=None),  # fixed epochs, no validation
+        _row("recbole", "recbole", 2.0, 1.0, best_valid=0.2),
+        _row("reclens", "default", 1.0, 0.5, fixed=True),
+        _row("reclens", "default", 0.5, 0.5),
+    ]
+    lines = table(rows).splitlines()[2:]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    assert [c[6] for c in cells] == ["fixed epochs", "fixed epochs", "early stop", "early stop"]
+    assert cells[1][11] == "4.0x / 4.0x" and cells[3][11] == "4.0x / 4.0x"
+
+
 def test_table_shows_a_failed_peer_run_and_no_ratio():
     rows = [_row("recbole", "recbole", 0, 0) | {"error": "boom"}, _row("reclens", "tuned", 1, 1)]
     text = table(rows)
@@ -77,3 +90,41 @@ def test_cases_and_config_hashes():
         parse_case("ml100k:transe")
     assert config_hash({"a": 1, "b": 2}) == config_hash({"b": 2, "a": 1})
     assert config_hash({"a": 1}) != config_hash({"a": 2})
+
+
+def test_hetrec_listening_file_becomes_an_atomic_inter_file(tmp_path):
+    src = tmp_path / "user_artists.dat"
+    src.write_text("userID\tartistID\tweight\n2\t51\t13883\n2\t52\t11690\n7\t51\t3\n")
+    assert convert_hetrec(src, tmp_path / "lf" / "lf.inter") == 3
+    ds = load_dataset(tmp_path / "lf", "recbole")
+    pairs = sorted(
+        (ds.user_ids.raw[u], ds.item_ids.raw[i])
+        for u, i in ds.interactions[["user", "item"]].to_numpy()
+    )
+    assert pairs == [("2", "51"), ("2", "52"), ("7", "51")]
+    src.write_text("userID\tartistID\tweight\n2\t51\t13883\n2\tx\t1\n")
+    with pytest.raises(ValueError, match="user_artists.dat line 3"):
+        convert_hetrec(src, tmp_path / "bad.inter")
+
+
+def test_a_preset_resolving_to_the_defaults_is_run_once(monkeypatch):
+    from benchmarks import vs_recbole
+
+    fake = {
+        ("d", "bprmf", "default"): ({}, {}),
+        ("d", "bprmf", "tuned"): ({"lr": vs_recbole_default_lr()}, {}),  # the default, spelt out
+        ("d", "bprmf", "as-recbole"): ({"lr": 1e-3}, {"reg": 0.0}),
+    }
+    monkeypatch.setattr(vs_recbole, "preset", lambda d, m, w: fake[(d, m, w)])
+    assert vs_recbole.presets_of("d", "bprmf", ["default", "tuned", "as-recbole"]) == [
+        "default",
+        "as-recbole",
+    ]
+    fake[("d", "bprmf", "tuned")] = ({"lr": 5e-2}, {})
+    assert vs_recbole.presets_of("d", "bprmf", ["default", "tuned"]) == ["default", "tuned"]
+
+
+def vs_recbole_default_lr():
+    from core.models.registry import MODELS
+
+    return MODELS["bprmf"].default_lr

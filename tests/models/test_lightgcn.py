@@ -1,5 +1,6 @@
 """LightGCN: contract smoke test, edge-weight path, history re-scoring, read-only inference."""
 
+import pytest
 import torch
 
 from core.models.lightgcn import LightGCN, LightGCNConfig
@@ -79,9 +80,11 @@ def test_prepared_embeddings_dropped_when_training_resumes():
     assert not torch.allclose(model.score(torch.arange(6)), cached)
 
 
-def test_training_rows_match_full_propagation_in_value_and_gradient():
+@pytest.mark.parametrize("block_share", [0.0, 1.0])  # full last layer / block of in-edges
+def test_training_rows_match_full_propagation_in_value_and_gradient(block_share):
     for n_layers in (0, 1, 2, 3):
         model = _model(LightGCNConfig(n_layers=n_layers, dim=8))
+        model.block_edge_share = block_share
         nodes = torch.tensor([0, 2, 2, model.n_users + 1, model.n_users + 4, 0])
         weights = torch.randn(len(nodes), 8)
         fast = model._final_rows(nodes)

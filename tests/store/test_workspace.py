@@ -114,6 +114,10 @@ def test_committed_sample_artifacts_match_the_presets_and_load(model):
     ds = load_dataset("sample")
     assert meta["dataset"]["fingerprint"] == ds.fingerprint()
     expected = {**ws.train_config(model).__dict__}
+    if expected["batch_size"] is None:  # the model's own default, as train_model records it
+        from core.models.registry import MODELS
+
+        expected["batch_size"] = MODELS[model].default_batch_size
     recorded = meta["train_config"]
     for field in ("epochs", "batch_size", "patience", "eval_every", "seed"):
         assert recorded[field] == expected[field], field

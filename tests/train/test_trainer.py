@@ -146,6 +146,22 @@ def test_negative_sampler_avoids_training_items_and_is_seeded():
     ]
 
 
+def test_negative_sampler_table_and_binary_search_agree(monkeypatch):
+    """The bool table (small catalogues) answers exactly as the sorted keys do, for users
+    past the last one with training pairs too, so the drawn negatives are the same."""
+    rng = np.random.default_rng(0)
+    train = np.unique(rng.integers(0, [30, 40], size=(300, 2)), axis=0)
+    dense = NegativeSampler(40, train)
+    monkeypatch.setattr(NegativeSampler, "dense_limit", 0)
+    keys_only = NegativeSampler(40, train)
+    assert dense.table is not None and keys_only.table is None
+    users, items = torch.randint(0, 33, (2000,)), torch.randint(0, 40, (2000,))
+    assert torch.equal(dense.is_positive(users, items), keys_only.is_positive(users, items))
+    assert dense.is_positive(users, items).any() and not dense.is_positive(users + 30, items).any()
+    draw = [s.sample(users, torch.Generator().manual_seed(5)) for s in (dense, keys_only)]
+    assert torch.equal(*draw)
+
+
 def test_a_stop_request_between_validations_still_scores_the_last_epoch():
     class StopAt2(Callback):
         def on_epoch_end(self, epoch, logs):
@@ -213,3 +229,23 @@ def test_user_sampling_trains_and_an_unknown_scheme_is_refused():
     assert res.epochs_run == 2 and np.isfinite(res.history[-1]["loss"])
     with pytest.raises(ValueError, match="sampling"):
         fit(model, inputs, split, dataclasses.replace(FAST, sampling="items"))
+
+
+def test_unset_batch_size_is_the_models_own_and_train_model_records_it(monkeypatch):
+    from core.models.bprmf import BPRMF
+    from core.train import train_model
+
+    monkeypatch.setattr(BPRMF, "default_batch_size", 7)
+    inputs, split, model = _setup()
+
+    class Count(Callback):
+        batches = 0
+
+        def on_batch_end(self, batch, loss):
+            Count.batches += 1
+
+    cfg = dataclasses.replace(FAST, epochs=1, batch_size=None)
+    fit(model, inputs, split, cfg, [Count()])
+    assert Count.batches == int(np.ceil(len(inputs.train) / 7))
+    trained = train_model(tiny_dataset(), "bprmf", train_config=cfg, split=split)
+    assert trained.meta["train_config"]["batch_size"] == 7
