@@ -19,7 +19,7 @@ $(STAMP): requirements.txt
 	cp requirements.txt $(STAMP)
 
 run: setup
-	RECLENS_WORKSPACE=$(WORKSPACE) $(PY) -m streamlit run app/main.py --server.port $(PORT) \
+	RECLENS_WORKSPACE=$(WORKSPACE) $(PY) -m app.serve --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
 test: setup

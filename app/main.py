@@ -15,6 +15,12 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts app/ on sys.path, not the 
 
 import streamlit as st  # noqa: E402
 
+from app import warm  # noqa: E402
+
+# the server's warm-up (already running when launched by `python -m app.serve`, as `make run`
+# does); its imports finish before this script's own, see app/warm.py
+warm.start().imported.wait()
+
 from app import links, sidebar, workspace  # noqa: E402
 from core.data import DataError  # noqa: E402
 from core.models.base import NotSupported  # noqa: E402

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app import warm
 from app.components.kg_graph import build_kg_html
 from core.data import Dataset, load_dataset
 from core.eval.metrics import mean_jaccard
@@ -29,7 +30,6 @@ from core.narrate.base import BackendError
 from core.narrate.config import LLMSettings, make_backend
 from core.narrate.narrator import Narration, narrate
 from core.store.artifacts import TrainedModel, load_artifact
-from core.store.feedback import open_feedback
 
 
 def artifact_key(folder: str | Path) -> str:
@@ -42,31 +42,50 @@ def _folder(key: str) -> Path:
     return Path(key.rsplit("@", 1)[0])
 
 
+def _workspace() -> Path:
+    from core.store.workspace import workspace_dir
+
+    return workspace_dir()
+
+
+# dataset / trained / context take what the server's warm-up (app.warm) loaded for them, and
+# load it themselves when it did not
 @st.cache_resource(max_entries=4, show_spinner="Loading dataset…")
 def dataset(path: str) -> Dataset:
-    return load_dataset(path)
+    return warm.dataset(_workspace(), path) or load_dataset(path)
 
 
 @st.cache_resource(max_entries=12, show_spinner="Loading model…")
 def trained(key: str, data_path: str) -> TrainedModel:
     """The artifact's model in eval mode, ready for inference (load_artifact does both)."""
+    found = warm.model(_workspace(), key, data_path)
+    if found is not None:
+        return found[0]
     return load_artifact(_folder(key), dataset(data_path))
 
 
 @st.cache_resource(max_entries=12, show_spinner="Preparing explanations…")
 def context(key: str, data_path: str) -> ExplainContext:
     tm = trained(key, data_path)
+    found = warm.model(_workspace(), key, data_path)
+    if found is not None and found[0] is tm:
+        return found[1]
     return ExplainContext.from_dataset(dataset(data_path), tm.split, tm.model)
 
 
-@st.cache_resource
+_TRAIN_LOCK = threading.Lock()
+
+
 def train_lock() -> threading.Lock:
-    """One training at a time per server (two first-launch sessions must not both train)."""
-    return threading.Lock()
+    """One training at a time per server (two first-launch sessions must not both train). A
+    module global, not a cached resource: the warm-up's thread takes it too (app.warm)."""
+    return _TRAIN_LOCK
 
 
 @st.cache_resource
 def feedback_db(url: str):
+    from core.store.feedback import open_feedback  # SQLAlchemy only when feedback is used
+
     return open_feedback(url)
 
 
@@ -144,6 +163,7 @@ def forget_models() -> None:
     trained.clear()
     context.clear()
     st.cache_data.clear()
+    warm.drop_stale(lambda key: artifact_key(_folder(key)) == key)
 
 
 # --- language-model narration (issue 12) ------------------------------------------------------

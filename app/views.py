@@ -26,7 +26,6 @@ from core.explain.heatmap import HeatmapData, heatmap_data
 from core.explain.present import node_namer, path_shares
 from core.models.base import NotSupported
 from core.safe_text import md
-from core.store.feedback import add_feedback
 
 LARGE = 5000  # above this many users a text box replaces the searchable list
 
@@ -81,6 +80,8 @@ def heatmap_figure(ds: Dataset, items, found: HeatmapData) -> go.Figure:
 def _save_vote(
     sel: Selection, model: str, method: str, expl, vote: int, comment: str, narration=None
 ) -> None:
+    from core.store.feedback import add_feedback  # SQLAlchemy only when a vote is cast
+
     engine = state.feedback_db(workspace.feedback_database())
     ds = sel.dataset
     add_feedback(

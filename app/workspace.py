@@ -22,7 +22,6 @@ from core.data import DataError, Dataset
 from core.safe_text import md
 from core.store import workspace as core_ws
 from core.store.artifacts import ArtifactInfo, list_artifacts
-from core.store.feedback import feedback_url
 from core.train import Callback, TrainConfig, train_model
 
 DEFAULT_MODELS = core_ws.DEFAULT_MODELS
@@ -40,6 +39,8 @@ def default_dataset() -> str:
 
 def feedback_database() -> str:
     """SQLAlchemy URL of the feedback DB: $RECLENS_FEEDBACK_URL or workspace/feedback.sqlite."""
+    from core.store.feedback import feedback_url  # SQLAlchemy only when feedback is used
+
     return os.environ.get("RECLENS_FEEDBACK_URL") or feedback_url(workspace_dir())
 
 

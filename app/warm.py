@@ -1,0 +1,210 @@
+"""Server-wide warm-up: the work the first page needs, started once per server process as early
+as possible, so that it overlaps with the browser opening the page.
+
+`start()` (cheap: it imports nothing heavy) runs one daemon thread that, in order:
+1. imports the heavy modules the first page needs (torch and the part of it an optimiser's first
+   construction imports, DGL, the models, the explainers, plotly, pyvis) and builds one
+   throwaway plotly figure (plotly loads its validators on the first one);
+2. loads the default dataset;
+3. starts the first launch (bundled sample models copied in, else background training) through
+   `app.workspace.first_launch`, so it is the same shared job every session watches;
+4. loads the dataset's preferred model (KGAT on the sample, `core.store.workspace.PREFERRED`)
+   and builds its explanation context.
+
+`python -m app.serve` (what `make run` runs) calls `start()` before the server starts;
+app/main.py calls it too (a no-op then), so a plain `streamlit run app/main.py` warms from its
+first script run. Only the first call of a process starts anything: one warm-up per server.
+app/main.py waits for step 1 before its own imports: imports run under the GIL one at a time
+anyway, and two threads importing the same packages concurrently could meet in a circular
+import and see a half-initialised module.
+
+The cached accessors of `app.state` take the results (`dataset`, `model`) instead of loading
+them again: they wait for the warm-up when it is working on the very thing they need, and load
+it themselves otherwise (another model, another dataset, or a warm-up that failed, so errors
+surface in the page as before). The warm-up never calls Streamlit (no cached accessor runs in
+its thread) and the objects it builds are read-only once built, like any cache_resource value.
+`timings` records seconds per step (benchmarks/ui_latency.py prints them).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class WarmUp:
+    """One process's warm-up: what it works on and the futures it resolves."""
+
+    workspace: Path
+    dataset_path: str
+    dataset: Future = field(default_factory=Future)  # core.data.Dataset
+    # (artifact key, TrainedModel, ExplainContext) of the preferred model, or None
+    model: Future = field(default_factory=Future)
+    target: Future = field(default_factory=Future)  # artifact key it loads, or None
+    timings: dict[str, float] = field(default_factory=dict)
+    imported: threading.Event = field(default_factory=threading.Event)  # step 1 finished
+    started: float = field(default_factory=time.perf_counter)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+_WARM: WarmUp | None = None
+_LOCK = threading.Lock()
+
+
+def current() -> WarmUp | None:
+    return _WARM
+
+
+def start(workspace: Path | None = None, dataset_path: str | None = None) -> WarmUp:
+    """Start this process's warm-up (the workspace and dataset of app.workspace by default);
+    a later call returns the running one, whatever its arguments."""
+    global _WARM
+    with _LOCK:
+        if _WARM is None:
+            from core.store import workspace as core_ws
+
+            ws = Path(workspace) if workspace else core_ws.workspace_dir()
+            path = dataset_path or os.environ.get("RECLENS_DATASET", "sample")
+            _WARM = WarmUp(ws, path)
+            threading.Thread(
+                target=_run, args=(_WARM,), name="reclens-warm-up", daemon=True
+            ).start()
+        return _WARM
+
+
+def _lap(w: WarmUp, step: str, since: float) -> float:
+    now = time.perf_counter()
+    w.timings[step] = now - since
+    return now
+
+
+def _import_heavy() -> None:
+    import torch  # noqa: F401
+    import torch._dynamo  # noqa: F401 - imported by the first optimiser built (KGAT's KG phase)
+
+    import app.sidebar  # noqa: F401 - everything app/main.py and the User explorer import
+    import app.views  # noqa: F401
+    import core.explain.registry  # noqa: F401
+    import core.models.registry  # noqa: F401
+
+
+def _warm_plotly() -> None:
+    import plotly.graph_objects as go
+
+    go.Figure(go.Heatmap(z=[[0.0]])).to_plotly_json()
+
+
+def _run(w: WarmUp) -> None:
+    t = w.started
+    try:
+        try:
+            _import_heavy()
+        finally:
+            w.imported.set()
+        t = _lap(w, "imports (torch, DGL, models, explainers, app)", t)
+        _warm_plotly()
+        t = _lap(w, "first plotly figure", t)
+        from core.data import load_dataset
+
+        try:
+            ds = load_dataset(w.dataset_path)
+        except Exception as err:  # the page loads it again and shows the error
+            w.dataset.set_exception(err)
+            raise
+        w.dataset.set_result(ds)
+        t = _lap(w, "load dataset", t)
+        key, folder = _target(w, ds)
+        t = _lap(w, "first launch (install bundled models)", t)
+        w.target.set_result(key)
+        if key is None:
+            w.model.set_result(None)
+            return
+        from core.explain.context import ExplainContext
+        from core.store.artifacts import load_artifact
+
+        try:
+            tm = load_artifact(folder, ds)
+            t = _lap(w, f"load {tm.model.name} artifact", t)
+            ctx = ExplainContext.from_dataset(ds, tm.split, tm.model)
+            t = _lap(w, "explanation context", t)
+        except Exception as err:
+            w.model.set_exception(err)
+            raise
+        w.model.set_result((key, tm, ctx))
+    except Exception:  # the accessors load for themselves; the page shows the error
+        logging.getLogger("reclens").warning("warm-up stopped", exc_info=True)
+    finally:
+        for fut in (w.dataset, w.target, w.model):
+            if not fut.done():
+                fut.set_result(None)
+        w.timings["warm-up total"] = time.perf_counter() - w.started
+        w.imported.set()
+        w.done.set()
+
+
+def _target(w: WarmUp, ds) -> tuple[str | None, Path | None]:
+    """(artifact key, folder) of the model the first page shows, after the first launch."""
+    from app import state, workspace
+    from core.store import workspace as core_ws
+
+    job = workspace.first_launch(w.workspace, ds, w.dataset_path)
+    if job is not None:
+        job.done.wait()
+        if job.error:
+            return None, None
+    models = core_ws.models_for(w.workspace, ds)
+    if not models:
+        return None, None
+    folder = next(iter(models.values()))
+    return state.artifact_key(folder), folder
+
+
+def _mine(workspace: Path, dataset_path: str) -> WarmUp | None:
+    w = _WARM
+    if w is None or w.dataset_path != dataset_path or w.workspace != Path(workspace):
+        return None
+    return w
+
+
+def dataset(workspace: Path, dataset_path: str) -> Any | None:
+    """The warm-up's Dataset for `dataset_path` (waiting for it), or None."""
+    w = _mine(workspace, dataset_path)
+    if w is None:
+        return None
+    try:
+        return w.dataset.result()
+    except Exception:  # noqa: BLE001 - the caller loads it and raises the error itself
+        return None
+
+
+def model(workspace: Path, key: str, dataset_path: str) -> tuple[Any, Any] | None:
+    """(TrainedModel, ExplainContext) of artifact `key` when the warm-up loads that very
+    artifact (waiting for it), else None."""
+    w = _mine(workspace, dataset_path)
+    if w is None or w.target.result() != key:
+        return None
+    try:
+        found = w.model.result()
+    except Exception:  # noqa: BLE001
+        return None
+    return None if found is None or found[0] != key else (found[1], found[2])
+
+
+def drop_stale(is_current) -> None:
+    """Let go of the warm-up's model once `is_current(key)` says its artifact changed (it was
+    retrained or deleted), so it is not kept in memory for nothing."""
+    w = _WARM
+    if w is None or not w.model.done() or w.model.exception() is not None:
+        return
+    found = w.model.result()
+    if found is not None and not is_current(found[0]):
+        gone: Future = Future()
+        gone.set_result(None)
+        w.model = gone
