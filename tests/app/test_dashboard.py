@@ -4,6 +4,7 @@ leaderboard reads best-first, and the profile builder re-ranks an edited history
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 
 import pytest
@@ -59,9 +60,21 @@ def test_leaving_the_page_during_the_first_launch_loses_nothing(
     launch goes on in the background and a second session finds every model, each trained
     once."""
     ws = _fresh(tmp_path, monkeypatch, tiny_env, ds)
+    # Hold the launch's first training until the first run has given up, so the run is cut
+    # short on any machine (a fast one used to finish the tiny launch within the timeout).
+    gate, train = threading.Event(), core_ws.train_default
+
+    def held_train(*args, **kwargs):
+        gate.wait(timeout=120)
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(core_ws, "train_default", held_train)
     first = AppTest.from_file(MAIN, default_timeout=0.5)
-    with pytest.raises(RuntimeError):  # AppTest gives up on the run: the session is gone
-        first.run()
+    try:
+        with pytest.raises(RuntimeError):  # AppTest gives up on the run: the session is gone
+            first.run()
+    finally:
+        gate.set()
     second = _app(page="user_explorer")
     assert set(core_ws.models_for(ws, ds)) == DEFAULT
     assert second.selectbox(key="model").value == "kgat"
