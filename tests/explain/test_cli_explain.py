@@ -7,16 +7,10 @@ import json
 import pytest
 
 from core.cli import main
+from tests.models.tiny import paper_kgat_overrides
 
 # the paper's KGAT settings (the KGATConfig defaults before issue 14), two small layers
-PAPER_BI = {
-    "layer_dims": (8, 8),
-    "aggregator": "bi-interaction",
-    "combine": "concat",
-    "normalize": True,
-    "reg": 1e-5,
-    "kg_triples": "ckg",
-}
+PAPER_BI = paper_kgat_overrides()
 
 TITLES = {f"m{i}": f"Movie {i}" for i in range(30)}
 TITLES["m3"] = "<script>alert(1)</script>"

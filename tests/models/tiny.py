@@ -107,3 +107,12 @@ def check_history_rescoring(model: Recommender, inputs: ModelInputs) -> None:
         torch.testing.assert_close(full, model.score(torch.tensor([user]))[0], atol=1e-5, rtol=1e-5)
     fewer = model.score_with_history(5, torch.tensor([2]), items)
     assert not torch.allclose(fewer, model.score(torch.tensor([5]))[0], atol=1e-3)
+
+
+def paper_kgat_overrides(layer_dims: tuple[int, ...] = (8, 8)) -> dict:
+    """Model overrides for the paper's KGAT (`core.models.kgat.PAPER`: bi-interaction layers,
+    concatenated, normalised) at a test-sized depth, for tests written against that model."""
+    from core.models.kgat import PAPER
+
+    fields = ("aggregator", "combine", "normalize", "reg", "kg_triples")
+    return {name: getattr(PAPER, name) for name in fields} | {"layer_dims": layer_dims}

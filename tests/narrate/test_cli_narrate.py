@@ -9,17 +9,11 @@ import re
 import pytest
 
 from core.cli import main
+from tests.models.tiny import paper_kgat_overrides
 from tests.narrate.fake_server import FakeServer, chat
 
 # the paper's KGAT settings (the KGATConfig defaults before issue 14), two small layers
-PAPER_BI = {
-    "layer_dims": (8, 8),
-    "aggregator": "bi-interaction",
-    "combine": "concat",
-    "normalize": True,
-    "reg": 1e-5,
-    "kg_triples": "ckg",
-}
+PAPER_BI = paper_kgat_overrides()
 
 TITLES = {f"m{i}": f"Movie {i}" for i in range(30)}
 
