@@ -134,7 +134,8 @@ class KGAT(KGATRescoring, Recommender):
         self.register_buffer("attention", torch.zeros(ckg.num_edges()))
         self.register_buffer("attention_logits", torch.zeros(ckg.num_edges()))
         self._final: Tensor | None = None  # set only by prepare_inference
-        self._hidden_cache: list[Tensor] | None = None  # likewise: unnormalised layer outputs
+        # likewise: unnormalised layer outputs and aggregations (`KGATRescoring._rescoring_cache`)
+        self._hidden_cache: tuple[list[Tensor], list[Tensor]] | None = None
         self._fixed: tuple | None = None  # (attention version, full, cf) FixedAggregations
         self._dropout_gen: torch.Generator | None = None  # set by on_train_begin
         # the KG phase has its own Adam state (see module docstring)
@@ -348,7 +349,7 @@ class KGAT(KGATRescoring, Recommender):
         with torch.no_grad():
             full = self._attended()[0]
             self._final = self.combine(self.layer_embeddings())
-            self._hidden_cache = self._hidden(full, self.node.weight, False, len(self.layers))
+            self._hidden_cache = self._rescoring_cache(full)
 
     def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
         """Final (concatenated-layer) embeddings of the users and of the items."""

@@ -15,7 +15,7 @@ written full re-propagation the parity tests and the counterfactual check compar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import dgl
 import torch
@@ -51,75 +51,136 @@ class KGATRescoring:
         total = weight.new_zeros(len(edits.rows), edits.n_columns).index_add_(0, edits.row, weight)
         return edits, weight / total[edits.row].clamp(min=1e-30)
 
-    def _base_hidden(self) -> list[Tensor]:
-        """Unnormalised layer outputs [x0, h1, ..., hL] of the unedited CKG, float [N, d_l]."""
+    def _rescoring_cache(self, full) -> tuple[list[Tensor], list[Tensor]]:
+        """(unnormalised layer outputs [x0, h1, ..., hL], the aggregations e_Nh that made
+        h1..hL) of the unedited CKG, each float [N, d_l]; `full` is the attended aggregation."""
+        hidden = self._hidden(full, self.node.weight.detach(), False, len(self.layers))
+        if self.config.aggregator == "light":  # a light layer's output is its aggregation
+            return hidden, hidden[1:]
+        return hidden, [full(h) for h in hidden[:-1]]
+
+    def _base(self) -> tuple[list[Tensor], list[Tensor]]:
+        """`_rescoring_cache` of the current weights (cached by `prepare_inference`)."""
         if self._hidden_cache is not None:
             return self._hidden_cache
         with torch.no_grad():
-            full = self._attended()[0]
-            return self._hidden(full, self.node.weight.detach(), False, len(self.layers))
+            return self._rescoring_cache(self._attended()[0])
+
+    def _base_hidden(self) -> list[Tensor]:
+        """Unnormalised layer outputs [x0, h1, ..., hL] of the unedited CKG, float [N, d_l]."""
+        return self._base()[0]
+
+    def _is_affine(self) -> bool:
+        """Whether every node's final embedding is affine in the user's layer-0 embedding with
+        one scalar coefficient per layer: weightless linear layers (light) and no per-layer
+        L2 normalisation. Then `_delta(..., gain=True)` describes it exactly."""
+        return self.config.aggregator == "light" and not self.config.normalize
 
     def _delta(
-        self, edits: RowEdits, attention: Tensor, user_x0: Tensor | None
+        self, edits: RowEdits, attention: Tensor, user_x0: Tensor | None, gain: bool = False
     ) -> list[tuple[Tensor, Tensor]]:
-        """Per layer 0..L: (affected rows int64 [A_l], their outputs float [A_l, B, d_l]) in the
-        B edited CKGs; every other row equals `_base_hidden()`. user_x0: optional [B, dim]
-        layer-0 user embeddings (default: the learned one, unaffected at layer 0)."""
-        base, b = self._base_hidden(), edits.n_columns
-        device = base[0].device
+        """Per layer 0..L: (affected rows int64 [A_l] sorted, their outputs float [A_l, B, c])
+        in the B edited CKGs; every other row equals `_base_hidden()`. user_x0: optional
+        [B, dim] layer-0 user embeddings (default: the learned one, unaffected at layer 0).
+
+        Incremental: a row that is not an edited head keeps its in-edges and attention, so its
+        new aggregation is the stored one plus, over its in-edges from rows that changed one
+        layer below, attention * (new - old value); only the edited heads are aggregated anew
+        from their replacement edges. The work is the out-edges of the changed rows.
+
+        gain (affine configurations only, `_is_affine`): the values carry one more channel,
+        c = d_l + 1: the first d_l are the row's output with the user's layer-0 embedding set
+        to zero, the last its coefficient, so the output with embedding e is v[:d] + v[d] * e
+        (rows outside the region do not depend on e)."""
+        hidden, aggs = self._base()
+        b, device = edits.n_columns, hidden[0].device
         node = edits.rows[:1]
-        if user_x0 is None:
-            layers = [(node[:0], base[0].new_zeros(0, b, base[0].shape[1]))]
+        if gain and not self._is_affine():
+            raise ValueError("the gain channel describes only affine KGAT configurations")
+
+        def expand(x: Tensor) -> Tensor:  # [n, d] -> [n, B, c] (a new tensor)
+            out = x.unsqueeze(1).expand(-1, b, -1)
+            return torch.cat([out, out.new_zeros(len(x), b, 1)], 2) if gain else out.clone()
+
+        if gain:
+            x0 = hidden[0].new_zeros(1, b, hidden[0].shape[1] + 1)
+            x0[..., -1] = 1
+            layers = [(node, x0)]
+        elif user_x0 is None:
+            layers = [(node[:0], hidden[0].new_zeros(0, b, hidden[0].shape[1]))]
         else:
-            layers = [(node, user_x0.unsqueeze(0).to(base[0]))]
-        lookup = torch.full((len(base[0]),), -1, dtype=torch.long, device=device)
+            layers = [(node, user_x0.unsqueeze(0).to(hidden[0]))]
+        lookup = torch.full((len(hidden[0]),), -1, dtype=torch.long, device=device)
         for depth, layer in enumerate(self.layers):
             prev_rows, prev_vals = layers[-1]
             lookup[:] = -1
             lookup[prev_rows] = torch.arange(len(prev_rows), device=device)
 
-            def value(nodes: Tensor, h=base[depth], vals=prev_vals) -> Tensor:
-                out = h[nodes].unsqueeze(1).expand(-1, b, -1).clone()
+            def value(nodes: Tensor, h=hidden[depth], vals=prev_vals) -> Tensor:
+                out = expand(h[nodes])
                 pos = lookup[nodes]
                 hit = pos >= 0
                 out[hit] = vals[pos[hit]]
                 return out
 
-            readers = self._agg.out_edges(prev_rows)[1] if len(prev_rows) else prev_rows
+            src, readers, eid = self._agg.out_edges(prev_rows, form="all")
             rows = torch.unique(torch.cat([edits.rows, prev_rows, readers]))
-            is_edited = torch.isin(rows, edits.rows)
-            plain = rows[~is_edited]
-            src, dst, eid = self._agg.in_edges(plain, form="all")
-            msgs = value(src) * self.attention[eid].view(-1, 1, 1)
-            slot = torch.searchsorted(rows, dst)
-            agg = msgs.new_zeros(len(rows), b, msgs.shape[2]).index_add_(0, slot, msgs)
-            edited = edits.aggregate_values(value(edits.src), attention)  # [R, B, d]
+            agg = expand(aggs[depth][rows])
+            if len(src):
+                change = prev_vals - expand(hidden[depth][prev_rows])
+                msgs = change[lookup[src]] * self.attention[eid].view(-1, 1, 1)
+                agg.index_add_(0, torch.searchsorted(rows, readers), msgs)
+            edited = edits.aggregate_values(value(edits.src), attention)  # [R, B, c]
             agg[torch.searchsorted(rows, edits.rows)] = edited
             layers.append((rows, layer(value(rows), agg)))
         return layers
 
-    def _finals(self, nodes: Tensor, delta: list[tuple[Tensor, Tensor]], b: int) -> Tensor:
-        """Final (concatenated, layers >= 1 normalised) embeddings of `nodes` in each of the B
-        edited CKGs. Returns float [len(nodes), B, D]."""
-        base = self._base_hidden()
+    def _final_parts(
+        self, nodes: Tensor, delta: list[tuple[Tensor, Tensor]], b: int
+    ) -> list[Tensor]:
+        """Layer outputs [x0, out1, ..., outL] of `nodes` in each of the B edited CKGs, each
+        float [len(nodes), B, c] (c as in `delta`)."""
+        hidden = self._base_hidden()
+        gain = delta[0][1].shape[2] == hidden[0].shape[1] + 1
         parts = []
         for depth, (rows, vals) in enumerate(delta):
-            h = base[depth][nodes].unsqueeze(1).expand(-1, b, -1).clone()
+            h = hidden[depth][nodes].unsqueeze(1).expand(-1, b, -1)
+            h = torch.cat([h, h.new_zeros(len(nodes), b, 1)], 2) if gain else h.clone()
             pos = torch.searchsorted(rows, nodes).clamp(max=max(len(rows) - 1, 0))
             hit = (rows[pos] == nodes) if len(rows) else torch.zeros_like(nodes, dtype=torch.bool)
             h[hit] = vals[pos[hit]]
             parts.append(h if depth == 0 else self._layer_out(h))
-        return self.combine(parts)
+        return parts
+
+    def _finals(self, nodes: Tensor, delta: list[tuple[Tensor, Tensor]], b: int) -> Tensor:
+        """Final embeddings of `nodes` in each of the B edited CKGs. float [len(nodes), B, D]."""
+        return self.combine(self._final_parts(nodes, delta, b))
+
+    def _at(self, parts: list[Tensor], e: Tensor) -> Tensor:
+        """Final embeddings from gain-channel parts (`_delta(gain=True)`) with the user's
+        layer-0 embedding e float [B, dim]. Returns float [n, B, D]."""
+        return self.combine([p[..., :-1] + p[..., -1:] * e for p in parts])
 
     def _delta_scores(
-        self, node: int, delta: list[tuple[Tensor, Tensor]], items: Tensor, b: int
+        self,
+        node: int,
+        delta: list[tuple[Tensor, Tensor]],
+        items: Tensor,
+        b: int,
+        e: Tensor | None = None,
     ) -> Tensor:
-        """Scores [B, C] of `items` for the user node from a `_delta`."""
-        user = self._finals(torch.tensor([node], device=items.device), delta, b)[0]  # [B, D]
+        """Scores [B, C] of `items` for the user node from a `_delta` (a gain-channel one
+        evaluated at user embeddings e [B, dim])."""
+
+        def finals(nodes: Tensor) -> Tensor:
+            parts = self._final_parts(nodes, delta, b)
+            return self.combine(parts) if e is None else self._at(parts, e)
+
+        user = finals(torch.tensor([node], device=items.device))[0]  # [B, D]
         scores = (self._inference_embeddings()[items] @ user.T).T.contiguous()  # unaffected rows
         affected = torch.isin(items, delta[-1][0])
         if affected.any():
-            rows = self._finals(items[affected], delta, b)  # [A, B, D]
+            rows = finals(items[affected])  # [A, B, D]
             scores[:, affected] = torch.einsum("abd,bd->ba", rows, user)
         return scores
 
@@ -151,22 +212,64 @@ class KGATRescoring:
     ) -> RefitResult:
         """Re-fit the user's layer-0 embedding on each edited history, then re-score.
 
-        The fit's loss uses the user's exact final embedding in each edited CKG, computed on
-        the user's L-hop neighbourhood, against the items' final embeddings of that edited CKG
-        with the learned user embedding (how much an item's embedding moves with this one
-        user's is left out of the fit, as the CF phase leaves the attention fixed); the
-        returned scores come from an exact re-scoring with the fitted embeddings.
+        The fit's loss uses the user's exact final embedding in each edited CKG as a function
+        of its layer-0 embedding, against the items' final embeddings of that edited CKG with
+        the learned user embedding (how much an item's embedding moves with this one user's is
+        left out of the fit, as the CF phase leaves the attention fixed); the returned scores
+        come from an exact re-scoring with the fitted embeddings.
+
+        Affine configurations (`_is_affine`, the light default) take one gain-channel `_delta`:
+        the user's final embedding is f_b + alpha_b (x) e, so each Adam step is a product of
+        [B, candidates, D] and no graph work. The others (bi-interaction, normalised layers)
+        propagate the user's local region on every step (`_local_user`); both give the same
+        numbers as the region-free fit (tests/models/test_kgat_refit.py).
         Returns scores [B, C] and params [B, dim].
         """
-        node, device, b = self.n_entities + int(user), self.node.weight.device, len(histories)
-        edits, attention = self._edits(user, histories)
-        learned = self._delta(edits, attention, None)
-        full = self._ckg.successors(node)
+        if self._is_affine():
+            return self._refit_affine(user, histories, items, config)
+        return self._refit_general(user, histories, items, config)
+
+    def _candidates(
+        self, user: int, histories: Sequence[Tensor], config: RefitConfig
+    ) -> tuple[Tensor, Tensor, list[Tensor]]:
+        """(the union of the histories and the full one, int64 [P]; those then the negatives,
+        int64 [P + N]; the histories on the model's device)."""
+        device = self.node.weight.device
+        full = self._ckg.successors(self.n_entities + int(user))
         hists = [h.to(device).long().view(-1) for h in histories]
         pos = torch.unique(torch.cat([full, *hists]))
-        cand = torch.cat([pos, negatives(self.n_items, pos, int(user), config)])
+        return pos, torch.cat([pos, negatives(self.n_items, pos, int(user), config)]), hists
+
+    def _refit_affine(
+        self, user: int, histories: Sequence[Tensor], items: Tensor, config: RefitConfig
+    ) -> RefitResult:
+        node, b = self.n_entities + int(user), len(histories)
+        edits, attention = self._edits(user, histories)
+        delta = self._delta(edits, attention, None, gain=True)
+        learned = self.node.weight[node].detach().unsqueeze(0).repeat(b, 1)
+        pos, cand, hists = self._candidates(user, histories, config)
+        cand_final = self._at(self._final_parts(cand, delta, b), learned)  # [M, B, D]
+        one = torch.tensor([node], device=learned.device)
+        user_parts = [p[0] for p in self._final_parts(one, delta, b)]  # [B, c]
+
+        def objective(e: Tensor) -> tuple[Tensor, Tensor]:
+            user_final = self._at(user_parts, e)
+            reg = self.config.reg * user_final.pow(2).sum(1) / 2
+            return torch.einsum("mbd,bd->bm", cand_final, user_final), reg
+
+        params = fit(learned, objective, history_mask(pos, hists), config)
+        scores = self._delta_scores(node, delta, items.to(learned.device).long(), b, params)
+        return RefitResult(scores, params)
+
+    def _refit_general(
+        self, user: int, histories: Sequence[Tensor], items: Tensor, config: RefitConfig
+    ) -> RefitResult:
+        node, b = self.n_entities + int(user), len(histories)
+        edits, attention = self._edits(user, histories)
+        learned = self._delta(edits, attention, None)
+        pos, cand, hists = self._candidates(user, histories, config)
         cand_final = self._finals(cand, learned, b)  # [M, B, D]
-        local = self._local_user(node, edits, attention)
+        local = self._local_user(node, edits, attention, learned)
 
         def objective(e: Tensor) -> tuple[Tensor, Tensor]:
             user_final = local(e)
@@ -174,58 +277,94 @@ class KGATRescoring:
             return torch.einsum("mbd,bd->bm", cand_final, user_final), reg
 
         params = fit(
-            self.node.weight[node].unsqueeze(0).repeat(b, 1),
+            self.node.weight[node].detach().unsqueeze(0).repeat(b, 1),
             objective,
             history_mask(pos, hists),
             config,
         )
         delta = self._delta(edits, attention, params)
-        scores = self._delta_scores(node, delta, items.to(device).long(), b)
+        scores = self._delta_scores(node, delta, items.to(params.device).long(), b)
         return RefitResult(scores, params)
 
-    def _local_user(self, node: int, edits: RowEdits, attention: Tensor):
+    def _local_user(
+        self,
+        node: int,
+        edits: RowEdits,
+        attention: Tensor,
+        learned: list[tuple[Tensor, Tensor]],
+    ) -> Callable[[Tensor], Tensor]:
         """A function e [B, dim] -> the user's final embedding [B, D] in each edited CKG, with
-        its layer-0 embedding set to e, computed on the L-hop in-neighbourhood only (the nodes
-        the user's embedding can read; edited heads get their replacement edges)."""
-        n_layers = len(self.layers)
-        # the region the user's embedding reads: its L-hop in-neighbourhood in the CKG, plus
-        # the L-1-hop ones of items an edit adds to its history (reached only through the edit)
-        own = edits.src[edits.row == 0]
-        added = own[edits.eid[edits.row == 0] < 0]
-        nodes = dgl.khop_in_subgraph(self._agg, node, n_layers)[0].ndata[dgl.NID]
-        if len(added) and n_layers > 1:
-            extra = dgl.khop_in_subgraph(self._agg, added, n_layers - 1)[0].ndata[dgl.NID]
-            nodes = torch.cat([nodes, extra])
-        nodes = torch.unique(torch.cat([nodes, own]))
-        index = torch.full((self._ckg.num_nodes(),), -1, dtype=torch.long, device=nodes.device)
-        index[nodes] = torch.arange(len(nodes), device=nodes.device)
-        inner = dgl.node_subgraph(self._agg, nodes)  # induced: every edge among the nodes
-        edited = index[edits.rows]
-        replaced = torch.zeros(len(nodes), dtype=torch.bool, device=nodes.device)
-        replaced[edited] = True
-        tail, head = inner.edges()
-        keep = ~replaced[head]  # edited heads take their replacement edges instead
-        att = self.attention[inner.edata[dgl.EID][keep]].unsqueeze(1)
-        src_idx = index[edits.src]
-        inside = src_idx >= 0  # replacement edges from outside only feed rows the user cannot read
-        r_src, r_dst, r_att = src_idx[inside], edited[edits.row[inside]], attention[inside]
-        b = attention.shape[1]
-        m_src = torch.cat([tail[keep], r_src])
-        m_dst = torch.cat([head[keep], r_dst])
-        m_att = torch.cat([att.expand(-1, b), r_att])  # [M', B]
-        position = int(index[node])
-        base = self.node.weight[nodes].unsqueeze(1).expand(-1, b, -1)
+        its layer-0 embedding set to e (differentiable in e).
+
+        Layer l is computed only on T_l = need_l & reach_l: need_l, the rows layer l + 1 reads
+        to make what the user's final embedding needs (need_L = the user; edited heads read
+        their replacement edges), and reach_l, the rows e can change in l hops. Every message
+        from a row outside reach_{l-1} is a constant (its value in the edited CKG with the
+        learned embedding, from `learned` = `_delta(edits, attention, None)`), summed once
+        here, outside the optimisation loop.
+        """
+        hidden = self._base_hidden()
+        device, b, n_layers = hidden[0].device, edits.n_columns, len(self.layers)
+        user = edits.rows[:1]
+        # need_l, top down: every in-neighbour (graph or replacement edge) of need_{l+1}
+        need = [user]
+        for _ in range(n_layers):
+            rows = need[0]
+            graph_src = self._agg.in_edges(rows)[0]
+            repl_src = edits.src[torch.isin(edits.rows[edits.row], rows)]
+            need.insert(0, torch.unique(torch.cat([rows, graph_src, repl_src])))
+        # reach_l, bottom up: every reader (graph or replacement edge) of reach_{l-1}
+        reach = [user]
+        for _ in range(n_layers):
+            rows = reach[-1]
+            readers = self._agg.out_edges(rows)[1]
+            repl_dst = edits.rows[edits.row[torch.isin(edits.src, rows)]]
+            reach.append(torch.unique(torch.cat([rows, readers, repl_dst])))
+        rows = [n[torch.isin(n, r)] for n, r in zip(need, reach, strict=True)]
+        is_edited = torch.zeros(len(hidden[0]), dtype=torch.bool, device=device)
+        is_edited[edits.rows] = True
+        plan = []
+        for depth in range(n_layers):
+            prev, out = rows[depth], rows[depth + 1]  # sorted
+            # messages into `out`: graph in-edges of its plain rows, replacement edges of its
+            # edited ones ([M, B] attention either way)
+            plain = out[~is_edited[out]]
+            g_src, g_dst, g_eid = self._agg.in_edges(plain, form="all")
+            r_keep = torch.isin(edits.rows[edits.row], out)
+            src = torch.cat([g_src, edits.src[r_keep]])
+            dst = torch.searchsorted(out, torch.cat([g_dst, edits.rows[edits.row[r_keep]]]))
+            att = torch.cat([self.attention[g_eid].unsqueeze(1).expand(-1, b), attention[r_keep]])
+            var = torch.isin(src, prev)
+            const = _values(hidden[depth], learned[depth], src[~var], b)
+            const_agg = const.new_zeros(len(out), b, const.shape[2])
+            const_agg.index_add_(0, dst[~var], const * att[~var].unsqueeze(2))
+            # the ego input of each output row: from the variable rows where it is one
+            ego_var = torch.isin(out, prev)
+            ego_const = _values(hidden[depth], learned[depth], out, b)
+            plan.append(
+                (
+                    torch.searchsorted(prev, src[var]),
+                    dst[var],
+                    att[var].unsqueeze(2),
+                    const_agg,
+                    ego_var,
+                    torch.searchsorted(prev, out[ego_var]),
+                    ego_const,
+                    int(torch.searchsorted(out, user)),
+                )
+            )
 
         def user_final(e: Tensor) -> Tensor:
-            x = base.clone()
-            x[position] = e
-            layers = [x]
-            for layer in self.layers:
-                h = layers[-1]
-                msgs = h[m_src] * m_att.unsqueeze(2)
-                agg = h.new_zeros(h.shape).index_add(0, m_dst, msgs)
-                layers.append(layer(h, agg))
-            outs = [layers[0][position]] + [self._layer_out(h[position]) for h in layers[1:]]
+            h = e.unsqueeze(0)  # [1, B, dim]: rows[0] is the user alone
+            outs = [e]
+            for layer, (v_src, v_dst, v_att, const_agg, ego_var, ego_pos, ego_const, at) in zip(
+                self.layers, plan, strict=True
+            ):
+                agg = const_agg.index_add(0, v_dst, h[v_src] * v_att)
+                ego = ego_const.clone()
+                ego[ego_var] = h[ego_pos]
+                h = layer(ego, agg)
+                outs.append(self._layer_out(h[at]))
             return self.combine(outs)
 
         return user_final
@@ -258,3 +397,15 @@ class KGATRescoring:
             x0[node] = user_params.to(x0)
         final = self.combine(self._propagate(agg, x0, attention, dropout=False))
         return final[items.to(x0.device).long()] @ final[node]
+
+
+def _values(h: Tensor, changed: tuple[Tensor, Tensor], nodes: Tensor, b: int) -> Tensor:
+    """Rows `nodes` of one layer in the B edited CKGs: `changed` = (rows, values [A, B, d])
+    where they differ from the stored layer h [N, d]. Returns float [len(nodes), B, d]."""
+    rows, vals = changed
+    out = h[nodes].unsqueeze(1).expand(-1, b, -1).clone()
+    if len(rows) and len(nodes):
+        pos = torch.searchsorted(rows, nodes).clamp(max=len(rows) - 1)
+        hit = rows[pos] == nodes
+        out[hit] = vals[pos[hit]]
+    return out
