@@ -250,14 +250,32 @@ class KGATRescoring:
         pos, cand, hists = self._candidates(user, histories, config)
         cand_final = self._at(self._final_parts(cand, delta, b), learned)  # [M, B, D]
         one = torch.tensor([node], device=learned.device)
-        user_parts = [p[0] for p in self._final_parts(one, delta, b)]  # [B, c]
+        user_parts = [p[0] for p in self._final_parts(one, delta, b)]  # [B, c] per layer
+        mask = history_mask(pos, hists)
+        if self.config.combine != "mean":
 
-        def objective(e: Tensor) -> tuple[Tensor, Tensor]:
-            user_final = self._at(user_parts, e)
-            reg = self.config.reg * user_final.pow(2).sum(1) / 2
-            return torch.einsum("mbd,bd->bm", cand_final, user_final), reg
+            def objective(e: Tensor) -> tuple[Tensor, Tensor]:
+                user_final = self._at(user_parts, e)
+                reg = self.config.reg * user_final.pow(2).sum(1) / 2
+                return torch.einsum("mbd,bd->bm", cand_final, user_final), reg
 
-        params = fit(learned, objective, history_mask(pos, hists), config)
+            params = fit(learned, objective, mask, config)
+        else:  # user_final(e) = f + alpha * e, alpha a scalar per column: closed-form gradient
+            stacked = torch.stack(user_parts).mean(0)
+            f, alpha = stacked[:, :-1], stacked[:, -1:]  # [B, D], [B, 1]
+            cand_t = cand_final.transpose(0, 1).contiguous()  # [B, M, D]
+            offset = torch.bmm(cand_t, f.unsqueeze(2)).squeeze(2)  # [B, M]
+            reg = self.config.reg
+
+            def objective(e: Tensor) -> tuple[Tensor, Tensor]:
+                s = offset + alpha * torch.bmm(cand_t, e.unsqueeze(2)).squeeze(2)
+                return s, reg * (f + alpha * e).pow(2).sum(1) / 2
+
+            def gradient(e: Tensor, d_scores: Tensor) -> Tensor:
+                through = torch.bmm(d_scores.unsqueeze(1), cand_t).squeeze(1)  # [B, D]
+                return alpha * (through + reg * (f + alpha * e))
+
+            params = fit(learned, objective, mask, config, gradient)
         scores = self._delta_scores(node, delta, items.to(learned.device).long(), b, params)
         return RefitResult(scores, params)
 

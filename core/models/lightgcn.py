@@ -278,11 +278,29 @@ class LightGCN(Recommender):
             rows = base[nodes] + gain[nodes] * e.unsqueeze(0)  # [M, B, d]
             return torch.einsum("mbd,bd->bm", rows, user_vec)
 
+        # the candidates' rows, column-major for batched products: s = c_base . v + c_gain (e . v)
+        # with v = base[u] + gain[u] e, so the gradient has a closed form (no autograd graph)
+        c_base = base[cand].transpose(0, 1).contiguous()  # [B, M, d]
+        c_gain = gain[cand].squeeze(2).T.contiguous()  # [B, M]
+        reg = self.config.reg
+
+        def objective(e: Tensor) -> tuple[Tensor, Tensor]:
+            v = base[u] + gain[u] * e
+            s = torch.bmm(c_base, v.unsqueeze(2)).squeeze(2) + c_gain * (e * v).sum(1, True)
+            return s, reg * e.pow(2).sum(1) / 2
+
+        def gradient(e: Tensor, d_scores: Tensor) -> Tensor:
+            v = base[u] + gain[u] * e
+            weight = (d_scores * c_gain).sum(1, True)  # [B, 1]
+            through_base = torch.bmm(d_scores.unsqueeze(1), c_base).squeeze(1)  # [B, d]
+            return gain[u] * (through_base + weight * e) + weight * v + reg * e
+
         params = fit(
             weight[u].unsqueeze(0).repeat(b, 1),
-            lambda e: (scores_of(cand, e), self.config.reg * e.pow(2).sum(1) / 2),
+            objective,
             history_mask(pos, hists),
             config,
+            gradient,
         )
         scores = scores_of(items.to(device).long() + self.n_users, params)
         return RefitResult(scores=scores, params=params)

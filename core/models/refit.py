@@ -32,7 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -83,6 +82,7 @@ def fit(
     objective: Callable[[Tensor], tuple[Tensor, Tensor]],
     pos_mask: Tensor,
     config: RefitConfig,
+    gradient: Callable[[Tensor, Tensor], Tensor] | None = None,
 ) -> Tensor:
     """Adam (betas 0.9 / 0.999, eps 1e-8) on the per-column BPR loss, from `init` (float
     [B, ...], not modified).
@@ -94,11 +94,14 @@ def fit(
     Anchored (config.anchored): every column must start from the same `init` and the last
     one is the full history; each column's gradient is shifted by minus the last column's
     gradient at the start, so the last column stays exactly at `init`.
+    gradient: optional closed form of the loss gradient, gradient(params, d_scores) ->
+    float [B, ...], where d_scores [B, P + N] is the BPR part's gradient in the scores; it
+    adds the L2 term's own (default: autograd through `objective`).
     Returns the fitted parameters, float [B, ...], detached.
     """
     n_pos = pos_mask.shape[1]
     weight = pos_mask / pos_mask.sum(1, keepdim=True).clamp(min=1)  # [B, P]
-    params = init.detach().clone().requires_grad_(True)
+    params = init.detach().clone().requires_grad_(gradient is None)
     # Adam written out, the same arithmetic as torch.optim.Adam's single-tensor path (its first
     # construction imports torch._dynamo: 8 s at load on this machine, paid by the first card)
     avg, avg_sq = torch.zeros_like(params), torch.zeros_like(params)
@@ -111,11 +114,19 @@ def fit(
             if neg_mask is None:  # an item removed from a column's history is a negative there
                 neg_mask = torch.cat([1 - pos_mask, s.new_ones(s.shape[0], s.shape[1] - n_pos)], 1)
                 neg_mask = neg_mask / neg_mask.sum(1, keepdim=True).clamp(min=1)
-            pos = s[:, :n_pos]
-            # mean over each column's negatives of softplus(s_n - s_h), per positive: [B, P]
-            pair = (F.softplus(s.unsqueeze(1) - pos.unsqueeze(2)) * neg_mask.unsqueeze(1)).sum(2)
-            loss = ((pair * weight).sum(1) + reg).sum()
-            (grad,) = torch.autograd.grad(loss, params)
+            # the BPR part's gradient in the scores, in closed form: with
+            # x = s_n - s_h, d softplus(x) / dx = sigmoid(x) (no autograd graph over the
+            # [B, P, P + N] pair tensor, the bulk of a step); autograd then only takes it
+            # back through the objective's scores and L2 term
+            pos = s.detach()[:, :n_pos]
+            pair = torch.sigmoid(s.detach().unsqueeze(1) - pos.unsqueeze(2))  # [B, P, P + N]
+            pair = pair * neg_mask.unsqueeze(1) * weight.unsqueeze(2)
+            d_scores = pair.sum(1)
+            d_scores[:, :n_pos] -= pair.sum(2)
+            if gradient is None:
+                (grad,) = torch.autograd.grad((s * d_scores).sum() + reg.sum(), params)
+            else:
+                grad = gradient(params, d_scores)
             if config.anchored:  # tilt: loss_b(p) - g . p, g the anchor's gradient at init
                 if tilt is None:
                     tilt = grad[-1].clone()
