@@ -213,14 +213,19 @@ class LightGCN(Recommender):
         norm = self._norm.unsqueeze(1).repeat(1, b)
         norm[edits.rows] = edits.degrees().clamp(min=1).pow(-0.5)
         scale = norm.unsqueeze(2)
-        h, total = x0, x0
-        for _ in range(self.config.n_layers):
-            y = (h * scale).contiguous()
-            z = dgl.ops.copy_u_sum(self._graph, y.view(n, -1)).view_as(y)
-            z[edits.rows] = edits.aggregate(y, edits.mask)
-            h = z * scale
-            total = total + h
-        return total / (self.config.n_layers + 1)
+        # as in `_final_rows`: t_k = A (D^-1 t_{k-1}), t_0 = D^-1/2 x0, e_k = D^-1/2 t_k, so the
+        # layer mean is (x0 + D^-1/2 (t_1 + ... + t_K)) / (K + 1): one sparse product and one
+        # scaling per layer (these [N, B, c] passes cost as much as the product itself)
+        t, total, square = (x0 * scale).contiguous(), None, scale * scale
+        for k in range(self.config.n_layers):
+            z = dgl.ops.copy_u_sum(self._graph, t.view(n, -1)).view_as(t)
+            z[edits.rows] = edits.aggregate(t, edits.mask)
+            total = z if total is None else total.add_(z)
+            if k + 1 < self.config.n_layers:
+                t = z.mul_(square) if total is not z else z * square
+        if total is None:
+            return x0.clone()
+        return (x0 + total * scale) / (self.config.n_layers + 1)
 
     @torch.no_grad()
     def score_with_histories(
