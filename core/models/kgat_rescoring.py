@@ -8,19 +8,27 @@ edges get logits from the current embeddings — what `refresh_attention` on the
 Exact and incremental: only the nodes an edit can reach are recomputed. A node's layer-l output
 differs from the unedited model's only if the node is an edited head, or was affected at layer
 l - 1, or aggregates from such a node (one hop further per layer). Every other row is the stored
-propagation's. So re-scoring costs O(edited region), not O(graph): for a one-layer KGAT only
-the user and the edited items are recomputed. `reference_scores` is the slow, separately
-written full re-propagation the parity tests and the counterfactual check compare against.
+propagation's, and an affected row that is not an edited head gets the stored aggregation plus
+the attention-weighted change of its changed in-neighbours. So re-scoring costs O(out-edges of
+the edited region), not O(graph). `reference_scores` is the slow, separately written full
+re-propagation the parity tests and the counterfactual check compare against.
+
+Re-fit (`refit_histories`): with weightless linear layers and no per-layer normalisation (the
+light default, `_is_affine`) every final embedding is affine in the user's layer-0 embedding
+(one scalar coefficient per layer), so one incremental pass with one extra channel gives the
+whole objective and every Adam step is a small batched product; other configurations run the
+user's final embedding on the rows it needs and the user can reach (`core.models.kgat_local`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import dgl
 import torch
 from torch import Tensor
 
+from core.models.kgat_local import local_user
 from core.models.layers import RowEdits, history_edits
 from core.models.refit import RefitConfig, RefitResult, fit, history_mask, negatives
 
@@ -221,8 +229,8 @@ class KGATRescoring:
         Affine configurations (`_is_affine`, the light default) take one gain-channel `_delta`:
         the user's final embedding is f_b + alpha_b (x) e, so each Adam step is a product of
         [B, candidates, D] and no graph work. The others (bi-interaction, normalised layers)
-        propagate the user's local region on every step (`_local_user`); both give the same
-        numbers as the region-free fit (tests/models/test_kgat_refit.py).
+        propagate the user's local region on every step (`kgat_local.local_user`); both give
+        the same numbers as the region-free fit (tests/models/test_kgat_refit.py).
         Returns scores [B, C] and params [B, dim].
         """
         if self._is_affine():
@@ -287,7 +295,7 @@ class KGATRescoring:
         learned = self._delta(edits, attention, None)
         pos, cand, hists = self._candidates(user, histories, config)
         cand_final = self._finals(cand, learned, b)  # [M, B, D]
-        local = self._local_user(node, edits, attention, learned)
+        local = local_user(self, edits, attention, learned)
 
         def objective(e: Tensor) -> tuple[Tensor, Tensor]:
             user_final = local(e)
@@ -303,89 +311,6 @@ class KGATRescoring:
         delta = self._delta(edits, attention, params)
         scores = self._delta_scores(node, delta, items.to(params.device).long(), b)
         return RefitResult(scores, params)
-
-    def _local_user(
-        self,
-        node: int,
-        edits: RowEdits,
-        attention: Tensor,
-        learned: list[tuple[Tensor, Tensor]],
-    ) -> Callable[[Tensor], Tensor]:
-        """A function e [B, dim] -> the user's final embedding [B, D] in each edited CKG, with
-        its layer-0 embedding set to e (differentiable in e).
-
-        Layer l is computed only on T_l = need_l & reach_l: need_l, the rows layer l + 1 reads
-        to make what the user's final embedding needs (need_L = the user; edited heads read
-        their replacement edges), and reach_l, the rows e can change in l hops. Every message
-        from a row outside reach_{l-1} is a constant (its value in the edited CKG with the
-        learned embedding, from `learned` = `_delta(edits, attention, None)`), summed once
-        here, outside the optimisation loop.
-        """
-        hidden = self._base_hidden()
-        device, b, n_layers = hidden[0].device, edits.n_columns, len(self.layers)
-        user = edits.rows[:1]
-        # need_l, top down: every in-neighbour (graph or replacement edge) of need_{l+1}
-        need = [user]
-        for _ in range(n_layers):
-            rows = need[0]
-            graph_src = self._agg.in_edges(rows)[0]
-            repl_src = edits.src[torch.isin(edits.rows[edits.row], rows)]
-            need.insert(0, torch.unique(torch.cat([rows, graph_src, repl_src])))
-        # reach_l, bottom up: every reader (graph or replacement edge) of reach_{l-1}
-        reach = [user]
-        for _ in range(n_layers):
-            rows = reach[-1]
-            readers = self._agg.out_edges(rows)[1]
-            repl_dst = edits.rows[edits.row[torch.isin(edits.src, rows)]]
-            reach.append(torch.unique(torch.cat([rows, readers, repl_dst])))
-        rows = [n[torch.isin(n, r)] for n, r in zip(need, reach, strict=True)]
-        is_edited = torch.zeros(len(hidden[0]), dtype=torch.bool, device=device)
-        is_edited[edits.rows] = True
-        plan = []
-        for depth in range(n_layers):
-            prev, out = rows[depth], rows[depth + 1]  # sorted
-            # messages into `out`: graph in-edges of its plain rows, replacement edges of its
-            # edited ones ([M, B] attention either way)
-            plain = out[~is_edited[out]]
-            g_src, g_dst, g_eid = self._agg.in_edges(plain, form="all")
-            r_keep = torch.isin(edits.rows[edits.row], out)
-            src = torch.cat([g_src, edits.src[r_keep]])
-            dst = torch.searchsorted(out, torch.cat([g_dst, edits.rows[edits.row[r_keep]]]))
-            att = torch.cat([self.attention[g_eid].unsqueeze(1).expand(-1, b), attention[r_keep]])
-            var = torch.isin(src, prev)
-            const = _values(hidden[depth], learned[depth], src[~var], b)
-            const_agg = const.new_zeros(len(out), b, const.shape[2])
-            const_agg.index_add_(0, dst[~var], const * att[~var].unsqueeze(2))
-            # the ego input of each output row: from the variable rows where it is one
-            ego_var = torch.isin(out, prev)
-            ego_const = _values(hidden[depth], learned[depth], out, b)
-            plan.append(
-                (
-                    torch.searchsorted(prev, src[var]),
-                    dst[var],
-                    att[var].unsqueeze(2),
-                    const_agg,
-                    ego_var,
-                    torch.searchsorted(prev, out[ego_var]),
-                    ego_const,
-                    int(torch.searchsorted(out, user)),
-                )
-            )
-
-        def user_final(e: Tensor) -> Tensor:
-            h = e.unsqueeze(0)  # [1, B, dim]: rows[0] is the user alone
-            outs = [e]
-            for layer, (v_src, v_dst, v_att, const_agg, ego_var, ego_pos, ego_const, at) in zip(
-                self.layers, plan, strict=True
-            ):
-                agg = const_agg.index_add(0, v_dst, h[v_src] * v_att)
-                ego = ego_const.clone()
-                ego[ego_var] = h[ego_pos]
-                h = layer(ego, agg)
-                outs.append(self._layer_out(h[at]))
-            return self.combine(outs)
-
-        return user_final
 
     @torch.no_grad()
     def reference_scores(
@@ -415,15 +340,3 @@ class KGATRescoring:
             x0[node] = user_params.to(x0)
         final = self.combine(self._propagate(agg, x0, attention, dropout=False))
         return final[items.to(x0.device).long()] @ final[node]
-
-
-def _values(h: Tensor, changed: tuple[Tensor, Tensor], nodes: Tensor, b: int) -> Tensor:
-    """Rows `nodes` of one layer in the B edited CKGs: `changed` = (rows, values [A, B, d])
-    where they differ from the stored layer h [N, d]. Returns float [len(nodes), B, d]."""
-    rows, vals = changed
-    out = h[nodes].unsqueeze(1).expand(-1, b, -1).clone()
-    if len(rows) and len(nodes):
-        pos = torch.searchsorted(rows, nodes).clamp(max=len(rows) - 1)
-        hit = rows[pos] == nodes
-        out[hit] = vals[pos[hit]]
-    return out
