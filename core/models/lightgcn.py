@@ -201,31 +201,56 @@ class LightGCN(Recommender):
         items = [h.to(device).long().view(-1) + self.n_users for h in histories]
         return history_edits(self._graph, int(user), full, items)
 
-    def _propagate_edited(self, x0: Tensor, edits: RowEdits) -> Tensor:
+    def _propagate_edited(
+        self, x0: Tensor, edits: RowEdits, user_x0: Tensor | None = None
+    ) -> Tensor:
         """Layer-mean embeddings of every node in each of B edited graphs, float [N, B, c].
 
-        x0: float [N, B, c] layer-0 features per column. Each layer is one unweighted sparse
-        product over all B * c columns (the nodes the edits leave alone keep their in-edges),
-        with the few edited nodes' rows and degree normalisations recomputed exactly from
-        their replacement edge lists: the same numbers as propagating each edited graph.
+        x0: float [N, c] layer-0 features, shared by the columns except the user's row when
+        user_x0 (float [B, c]) is given. Each layer is one unweighted sparse product over all
+        B * c columns (the nodes the edits leave alone keep their in-edges), with the few
+        edited nodes' rows and degree normalisations recomputed exactly from their replacement
+        edge lists: the same numbers as propagating each edited graph. The first layer's input
+        differs between columns only on the edited rows, so its product runs on the c shared
+        channels and the edited rows' per-column change is added along their out-edges.
         """
-        n, b = x0.shape[0], x0.shape[1]
+        n, b = x0.shape[0], edits.n_columns
+        rows = edits.rows
         norm = self._norm.unsqueeze(1).repeat(1, b)
-        norm[edits.rows] = edits.degrees().clamp(min=1).pow(-0.5)
+        norm[rows] = edits.degrees().clamp(min=1).pow(-0.5)
         scale = norm.unsqueeze(2)
+        x0_rows = x0[rows].unsqueeze(1).repeat(1, b, 1)  # [R, B, c]
+        if user_x0 is not None:
+            x0_rows[0] = user_x0.to(x0)
+        n_layers = self.config.n_layers
+        if n_layers == 0:
+            out = x0.unsqueeze(1).repeat(1, b, 1)
+            out[rows] = x0_rows
+            return out
         # as in `_final_rows`: t_k = A (D^-1 t_{k-1}), t_0 = D^-1/2 x0, e_k = D^-1/2 t_k, so the
         # layer mean is (x0 + D^-1/2 (t_1 + ... + t_K)) / (K + 1): one sparse product and one
         # scaling per layer (these [N, B, c] passes cost as much as the product itself)
-        t, total, square = (x0 * scale).contiguous(), None, scale * scale
-        for k in range(self.config.n_layers):
+        t_shared = x0 * self._norm.unsqueeze(1)  # [N, c]
+        t_rows = x0_rows * scale[rows]  # [R, B, c]
+        z = dgl.ops.copy_u_sum(self._graph, t_shared).unsqueeze(1).repeat(1, b, 1)
+        src, dst = self._graph.out_edges(rows)
+        slot = torch.full((n,), -1, dtype=torch.long, device=x0.device)
+        slot[rows] = torch.arange(len(rows), device=x0.device)
+        change = t_rows - t_shared[rows].unsqueeze(1)
+        z.index_add_(0, dst, change[slot[src]])
+        values = t_shared[edits.src].unsqueeze(1).repeat(1, b, 1)  # [M, B, c]
+        own = slot[edits.src] >= 0
+        values[own] = t_rows[slot[edits.src[own]]]
+        z[rows] = edits.aggregate_values(values, edits.mask)
+        total, square = z, scale * scale
+        for _ in range(1, n_layers):
+            t = z * square
             z = dgl.ops.copy_u_sum(self._graph, t.view(n, -1)).view_as(t)
-            z[edits.rows] = edits.aggregate(t, edits.mask)
-            total = z if total is None else total.add_(z)
-            if k + 1 < self.config.n_layers:
-                t = z.mul_(square) if total is not z else z * square
-        if total is None:
-            return x0.clone()
-        return (x0 + total * scale) / (self.config.n_layers + 1)
+            z[rows] = edits.aggregate(t, edits.mask)
+            total.add_(z)
+        out = total.mul_(scale).add_(x0.unsqueeze(1))
+        out[rows] += x0_rows - x0[rows].unsqueeze(1)
+        return out.div_(n_layers + 1)
 
     @torch.no_grad()
     def score_with_histories(
@@ -240,11 +265,7 @@ class LightGCN(Recommender):
         batched propagation. user_params: optional float [B, dim] layer-0 user embeddings."""
         edits = self._edits(user, histories)
         weight = self.embedding.weight
-        x0 = weight.unsqueeze(1).expand(-1, len(histories), -1)
-        if user_params is not None:
-            x0 = x0.clone()
-            x0[int(user)] = user_params.to(weight)
-        final = self._propagate_edited(x0, edits)
+        final = self._propagate_edited(weight, edits, user_params)
         item_rows = final[items.to(weight.device).long() + self.n_users]  # [C, B, d]
         return torch.einsum("cbd,bd->bc", item_rows, final[int(user)])
 
@@ -271,7 +292,7 @@ class LightGCN(Recommender):
         x0 = torch.cat([weight, torch.zeros(len(weight), 1, device=device)], 1)
         x0[u] = 0
         x0[u, dim] = 1
-        final = self._propagate_edited(x0.unsqueeze(1).expand(-1, b, -1), self._edits(u, histories))
+        final = self._propagate_edited(x0, self._edits(u, histories))
         base, gain = final[..., :dim], final[..., dim:]  # [N, B, d], [N, B, 1]
         full = self._graph.successors(u) - self.n_users
         hists = [h.to(device).long().view(-1) for h in histories]

@@ -92,3 +92,19 @@ def test_refit_equals_the_region_free_refit_on_the_sample():
     for b, h in enumerate(histories):
         ref = model.reference_scores(user, h, items, expected[b])
         torch.testing.assert_close(got.scores[b], ref, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("n_layers", [0, 1, 2])
+def test_edited_propagation_is_exact_at_every_depth(n_layers):
+    inputs = tiny_inputs()
+    torch.manual_seed(0)
+    model = build_model("lightgcn", inputs, {"dim": 8, "n_layers": n_layers})
+    model.eval()
+    items = torch.arange(inputs.n_items)
+    params = torch.randn(len(HISTORIES), 8, generator=torch.Generator().manual_seed(1))
+    for user_params in (None, params):
+        fast = model.score_with_histories(5, HISTORIES, items, user_params)
+        for b, history in enumerate(HISTORIES):
+            own = None if user_params is None else user_params[b]
+            ref = model.reference_scores(5, history, items, own)
+            torch.testing.assert_close(fast[b], ref, atol=1e-5, rtol=1e-5)
