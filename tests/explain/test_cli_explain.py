@@ -116,3 +116,17 @@ def test_bench_fidelity_shows_a_progress_bar_on_stderr(artifact, capsys):
     captured = capsys.readouterr()
     assert "fidelity" in captured.err and "2/2" in captured.err
     assert "| paths |" in captured.out
+
+
+def test_bench_latency_can_time_by_cpu_seconds(artifact, capsys, monkeypatch):
+    import itertools
+    import time
+
+    ticks = itertools.count()  # each reading one second later: every interval is 1000 ms
+    monkeypatch.setattr(time, "process_time", lambda: float(next(ticks)))
+    argv = ["bench", "latency", artifact, "--users", "1", "-k", "2", "--methods", "paths"]
+    assert main(argv + ["--cpu-time", "--json", "--no-progress"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["clock"] == "cpu"
+    assert out["ms"]["card"]["max"] == 1000.0  # read from process_time, not the wall clock
+    assert out["ms"]["paths"]["p50"] >= 1000.0  # its own interval plus a share of the scoring
