@@ -183,3 +183,17 @@ def test_influence_paths_share_their_history_items_influence():
         assert p.edges[0].weight == pytest.approx(infl[p.nodes[1]])  # user -> history item
         assert all(0 <= e.weight <= 1 for e in p.edges[1:])  # KG / co-user plausibility
         assert_edges_exist(ctx, p.edges)
+
+
+def test_dashboard_path_shares_follow_the_influence_scoring():
+    """The dashboard's path shares divide by the explainer's own total: re-scoring the paths
+    with the embedding weights (the old `present.path_shares`) gave shares of another scale."""
+    from core.explain import present
+
+    ctx = _clustered_ctx("transr")
+    for user in range(3):
+        for item in ctx.top_k(user, 3):
+            expl = api.explain(ctx, user, int(item), "paths")
+            shares = present.path_shares(ctx, expl)
+            assert shares == pytest.approx([expl.share_of_score(p) for p in expl.paths])
+            assert all(0 < x <= 1 for x in shares) and sum(shares) <= 1 + 1e-9
