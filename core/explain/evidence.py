@@ -41,6 +41,9 @@ class EvidencePath:
     score: float
     kind: str  # e.g. "user-item-entity-item"
     hops: tuple[Hop, ...]
+    # the path's share of all the paths its explainer scored (`Explanation.share_of_score`,
+    # 0..1): what the dashboard shows, and the readable number a text should state
+    share: float = 0.0
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -122,11 +125,12 @@ class Evidence:
         ]
         for p in self.paths:
             steps = " ".join(_hop_text(h) for h in p.hops)
-            lines.append(f"[{p.pid}] (score {_num(p.score)}): {steps}")
+            lines.append(f"[{p.pid}] ({_share(p.share)} of the path evidence): {steps}")
         liked = [w for w in self.weights if w.kind == "history_item"]
         if liked:
             parts = [f'"{w.name}" ({_num(w.weight)})' for w in liked]
-            lines.append("Model attention on the user's history: " + ", ".join(parts))
+            label = _HISTORY_LABEL.get(self.method, _HISTORY_LABEL[""])
+            lines.append(f"{label}: " + ", ".join(parts))
         ents = [w for w in self.weights if w.kind == "entity"]
         if ents:
             lines.append("Entities weighted: " + ", ".join(f'"{w.name}"' for w in ents))
@@ -139,6 +143,23 @@ class Evidence:
 
 def _num(x: float) -> str:
     return f"{x:.3g}"
+
+
+def _share(x: float) -> str:
+    """A share 0..1 as a percentage ("42%", "3.1%", "<0.1%"); texts may state it."""
+    pct = 100 * x
+    if 0 < pct < 0.1:
+        return "<0.1%"
+    return f"{pct:.0f}%" if pct >= 10 else f"{pct:.1f}%"
+
+
+# what the history weights of each method are (the facts line that lists them)
+_HISTORY_LABEL = {
+    "attention": "Model attention on the user's history",
+    "influence": "Score drop if each history item were left out of the user's fit",
+    "edges": "Attribution of the user's history edges",
+    "": "Weight of the user's history items",
+}
 
 
 def _hop_text(h: Hop) -> str:
@@ -204,6 +225,7 @@ def _links(paths: tuple[EvidencePath, ...], user: str, item: str, weights, cf) -
 def _numbers(expl: Explanation, paths, weights, cf) -> tuple[float, ...]:
     nums = [expl.score, float(expl.rank), float(len(paths))]
     nums += [p.score for p in paths] + [h.weight for p in paths for h in p.hops]
+    nums += [p.share for p in paths]  # a text may state them as percentages
     nums += [w.weight for w in weights]
     if cf is not None:
         nums += [float(cf.new_rank), float(cf.k), float(len(cf.removed))]
@@ -245,6 +267,7 @@ def build_evidence(
         EvidencePath(
             pid=f"P{i + 1}",
             score=float(p.score),
+            share=float(expl.share_of_score(p)),
             kind=p.kind,
             hops=tuple(
                 Hop(

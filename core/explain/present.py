@@ -62,11 +62,16 @@ def path_shares(ctx: ExplainContext, expl: Explanation) -> list[float]:
     the user to the item that its explainer scores the same way (1.0 = all of it).
 
     For KGAT a path's score is the product of its attentions, the part of the item's signal
-    that reaches the user along it, so the share is that path's part of the item's KG evidence.
+    that reaches the user along it, so the share is that path's part of the item's KG evidence;
+    for TransE / TransR ("influence" scoring) the part of the score drop the paths' history
+    items carry. The total is the explainer's own (`extra["path_total"]`, over every path it
+    scored, the same scoring), so the share follows whatever scoring the explainer used.
     Returns floats in [0, 1], one per path; empty when the explanation has no paths.
     """
     if not expl.paths:
         return []
+    if expl.method == "paths" and expl.extra.get("path_total"):
+        return [expl.share_of_score(p) for p in expl.paths]
     if expl.method != "paths":  # other explainers score paths on their own scale: relative
         total = sum(p.score for p in expl.paths) or 1.0
         return [p.score / total for p in expl.paths]

@@ -291,6 +291,61 @@ class TransE(Recommender):
         r = self.scorer.relation.weight[self.interacted]
         return -(h + r - t).pow(2).sum(1)
 
+    @torch.no_grad()
+    def history_influence(
+        self, user: int, item: int, history: Tensor, config: RefitConfig
+    ) -> Tensor:
+        """First-order drop of score(user, item) when each training item h leaves the user's
+        re-fit (`refit_histories`' objective, one Newton step from the learned embedding).
+
+        With a = W e + r the user's translated embedding (W = I for TransE), q_x = W e_x and
+        s_x = -||a - q_x||^2, the objective is L(e) = mean_h l_h + reg ||W e||^2 / 2 with
+        l_h = mean_n softplus(s_n - s_h) over the re-fit's N negatives n. Dropping h (the
+        re-fit's edit: h leaves the positives and joins every other positive's negatives)
+        changes the objective's gradient at the learned e by
+            D_h = mean_{h' != h} [N g_h' + sigma(s_h - s_h') d(s_h - s_h')] / (N + 1) - g_mean,
+        g_h = grad l_h, exactly the anchored re-fit's first gradient for that edit; e moves by
+        -H^-1 D_h (one Newton step) and the score drops by grad s_item . H^-1 D_h.
+        s_n - s_h is linear in a, so H = sum sigma' dz dz^T / (T N) + the L2 term exactly.
+        history: int64 [T] (the user's training items). Returns float [T] (score units)."""
+        device, u = self.node.weight.device, int(user)
+        hist = history.to(device).long().view(-1)
+        t = len(hist)
+        if t == 0:
+            return torch.zeros(0, device=device)
+        full = self._train_items(u).to(device)
+        neg = negatives(self.n_items, torch.unique(torch.cat([full, hist])), u, config)
+        e = self.node.weight[u + self.n_entities]
+        a = self._user_side(e.view(1, -1))[0]  # [k]
+        q_h, q_n = self._item_side(hist), self._item_side(neg)  # [T, k], [N, k]
+        # z = s_n - s_h, dz/da = 2 (q_n - q_h): [T, N, k]
+        dz = 2 * (q_n.unsqueeze(0) - q_h.unsqueeze(1))
+        z = (a - q_h).pow(2).sum(1, keepdim=True) - (a - q_n).pow(2).sum(1).unsqueeze(0)
+        sig = torch.sigmoid(z)  # [T, N]
+        grads = (sig.unsqueeze(2) * dz).mean(1)  # [T, k]: grad of l_h w.r.t. a
+        curv = sig * (1 - sig) / (t * len(neg))
+        eye = torch.eye(len(a), device=device, dtype=torch.float64)
+        # Hessian w.r.t. a (float64: it is solved below), L2 term included
+        hess = torch.einsum("tn,tnd,tne->de", curv, dz, dz).double() + self.config.reg * eye
+        # h as a negative of each other positive h': sigma(s_h - s_h') d(s_h - s_h') / (N + 1)
+        pair = torch.sigmoid((a - q_h).pow(2).sum(1).unsqueeze(0) - (a - q_h).pow(2).sum(1, True))
+        pair.fill_diagonal_(0)  # [T, T]: sigma(s_h - s_h'), rows h
+        as_neg = 2 * (pair.sum(1, keepdim=True) * q_h - pair @ q_h)  # [T, k]
+        n = len(neg)
+        kept = (n * (grads.sum(0, keepdim=True) - grads) + as_neg) / ((n + 1) * max(t - 1, 1))
+        edit = (kept - grads.mean(0, keepdim=True)).double()  # [T, k]: D_h w.r.t. a
+        target = self._item_side(torch.tensor([int(item)], device=device))[0]
+        grad_item = (-2 * (a - target)).double()  # [k]: grad of s_item w.r.t. a
+        w = self.scorer.projection[self.interacted] if self.scorer.projection is not None else None
+        if w is None or w.shape[1] <= w.shape[0]:
+            # e -> a = W e + r reaches every a (W of full column rank), so the Newton step in e
+            # and in a give the same score change: grad_a^T H_a^-1 D_a
+            drop = grad_item @ torch.linalg.solve(hess, edit.T)
+        else:  # a relation space larger than dim: the step lives in e's d dimensions
+            w = w.double()
+            drop = (w @ grad_item) @ torch.linalg.solve(w @ hess @ w.T, w @ edit.T)
+        return drop.view(-1).to(a.dtype)
+
     def _user_reg(self, e: Tensor) -> Tensor:
         """The user's share of the pairwise loss's L2 term (on its projection). [B]."""
         return self.config.reg * self.scorer.project_all(e, self.interacted).pow(2).sum(1) / 2

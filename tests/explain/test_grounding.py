@@ -186,3 +186,17 @@ def test_evidence_keeps_the_paths_the_template_names():
     ev = build_evidence(expl, lex)
     assert len(ev.paths) == 3 and "i:4" in ev.entities
     assert Checker(lex, RELATIONS).check(expl.sentence, ev).grounded
+
+
+def test_evidence_states_path_scores_as_shares(kgat_ctx):
+    """The facts a narrator gets give each path as its share of the path evidence (what the
+    dashboard shows), not as a raw product of attentions; a text stating it is grounded."""
+    expl = api.explain(kgat_ctx, 0, 1, "paths")  # two paths: 0.5 and 1/12 of attention
+    checker = Checker.from_context(kgat_ctx)
+    ev = build_evidence(expl, checker.lexicon)
+    assert [p.share for p in ev.paths] == pytest.approx([6 / 7, 1 / 7])
+    facts = ev.facts()
+    assert "[P1] (86% of the path evidence)" in facts and "[P2] (14% of the path evidence)" in facts
+    assert "score 0.5)" not in facts
+    report = checker.check("Ann Lee carries 86% of the evidence [P1].", ev)
+    assert not report.hallucinated, report.violations

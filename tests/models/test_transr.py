@@ -52,3 +52,53 @@ def test_transe_rejects_a_relation_space_of_another_size():
 
     with pytest.raises(ValueError):
         TranslationalScorer(3, 8, 4, projection=False)
+
+
+def _trained(cls, config):
+    from tests.models.tiny import run_steps
+
+    torch.manual_seed(0)
+    model = cls.build(tiny_inputs(), config, CPU)
+    run_steps(model, tiny_inputs(), 40)
+    model.eval()
+    return model
+
+
+@pytest.mark.parametrize("cls,config", CASES, ids=["transe", "transr"])
+def test_history_influence_is_one_newton_step_of_the_anchored_refit(cls, config):
+    """Written out independently with autograd: each column's loss is the re-fit's (mean over
+    the column's history of the mean softplus(s_n - s_h) over the other items, removed items
+    included, plus the L2 term); dropping h moves the anchored gradient by D_h, one Newton step
+    moves e by -H^-1 D_h, and the score of `item` drops by grad s_item . H^-1 D_h."""
+    import torch.nn.functional as F
+
+    from core.models.refit import RefitConfig
+
+    # float64 throughout: TransR's relation space (32) is smaller than dim (64), so the
+    # Hessian w.r.t. e is singular and its pseudo-inverse needs the precision
+    model, user, item = _trained(cls, config).double(), 5, 0
+    hist = model._train_items(user)  # items 2, 6, 7, 3
+    e0 = model.node.weight[user + model.n_entities].detach()
+
+    def score(e, items):
+        return -(model._user_side(e.view(1, -1)) - model._item_side(items)).pow(2).sum(1)
+
+    def loss(e, kept):
+        negs = torch.tensor([i for i in range(model.n_items) if i not in kept.tolist()])
+        s_pos, s_neg = score(e, kept), score(e, negs)
+        pair = F.softplus(s_neg.unsqueeze(0) - s_pos.unsqueeze(1)).mean(1)
+        return pair.mean() + model._user_reg(e.view(1, -1))[0]
+
+    def grad(f, e):
+        e = e.clone().requires_grad_(True)
+        return torch.autograd.grad(f(e), e)[0]
+
+    with torch.enable_grad():
+        g_full = grad(lambda e: loss(e, hist), e0)
+        edits = torch.stack([grad(lambda e, h=h: loss(e, hist[hist != h]), e0) for h in hist])
+        hess = torch.autograd.functional.hessian(lambda e: loss(e, hist), e0)
+        g_item = grad(lambda e: score(e, torch.tensor([item]))[0], e0)
+    expected = g_item @ torch.linalg.pinv(hess, rtol=1e-9, hermitian=True) @ (edits - g_full).T
+    got = model.history_influence(user, item, hist, RefitConfig(anchored=True))
+    assert got.shape == (len(hist),)
+    torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-9)
