@@ -97,15 +97,14 @@ def test_training_rows_match_full_propagation_in_value_and_gradient(block_share)
         torch.testing.assert_close(grad_fast, model.embedding.weight.grad, rtol=1e-5, atol=1e-6)
 
 
-def test_training_loss_matches_bpr_on_the_full_propagation_in_value_and_gradient():
+@pytest.mark.parametrize("n_triples", [4, 40])  # 12 rows: fewer than the table; 120: more
+def test_training_loss_matches_bpr_on_the_full_propagation_in_value_and_gradient(n_triples):
     import torch.nn.functional as F
 
     model = _model(LightGCNConfig(n_layers=2, dim=8, reg=0.1))
-    users, pos, neg = (
-        torch.tensor([0, 2, 2, 1]),
-        torch.tensor([1, 4, 0, 1]),
-        torch.tensor([3, 2, 4, 0]),
-    )
+    gen = torch.Generator().manual_seed(3)
+    users = torch.randint(0, model.n_users, (n_triples,), generator=gen)
+    pos, neg = torch.randint(0, model.n_items, (2, n_triples), generator=gen)
     model.loss(users, pos, neg).backward()
     fast = model.embedding.weight.grad.clone()
     model.embedding.weight.grad = None
