@@ -152,6 +152,8 @@ def train(args: argparse.Namespace) -> dict:
         extra["epochs"] = args.epochs
     if args.fixed_epochs:
         extra["eval_step"] = 0  # no validation: every epoch runs, the last model is tested
+    if args.seed is not None:  # init and negative sampling; the split files stay as given
+        extra["seed"] = args.seed
     config, work = _config(args.model, args.dataset, Path(args.data), extra)
     os.chdir(work)  # RecBole writes log/ and log_tensorboard/ into the working directory
     init_seed(config["seed"], config["reproducibility"])
@@ -165,6 +167,20 @@ def train(args: argparse.Namespace) -> dict:
     t0 = time.perf_counter()
     best_valid, valid_result = trainer.fit(train_data, valid_data, saved=True, show_progress=False)
     train_s = time.perf_counter() - t0
+    epochs = len(epoch_t.wall)
+    if args.tune:  # validation figures of the kept epoch only; test is never scored
+        return {
+            "library": "recbole",
+            "model": args.model,
+            "dataset": args.dataset,
+            "seed": config["seed"],
+            "valid": {k: float(valid_result[k]) for k in ("recall@20", "ndcg@20")},
+            "valid_metric": config["valid_metric"],
+            "epochs": epochs,
+            "best_epoch": epochs - trainer.cur_step * config["eval_step"],
+            "train_s": train_s,
+            "cpu_s_per_epoch": sum(epoch_t.cpu) / max(1, epochs),
+        }
     if not args.fixed_epochs:  # load the best weights first, so only the evaluation is timed
         checkpoint = torch.load(trainer.saved_model_file)  # RecBole's own, written just now
         trainer.model.load_state_dict(checkpoint["state_dict"])
@@ -172,7 +188,6 @@ def train(args: argparse.Namespace) -> dict:
     e0, c0 = time.perf_counter(), time.process_time()
     test = trainer.evaluate(test_data, load_best_model=False)
     eval_s, eval_cpu_s = time.perf_counter() - e0, time.process_time() - c0
-    epochs = len(epoch_t.wall)
     best_epoch = (
         epochs - trainer.cur_step * config["eval_step"] if not args.fixed_epochs else epochs
     )
@@ -238,6 +253,8 @@ def main() -> int:
     tr.add_argument("--threads", type=int, default=1)
     tr.add_argument("--epochs", type=int, default=None, help="RecBole's default: 300")
     tr.add_argument("--fixed-epochs", action="store_true", help="speed rows: no validation")
+    tr.add_argument("--seed", type=int, default=None, help="RecBole's default: 2020")
+    tr.add_argument("--tune", action="store_true", help="validation figures only, never test")
     args = p.parse_args()
     logging.getLogger().setLevel(logging.WARNING)
     out = export(args) if args.cmd == "export" else train(args)

@@ -209,6 +209,45 @@ def parse_case(text: str) -> tuple[str, str, int | None]:
     return bits[0], bits[1], int(bits[2]) if len(bits) == 3 else None
 
 
+def seed_summary(rows: list[dict]) -> str:
+    """A markdown table of a seed study: per library (and RecLens preset) the validation
+    NDCG@20 of each seed, their mean and sample sd, and the kept epochs; then the difference of
+    the means with its standard error (the two sets of seeds are independent). rows: the `--tune`
+    rows of both libraries ({"library", "seed", "valid": {"ndcg@20"}, "best_epoch"}, RecLens's
+    also "preset"); a failed run ({"error"}) is listed as failed, not averaged."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        name = r["library"] if r["library"] == "recbole" else f"reclens {r.get('preset')}"
+        groups.setdefault(name, []).append(r)
+    lines = [
+        "| run | seeds | valid NDCG@20 per seed | mean | sd | epochs kept |",
+        "|---|---|---|---:|---:|---|",
+    ]
+    stats = {}
+    for name, group in groups.items():
+        ok = [r for r in group if "error" not in r]
+        vals = [r["valid"]["ndcg@20"] for r in ok]
+        per_seed = ", ".join(f"{v:.4f}" for v in vals) + "".join(
+            f", seed {r.get('seed')} failed" for r in group if "error" in r
+        )
+        mean = sum(vals) / len(vals) if vals else float("nan")
+        sd = (sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5 if len(vals) > 1 else 0.0
+        stats[name] = (mean, sd, len(vals))
+        seeds = ", ".join(str(r.get("seed")) for r in group)
+        kept = ", ".join(str(r["best_epoch"]) for r in ok)
+        lines.append(f"| {name} | {seeds} | {per_seed} | {mean:.4f} | {sd:.4f} | {kept} |")
+    if "recbole" in stats:
+        m0, s0, n0 = stats["recbole"]
+        for name, (m, sd, n) in stats.items():
+            if name != "recbole" and n and n0:
+                se = (s0**2 / n0 + sd**2 / n) ** 0.5
+                lines.append(
+                    f"\n{name} minus recbole: {m - m0:+.4f} (standard error {se:.4f}, "
+                    f"{n} and {n0} seeds)"
+                )
+    return "\n".join(lines)
+
+
 # --- the RecLens side (a child process of this script) ----------------------------------------
 
 
@@ -492,6 +531,33 @@ def run_case(dataset: str, model: str, fixed: int | None, args) -> list[dict]:
     return rows
 
 
+def run_seed_study(dataset: str, model: str, seeds: list[int], args) -> list[dict]:
+    """Validation only (test is never scored): RecBole at its defaults and RecLens at each of
+    `args.presets`, once per seed, interleaved seed by seed. The split files stay the same; the
+    seed moves the initial weights, the batch order and the negatives."""
+    splits = export_split(dataset)
+    rows = []
+    for seed in seeds:
+        peer = [str(PEER_PY), "benchmarks/recbole_side.py", "train", "--data", str(splits)]
+        peer += ["--dataset", dataset, "--model", RECBOLE_NAME[model], "--tune"]
+        peer += ["--threads", str(args.threads), "--seed", str(seed)]
+        runs = [("recbole", peer)]
+        for which in args.presets:
+            ours = [sys.executable, __file__, "--reclens-one", str(splits / dataset), model]
+            ours += ["--dataset", dataset, "--preset", which, "--threads", str(args.threads)]
+            ours += ["--tune", "--train-set", json.dumps({"seed": seed})]
+            runs.append((f"reclens-{which}", ours))
+        for name, cmd in runs:
+            log = OUT / f"seeds-{dataset}-{model}-{name}-{seed}.log"
+            row = _child(cmd, log, args.run_timeout)
+            row.setdefault("library", name.split("-")[0])
+            row.setdefault("preset", name.split("-", 1)[-1])
+            row["seed"], row["load"] = seed, os.getloadavg()[0]
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    return rows
+
+
 def markdown(all_rows: list[dict], note: str) -> str:
     ours = {v: k for k, v in RECBOLE_NAME.items()}
     all_rows = [{**r, "model": ours.get(r["model"], r["model"])} for r in all_rows]
@@ -545,6 +611,13 @@ def main() -> int:
         help="no runs: build the tables from the rows.json files of earlier invocations",
     )
     p.add_argument("--json", default=str(OUT / "rows.json"), help="all rows, configs included")
+    p.add_argument(
+        "--seed-study",
+        metavar="DATASET:MODEL",
+        default=None,
+        help="validation only: both libraries once per --seeds, mean and sd (never test)",
+    )
+    p.add_argument("--seeds", nargs="+", type=int, default=[2020, 1, 2, 3, 4])
     one = p.add_argument_group("one RecLens run (what the table runs call; also for tuning)")
     one.add_argument("--reclens-one", nargs=2, metavar=("FOLDER", "MODEL"), help="split folder")
     one.add_argument("--dataset", help="the dataset's name in this script (e.g. ml100k)")
@@ -559,6 +632,23 @@ def main() -> int:
         return 0
     if not PEER_PY.exists():
         p.error(f"{PEER_PY} not found: run `make peer` first")
+    if args.seed_study:
+        dataset, model, _ = parse_case(args.seed_study)
+        OUT.mkdir(parents=True, exist_ok=True)
+        presets = args.presets if "--presets" in sys.argv else ["default"]
+        args.presets = presets
+        rows = run_seed_study(dataset, model, args.seeds, args)
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        cmd = "python benchmarks/vs_recbole.py " + shlex.join(sys.argv[1:])
+        loads = [r["load"] for r in rows]
+        text = (
+            f"#### {dataset} {model}: validation NDCG@20 over seeds\n\n{seed_summary(rows)}\n\n"
+            f"{when}, `{cmd}` ({args.threads} thread(s) per run, CPU; load average at the end "
+            f"of each run {min(loads):.1f}-{max(loads):.1f})"
+        )
+        Path(args.json).write_text(json.dumps({"note": text, "rows": rows}, indent=1))
+        print("\n" + text)
+        return 0 if all("error" not in r for r in rows) else 1
     if args.from_json:
         rows, notes = [], []
         for path in args.from_json:

@@ -170,11 +170,12 @@ class _BPRLoss(torch.autograd.Function):
         u = user_w.index_select(0, users)
         rows = item_w.index_select(0, items)  # [2B, d]: positives, then negatives
         dpn = rows[:b] - rows[b:]
-        x = (u * dpn).sum(1)
-        l2 = (u.square().sum() + rows.square().sum()) / 2 / b
+        x = (u * dpn).sum(1)  # [B] row dots
+        # sums of squares as dot products: no [B, d] temporaries (memory traffic is the cost)
+        l2 = torch.dot(u.view(-1), u.view(-1)) + torch.dot(rows.view(-1), rows.view(-1))
         ctx.save_for_backward(users, items, u, rows, dpn, x)
         ctx.reg, ctx.shapes = reg, (user_w.shape, item_w.shape)
-        return F.softplus(-x).mean() + reg * l2
+        return F.softplus(-x).mean() + l2 * (reg / 2 / b)
 
     @staticmethod
     def backward(ctx, grad):  # noqa: D102
@@ -182,8 +183,10 @@ class _BPRLoss(torch.autograd.Function):
         b, decay = len(users), ctx.reg * grad / len(users)
         w = (torch.sigmoid(-x) * (-grad / b)).unsqueeze(1)  # [B, 1]
         wu = w * u
-        grad_u = torch.addcmul(u * decay, w, dpn)
-        grad_rows = torch.cat([wu, -wu]).add_(rows, alpha=float(decay))
+        grad_u = torch.mul(u, decay).addcmul_(w, dpn)  # in place: one [B, d] buffer, not two
+        grad_rows = torch.mul(rows, decay)  # [2B, d]: the L2 part, then +-w u on each half
+        grad_rows[:b] += wu
+        grad_rows[b:] -= wu
         user_shape, item_shape = ctx.shapes
         grad_user = u.new_zeros(user_shape).index_add_(0, users, grad_u)
         grad_item = u.new_zeros(item_shape).index_add_(0, items, grad_rows)

@@ -23,6 +23,7 @@ import torch
 from core.data.errors import DataError
 from core.eval.runner import evaluate
 from core.models.base import ModelInputs, Recommender
+from core.train.optim import clear_grads, step_all
 from core.train.sampling import NegativeSampler
 
 LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (users, pos, neg)
@@ -242,11 +243,9 @@ class _Loop:
         for b, (users, pos) in enumerate(self.batches.epoch(self.gen)):
             neg = self.sampler.sample(users, self.gen)
             loss = self.loss_fn(users, pos, neg)
-            for opt in self.opts:
-                opt.zero_grad(set_to_none=True)
-            loss.backward()
-            for opt in self.opts:
-                opt.step()
+            clear_grads(self.opts)  # zero_grad(set_to_none=True) and step(), minus the
+            loss.backward()  # per-call overhead of torch.optim (core/train/optim.py)
+            step_all(self.opts)
             value = float(loss.detach())
             if not math.isfinite(value):
                 raise TrainingDiverged(f"loss is {value} at epoch {epoch}, batch {b + 1}")

@@ -128,3 +128,28 @@ def vs_recbole_default_lr():
     from core.models.registry import MODELS
 
     return MODELS["bprmf"].default_lr
+
+
+def test_seed_summary_gives_each_librarys_mean_and_sample_sd_and_their_difference():
+    from benchmarks.vs_recbole import seed_summary
+
+    def tune(library, seed, ndcg, preset=None):
+        row = {"library": library, "seed": seed, "valid": {"ndcg@20": ndcg}, "best_epoch": 40}
+        return row | ({"preset": preset} if preset else {})
+
+    rows = [
+        tune("recbole", 1, 0.26),
+        tune("reclens", 1, 0.27, "default"),
+        tune("recbole", 2, 0.28),
+        tune("reclens", 2, 0.27, "default"),
+        {"library": "reclens", "preset": "default", "seed": 3, "error": "budget-cut"},
+    ]
+    lines = seed_summary(rows).splitlines()
+    peer = [c.strip() for c in lines[2].strip("|").split("|")]
+    ours = [c.strip() for c in lines[3].strip("|").split("|")]
+    assert peer[0] == "recbole" and peer[3:5] == ["0.2700", "0.0141"]  # sd of 0.26, 0.28
+    assert ours[0] == "reclens default" and ours[3:5] == ["0.2700", "0.0000"]
+    assert "seed 3 failed" in ours[2] and ours[1] == "1, 2, 3"  # listed, not averaged
+    assert (
+        "reclens default minus recbole: +0.0000 (standard error 0.0100, 2 and 2 seeds)" in lines[-1]
+    )

@@ -95,3 +95,24 @@ def test_training_rows_match_full_propagation_in_value_and_gradient(block_share)
         (full * weights).sum().backward()
         torch.testing.assert_close(fast, full, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(grad_fast, model.embedding.weight.grad, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("n_triples", [4, 40])  # 12 rows: fewer than the table; 120: more
+def test_training_loss_matches_bpr_on_the_full_propagation_in_value_and_gradient(n_triples):
+    import torch.nn.functional as F
+
+    model = _model(LightGCNConfig(n_layers=2, dim=8, reg=0.1))
+    gen = torch.Generator().manual_seed(3)
+    users = torch.randint(0, model.n_users, (n_triples,), generator=gen)
+    pos, neg = torch.randint(0, model.n_items, (2, n_triples), generator=gen)
+    model.loss(users, pos, neg).backward()
+    fast = model.embedding.weight.grad.clone()
+    model.embedding.weight.grad = None
+    final, w = model.propagate(), model.embedding.weight
+    items_p, items_n = pos + model.n_users, neg + model.n_users
+    x = (final[users] * final[items_p]).sum(1) - (final[users] * final[items_n]).sum(1)
+    l2 = (w[users].pow(2).sum() + w[items_p].pow(2).sum() + w[items_n].pow(2).sum()) / 2
+    ref = -F.logsigmoid(x).mean() + 0.1 * l2 / len(users)
+    torch.testing.assert_close(model.loss(users, pos, neg), ref, rtol=1e-5, atol=1e-7)
+    ref.backward()
+    torch.testing.assert_close(fast, model.embedding.weight.grad, rtol=1e-5, atol=1e-7)
