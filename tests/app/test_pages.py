@@ -90,7 +90,8 @@ def test_user_explorer_deep_link_restores_the_view(tiny_env, ds):
     recs = second.dataframe[1].value
     assert len(recs) == 10 and recs["score"].is_monotonic_decreasing
     assert not set(recs["item"]) & set(history["item"])
-    link = second.code[-1].value
+    assert not second.code  # the link is plain text: no syntax-highlighter chunk to fetch
+    link = second.text[-1].value
     assert "page=user_explorer" in link and f"user={user}" in link and "model=kgat" in link
     types = _types(second.main)
     assert "plotly_chart" in types and "iframe" in types  # heatmap and KG graph

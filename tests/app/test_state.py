@@ -46,7 +46,7 @@ def _one(widgets, label):
 
 
 def _link(at) -> dict[str, str]:
-    query = urlparse(at.code[-1].value).query
+    query = urlparse(at.text[-1].value).query
     return {k: v[0] for k, v in parse_qs(query).items()}
 
 
@@ -88,7 +88,7 @@ def test_user_explorer_link_carries_the_whole_view_and_restores_it(tiny_env, ds)
     third = at.dataframe[1].value["item"].iat[2]
     _one(at.selectbox, "Recommendation").set_value(third).run()
     link = _link(at)
-    assert link["dataset"] == ds.name and str(tiny_env.data) not in at.code[-1].value
+    assert link["dataset"] == ds.name and str(tiny_env.data) not in at.text[-1].value
     assert (link["model"], link["user"], link["k"]) == ("kgat", user, "7")
     assert link["item"] == third and link["method"]
     again = _app(**link)

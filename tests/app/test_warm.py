@@ -78,3 +78,21 @@ def test_a_failed_warm_up_leaves_the_accessors_to_load_and_report(tmp_path, monk
     monkeypatch.setattr(warm, "_WARM", w)
     assert warm.dataset(tmp_path / "ws", str(tmp_path / "no-such-dataset")) is None
     assert warm.model(tmp_path / "ws", "any@0", str(tmp_path / "no-such-dataset")) is None
+
+
+def test_the_primer_is_ready_before_the_heavy_imports(tiny_env, monkeypatch):
+    """app/primer.py sends it while the warm-up imports torch and DGL, so it must not wait for
+    them: step 0 builds it first."""
+    seen = {}
+    real = warm._import_heavy
+
+    def import_heavy():
+        seen["primer ready"] = w.primer_ready.is_set()
+        seen["content"] = sorted(w.primer or {})
+        real()
+
+    monkeypatch.setattr(warm, "_import_heavy", import_heavy)
+    w = warm.WarmUp(tiny_env.workspace.resolve(), str(tiny_env.data))
+    warm._run(w)
+    assert seen == {"primer ready": True, "content": ["figure", "frame"]}
+    assert w.primer["figure"]["data"][0]["type"] == "heatmap"  # the card's own trace type
