@@ -6,8 +6,9 @@ as possible, so that it overlaps with the browser opening the page.
    `primer_ready` is set): app/primer.py sends it at the start of each session's first run, so
    the browser fetches and runs the code of the card's charts, tables and iframe (plotly's is
    4.7 MB) while the server is busy with steps 1-4, not when the card arrives;
-1. imports the heavy modules the first page needs (torch and the part of it an optimiser's first
-   construction imports, DGL, the models, the explainers, pyvis);
+1. imports the heavy modules the first page needs (torch, DGL, the models, the explainers,
+   pyvis; not torch._dynamo, which only a process's first optimiser needs: KGAT builds its KG
+   phase's optimiser when it first trains, not when it is loaded);
 2. loads the default dataset;
 3. starts the first launch (bundled sample models copied in, else background training) through
    `app.workspace.first_launch`, so it is the same shared job every session watches;
@@ -92,7 +93,6 @@ def _lap(w: WarmUp, step: str, since: float) -> float:
 
 def _import_heavy() -> None:
     import torch  # noqa: F401
-    import torch._dynamo  # noqa: F401 - imported by the first optimiser built (KGAT's KG phase)
 
     import app.sidebar  # noqa: F401 - everything app/main.py and the User explorer import
     import app.views  # noqa: F401

@@ -96,3 +96,18 @@ def test_the_primer_is_ready_before_the_heavy_imports(tiny_env, monkeypatch):
     warm._run(w)
     assert seen == {"primer ready": True, "content": ["figure", "frame"]}
     assert w.primer["figure"]["data"][0]["type"] == "heatmap"  # the card's own trace type
+
+
+def test_a_loaded_kgat_builds_no_optimiser_until_it_trains(tiny_env):
+    """Loading KGAT for the first card builds no optimiser: a process's first one imports
+    torch._dynamo (~1.5 s of imports, plus ~1 s of load, on the first card's path)."""
+    import torch
+
+    from core.store.artifacts import load_artifact
+
+    ds = load_dataset(tiny_env.data)
+    tm = load_artifact(core_ws.models_for(tiny_env.workspace, ds)["kgat"], ds)
+    assert tm.model._kg_optimiser is None
+    opt = tm.model.kg_optimiser  # built at its first use (the first KG epoch)
+    assert isinstance(opt, torch.optim.Adam) and opt is tm.model.kg_optimiser
+    assert opt.param_groups[0]["lr"] == tm.model.config.kg_lr
