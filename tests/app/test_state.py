@@ -106,3 +106,10 @@ def test_compare_link_carries_the_model_set_and_k(tiny_env, ds):
     assert link["models"] == "attention,kgat" and link["k"] == "6" and link["dataset"] == ds.name
     bad = _app(page="compare", models="kgat,nosuch")
     assert any("nosuch" in e.value for e in bad.error)
+
+
+def test_the_card_graph_tooltips_name_items_by_title_and_raw_id(tiny_env, ds):
+    at = _app(page="user_explorer", model="kgat", user=ds.user_ids.to_raw(3))
+    doc = at.get("iframe")[0].proto.srcdoc
+    raw = _link(at)["item"]  # the recommended item the card explains
+    assert f"({raw})" in doc and "user " + ds.user_ids.to_raw(3)[:4] in doc
