@@ -106,5 +106,6 @@ def show(**params: object) -> str:
     if page and base.endswith("/" + page):  # st.context.url carries the page's own path
         base = base[: -len(page) - 1]
     st.caption("Link to this view (copy to share):")
-    st.code(f"{base}/{qs}", language=None)
+    # plain text: st.code would make the browser fetch a 1.6 MB syntax highlighter for it
+    st.text(f"{base}/{qs}")
     return qs

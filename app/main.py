@@ -15,11 +15,15 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts app/ on sys.path, not the 
 
 import streamlit as st  # noqa: E402
 
-from app import warm  # noqa: E402
+from app import primer, warm  # noqa: E402
 
 # the server's warm-up (already running when launched by `python -m app.serve`, as `make run`
-# does); its imports finish before this script's own, see app/warm.py
-warm.start().imported.wait()
+# does); its imports finish before this script's own, see app/warm.py. The browser's primer goes
+# out first, so the code of the card's charts and tables loads while the server waits
+# (app/primer.py).
+_warm = warm.start()
+_primer = primer.prime(_warm)
+_warm.imported.wait()
 
 from app import links, sidebar, workspace  # noqa: E402
 from core.data import DataError  # noqa: E402
@@ -51,6 +55,8 @@ try:
         sidebar.render()
         links.set_page(next(name for name, page in PAGES.items() if page is current))
         current.run()
+    if _primer is not None:
+        _primer.empty()
 except (ArtifactError, DataError, NotSupported) as err:  # expected: say what is wrong
     st.error(md(err))
 except Exception as err:  # anything else: a message in the page, the traceback in the server log

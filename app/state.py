@@ -24,6 +24,7 @@ from core.explain.base import Explanation
 from core.explain.context import ExplainContext
 from core.explain.evidence import build_evidence
 from core.explain.grounding import Checker
+from core.explain.present import node_namer
 from core.graph import kg_neighbourhood
 from core.graph import relation_stats as kg_relation_stats
 from core.narrate.base import BackendError
@@ -115,7 +116,8 @@ def graph_html(key: str, data_path: str, user: int, item: int, method: str, k: i
     expl = explanation(key, data_path, user, item, method, k)
     if expl.subgraph is None:
         return None
-    return build_kg_html(expl.subgraph, expl.paths[:3])
+    # tooltips name items by title and raw id, as the tables and the report do
+    return build_kg_html(expl.subgraph, expl.paths[:3], name=node_namer(dataset(data_path)))
 
 
 @st.cache_data(max_entries=32)

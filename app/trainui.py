@@ -114,21 +114,28 @@ def train(data_path: str, model: str, overrides: dict, epochs: int) -> None:
     )
 
 
+def shown_folder(folder: str | Path) -> str:
+    """An artifact folder as the page shows it: relative to the workspace (the absolute path
+    was cut off in its table column), absolute when it lies elsewhere."""
+    try:
+        return str(Path(folder).relative_to(workspace.workspace_dir()))
+    except ValueError:
+        return str(folder)
+
+
 def artifact_row(a: ArtifactInfo) -> dict:
     row = {
         "model": workspace.label(a.model),
         "dataset": a.dataset,
         "created": a.created,
-        "folder": str(a.path),
+        "folder": shown_folder(a.path),
     }
-    row.update(
-        {
-            k: round(v, 4)
-            for k, v in a.metrics.items()
-            if k in ("recall@20", "ndcg@20", "coverage@20")
-        }
-    )
+    # the leaderboard's order: Recall@20 and NDCG@20 first
+    row.update({k: round(a.metrics[k], 4) for k in SHOWN_METRICS if k in a.metrics})
     return row
+
+
+SHOWN_METRICS = ("recall@20", "ndcg@20", "coverage@20")
 
 
 def delete(folder: str) -> None:

@@ -2,9 +2,13 @@
 as possible, so that it overlaps with the browser opening the page.
 
 `start()` (cheap: it imports nothing heavy) runs one daemon thread that, in order:
-1. imports the heavy modules the first page needs (torch and the part of it an optimiser's first
-   construction imports, DGL, the models, the explainers, plotly, pyvis) and builds one
-   throwaway plotly figure (plotly loads its validators on the first one);
+0. imports plotly, pandas and pyarrow and builds the browser's primer (`primer`, then
+   `primer_ready` is set): app/primer.py sends it at the start of each session's first run, so
+   the browser fetches and runs the code of the card's charts, tables and iframe (plotly's is
+   4.7 MB) while the server is busy with steps 1-4, not when the card arrives;
+1. imports the heavy modules the first page needs (torch, DGL, the models, the explainers,
+   pyvis; not torch._dynamo, which only a process's first optimiser needs: KGAT builds its KG
+   phase's optimiser when it first trains, not when it is loaded);
 2. loads the default dataset;
 3. starts the first launch (bundled sample models copied in, else background training) through
    `app.workspace.first_launch`, so it is the same shared job every session watches;
@@ -50,6 +54,8 @@ class WarmUp:
     target: Future = field(default_factory=Future)  # artifact key it loads, or None
     timings: dict[str, float] = field(default_factory=dict)
     imported: threading.Event = field(default_factory=threading.Event)  # step 1 finished
+    primer_ready: threading.Event = field(default_factory=threading.Event)  # step 0 finished
+    primer: dict | None = None  # app/primer.py's content ("figure", "frame"), once built
     started: float = field(default_factory=time.perf_counter)
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -87,7 +93,6 @@ def _lap(w: WarmUp, step: str, since: float) -> float:
 
 def _import_heavy() -> None:
     import torch  # noqa: F401
-    import torch._dynamo  # noqa: F401 - imported by the first optimiser built (KGAT's KG phase)
 
     import app.sidebar  # noqa: F401 - everything app/main.py and the User explorer import
     import app.views  # noqa: F401
@@ -95,22 +100,38 @@ def _import_heavy() -> None:
     import core.models.registry  # noqa: F401
 
 
-def _warm_plotly() -> None:
+def _build_primer(w: WarmUp) -> None:
+    """Import what the primer's elements need (plotly for st.plotly_chart, pandas and pyarrow
+    for st.dataframe / st.table) and build its content: a blank heatmap (the card's own trace
+    type) and a one-cell frame. Building the first figure loads plotly's validators."""
+    import pandas as pd
     import plotly.graph_objects as go
+    import plotly.io
+    import plotly.tools  # noqa: F401 - st.plotly_chart converts figures with it
+    import pyarrow as pa
 
-    go.Figure(go.Heatmap(z=[[0.0]])).to_plotly_json()
+    hidden = dict(visible=False, fixedrange=True)
+    fig = go.Figure(go.Heatmap(z=[[0.0]], showscale=False, hoverinfo="skip", opacity=0.0))
+    fig.update_layout(height=10, margin=dict(l=0, r=0, t=0, b=0), xaxis=hidden, yaxis=hidden)
+    plotly.io.to_json(fig, validate=False)  # what st.plotly_chart does with it, warmed here
+    frame = pd.DataFrame({"primer": [""]})
+    pa.Table.from_pandas(frame)  # what st.dataframe does with it
+    w.primer = {"figure": fig.to_plotly_json(), "frame": frame}
 
 
 def _run(w: WarmUp) -> None:
     t = w.started
     try:
         try:
+            _build_primer(w)
+        finally:
+            w.primer_ready.set()
+        t = _lap(w, "the browser's primer (plotly, pandas, pyarrow)", t)
+        try:
             _import_heavy()
         finally:
             w.imported.set()
         t = _lap(w, "imports (torch, DGL, models, explainers, app)", t)
-        _warm_plotly()
-        t = _lap(w, "first plotly figure", t)
         from core.data import load_dataset
 
         try:
@@ -145,6 +166,7 @@ def _run(w: WarmUp) -> None:
             if not fut.done():
                 fut.set_result(None)
         w.timings["warm-up total"] = time.perf_counter() - w.started
+        w.primer_ready.set()
         w.imported.set()
         w.done.set()
 

@@ -3,6 +3,7 @@
     python benchmarks/ui_latency.py                       # ./workspace, sample data, KGAT
     python benchmarks/ui_latency.py --first-launch        # fresh temp workspace: times training too
     python benchmarks/ui_latency.py --model attention --users 20
+    python benchmarks/ui_latency.py --browser             # real server + Chromium timeline
 
 Drives the real app (app/main.py) through Streamlit's AppTest in this process: the first run is
 the launch (first launch on the sample = installs and verifies the bundled sample models, on
@@ -19,6 +20,12 @@ first launch, model, context) and each part of the card computed again, uncached
 context (explanation, heatmap, graph, path shares, deletion curve, counterfactual). The
 browser's share (page load, plotly and vis-network drawing) is what
 `pytest -s tests/app/test_browser_demo.py` adds on top (it prints its own figure).
+
+`--browser` measures that share: it launches the server as `make run` does on a fresh
+workspace, opens the User explorer in headless Chromium (open before the server starts, as a
+user's is) and prints a timeline in seconds after the server answered: when each part of the
+KGAT card was first drawn, when each large JavaScript chunk (> 100 kB) was requested and
+arrived, and the browser's long main-thread tasks (> 200 ms, from PerformanceObserver).
 """
 
 from __future__ import annotations
@@ -76,6 +83,109 @@ def _card_parts(ctx, user: int) -> list[tuple[str, float]]:
     return rows
 
 
+CARD_PARTS = {  # what the browser shows, as tests/app/test_browser_demo.py looks for it
+    "top-10": "Top-10 by KGAT",
+    "heatmap": "share of KGAT path attention",
+    "paths": "Top paths",
+    "deletion curve": "Removing the 3 history items",
+    "counterfactual": "What would change it",
+}
+_SEEN_JS = """(parts) => { const t = document.body.innerText, o = {};
+  for (const [k, v] of Object.entries(parts)) if (t.includes(v)) o[k] = true;
+  return o; }"""
+_LONG_TASKS_JS = """window.__longTasks = []; try { new PerformanceObserver(l => {
+  for (const e of l.getEntries()) window.__longTasks.push([e.startTime, e.duration]); })
+  .observe({type: 'longtask', buffered: true}); } catch (e) {}"""
+
+
+def _canvas_drawn(page) -> bool:
+    """Whether an iframe (the KG graph's) holds a vis-network canvas."""
+    for frame in page.frames[1:]:
+        try:
+            if frame.evaluate("() => !!document.querySelector('canvas')"):
+                return True
+        except Exception:  # noqa: BLE001 - a frame detached meanwhile (the primer's)
+            continue
+    return False
+
+
+def browser_timeline(wait_s: float = 90.0) -> int:
+    """Fresh server (python -m app.serve) + headless Chromium: print when each card part,
+    large chunk and long task happened, in seconds after the server answered."""
+    import subprocess
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.app.test_browser import ARGS, CHROMIUM, _free_port, wait_until_serving
+
+    ws = tempfile.mkdtemp(prefix="reclens-ws-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECLENS_")}
+    env.pop("OMP_NUM_THREADS", None)  # the launcher's own default, as in make run
+    env["RECLENS_WORKSPACE"] = str(Path(ws) / "ws")
+    port = _free_port()
+    cmd = [sys.executable, "-m", "app.serve", "--server.port", str(port)]
+    cmd += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    cmd += ["--server.fileWatcherType", "none"]
+    events: list[tuple[float, str]] = []
+    answered = [0.0]
+
+    def note(text: str) -> None:
+        events.append((time.perf_counter() - answered[0], text))
+
+    with sync_playwright() as pw, open(Path(ws) / "server.log", "wb") as log:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1500, "height": 900})
+        context.add_init_script(_LONG_TASKS_JS)
+        page = context.new_page()
+        big: dict[str, float] = {}
+
+        def finished(request) -> None:
+            try:
+                size = request.sizes()["responseBodySize"]
+            except Exception:  # noqa: BLE001 - the browser closed meanwhile
+                return
+            if size > 100_000:
+                name = request.url.split("/")[-1].split("?")[0]
+                note(f"chunk {name} ({size / 1e6:.2f} MB) arrived, asked at {big[request.url]:.1f}")
+
+        page.on("request", lambda r: big.setdefault(r.url, time.perf_counter() - answered[0]))
+        page.on("requestfinished", finished)
+        launched = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://localhost:{port}"
+            wait_until_serving(proc, url, 90, lambda: (Path(ws) / "server.log").read_text())
+            answered[0] = time.perf_counter()
+            page.goto(f"{url}/?page=user_explorer", wait_until="domcontentloaded")
+            nav = time.perf_counter() - answered[0]
+            seen: dict[str, float] = {}
+            while len(seen) < len(CARD_PARTS) + 1 and time.perf_counter() - answered[0] < wait_s:
+                for name in page.evaluate(_SEEN_JS, CARD_PARTS):
+                    if name not in seen:
+                        seen[name] = time.perf_counter() - answered[0]
+                        note(f"card part drawn: {name}")
+                if "graph" not in seen and _canvas_drawn(page):
+                    seen["graph"] = time.perf_counter() - answered[0]
+                    note("card part drawn: graph")
+                page.wait_for_timeout(100)
+            for start_ms, ms in page.evaluate("() => window.__longTasks"):
+                if ms > 200:
+                    events.append((nav + start_ms / 1000, f"long browser task {ms / 1000:.2f} s"))
+        finally:
+            browser.close()
+            proc.terminate()
+            proc.wait(timeout=20)
+    print(
+        f"server answered {answered[0] - launched:.1f} s after launch; {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}; times in s after the server answered"
+    )
+    for at, text in sorted(events):
+        print(f"{at:7.2f}  {text}")
+    missing = [p for p in (*CARD_PARTS, "graph") if p not in seen]
+    print(f"complete card: {max(seen.values()):.1f} s" if not missing else f"missing: {missing}")
+    return 0 if not missing else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -85,7 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="kgat")
     parser.add_argument("--users", type=int, default=10, help="user switches to time")
     parser.add_argument("--first-launch", action="store_true", help="start from an empty workspace")
+    parser.add_argument("--browser", action="store_true", help="real server + Chromium timeline")
     args = parser.parse_args(argv)
+    if args.browser:
+        return browser_timeline()
     ws = args.workspace or (
         tempfile.mkdtemp(prefix="reclens-ws-") if args.first_launch else "workspace"
     )

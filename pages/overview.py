@@ -43,6 +43,8 @@ else:
         column_config={c: st.column_config.NumberColumn(format="%.4f") for c in board.columns[1:]},
     )
     accuracy = [c for c in board.columns if c.split("@")[0] in ("recall", "ndcg")]
+    # the bars in reading order: the largest cut-off first, recall before NDCG at each
+    accuracy.sort(key=lambda c: (-int(c.split("@")[1]), c.split("@")[0] != "recall"))
     if accuracy:
         st.plotly_chart(charts.build_metric_bars(board, accuracy[:6]))
 links.show(dataset=sel.dataset.name)

@@ -27,7 +27,11 @@ if not infos:
 else:
     st.dataframe(pd.DataFrame([trainui.artifact_row(a) for a in infos]), hide_index=True)
     doomed = st.selectbox(
-        "Delete an artifact", [str(a.path) for a in infos], index=None, key="tr_del"
+        "Delete an artifact",
+        [str(a.path) for a in infos],
+        index=None,
+        key="tr_del",
+        format_func=trainui.shown_folder,
     )
     if doomed and st.button("Delete", disabled=not admin, key="tr_del_go"):
         trainui.delete(doomed)

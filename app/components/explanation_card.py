@@ -9,6 +9,7 @@ reports thumbs up/down through `on_feedback(vote, comment)`. Data text is shown 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -77,6 +78,13 @@ def card_texts(
         "counterfactual": counterfactual_text(cf or expl.counterfactual),
         "fidelity": fidelity_text(curve),
     }
+
+
+# The script thread pauses this long before the re-scoring parts, so the server's event loop
+# (same process, same GIL) sends the card drawn so far at once: on the 2-core machine at load
+# ~6.5 the graph, paths and heatmap reached the browser 2.3 s after they were written while the
+# re-scoring held the GIL, 0.9 s with the pause (one run each; issue 15 note).
+SEND_PAUSE_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -175,6 +183,7 @@ def show_explanation_card(
     for (name, frame), col in zip(evidence, st.columns(max(1, len(evidence))), strict=False):
         col.caption(name)
         col.dataframe(frame.head(10), hide_index=True, width="stretch")
+    time.sleep(SEND_PAUSE_S)  # let the server send what is drawn (see SEND_PAUSE_S)
     _show_measured(parts.measure(), expl, title, key, cf_slot, curve_slot)
     if on_feedback is not None:
         _feedback(key, on_feedback)

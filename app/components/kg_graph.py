@@ -126,6 +126,22 @@ def _columns(subgraph: Subgraph, nodes: list[str], highlight: Sequence[Path]) ->
     return layers
 
 
+def _fit_path_columns(nodes: list[str], layers: dict[str, int], on_path: set[str]) -> list[str]:
+    """`nodes` without the context nodes that would overflow a column holding path nodes: a
+    full column spills into a sub-column beside it, which the path edges and their relation
+    words then cross (the words sat on faded nodes' labels). Path nodes come first in `nodes`
+    and the context by weight (`_pick_nodes`), so the lightest context is left out."""
+    path_cols = {layers[n] for n in nodes if n in on_path}
+    used: dict[int, int] = {}
+    kept = []
+    for n in nodes:
+        col = layers[n]
+        if n in on_path or col not in path_cols or used.get(col, 0) < PER_COLUMN:
+            kept.append(n)
+            used[col] = used.get(col, 0) + 1
+    return kept
+
+
 def _positions(nodes: list[str], layers: dict[str, int]) -> tuple[dict, int]:
     """(node -> (x, y), height px). A column holds at most PER_COLUMN nodes; more spill into
     sub-columns, so labels keep their own row."""
@@ -176,8 +192,11 @@ def build_kg_html(
     name: node id -> tooltip text (e.g. "Title (raw id)"); default the subgraph's own names.
     """
     nodes = _pick_nodes(subgraph, highlight, max_nodes)
-    keep, on_path = set(nodes), {n for p in highlight for n in p.nodes}
-    pos, height = _positions(nodes, _columns(subgraph, nodes, highlight))
+    on_path = {n for p in highlight for n in p.nodes}
+    layers = _columns(subgraph, nodes, highlight)
+    nodes = _fit_path_columns(nodes, layers, on_path)
+    keep = set(nodes)
+    pos, height = _positions(nodes, layers)
     net = _network(height)
     kinds = subgraph.node_kinds
     for nid in nodes:

@@ -138,8 +138,15 @@ class KGAT(KGATRescoring, Recommender):
         self._hidden_cache: tuple[list[Tensor], list[Tensor]] | None = None
         self._fixed: tuple | None = None  # (attention version, full, cf) FixedAggregations
         self._dropout_gen: torch.Generator | None = None  # set by on_train_begin
-        # the KG phase has its own Adam state (see module docstring)
-        self.kg_optimiser = torch.optim.Adam(self.parameters(), lr=config.kg_lr)
+        self._kg_optimiser: torch.optim.Optimizer | None = None  # see kg_optimiser
+
+    @property
+    def kg_optimiser(self) -> torch.optim.Optimizer:
+        """The KG phase's own Adam (see module docstring), built at first use: a model loaded
+        to explain builds none (a process's first optimiser imports torch._dynamo, ~1.5 s)."""
+        if self._kg_optimiser is None:
+            self._kg_optimiser = torch.optim.Adam(self.parameters(), lr=self.config.kg_lr)
+        return self._kg_optimiser
 
     def init_weights(self, generator: torch.Generator) -> None:
         draw_(self.node.weight, nn.init.xavier_uniform_, generator)

@@ -171,3 +171,43 @@ def test_report_is_self_contained_and_escaped(expl):
     assert "srcdoc=" in doc and doc.count("<iframe") == 2
     # plotly.js is inlined exactly once, so the report opens offline
     assert len(doc) > 1_000_000 and doc.count("plotly.js v") <= 2
+
+
+def test_the_card_pauses_for_the_server_to_send_it_before_re_scoring(expl, monkeypatch):
+    """The re-scoring parts hold the GIL for seconds; the card pauses first so the server's
+    event loop sends the graph, paths and heatmap already drawn (issue 15: they reached the
+    browser 2.3 s late)."""
+    from app.components import explanation_card as card
+    from app.components.explanation_card import CardParts, Measured
+
+    order = []
+    monkeypatch.setattr(card.time, "sleep", lambda s: order.append(("pause", s)))
+
+    def measure():
+        order.append(("measure", None))
+        return Measured()
+
+    card.show_explanation_card(expl, "Target & Co", key="t", parts=CardParts(measure=measure))
+    assert order == [("pause", card.SEND_PAUSE_S), ("measure", None)]
+    assert 0 < card.SEND_PAUSE_S <= 0.2  # a pause, not a delay anyone notices
+
+
+def test_kg_html_keeps_context_out_of_the_path_edges_way():
+    """A column holding path nodes never spills context into a sub-column beside it, where the
+    path edges and their relation words crossed the faded nodes (seen on the first card)."""
+    e1, e2 = Edge("u:0", "interacted", "i:1", 0.9), Edge("i:1", "genre", "e:5", 0.8)
+    e3 = Edge("e:5", "~genre", "i:2", 0.7)
+    crowd = [Edge(f"u:{k}", "interacted", "i:2", 0.5 - k / 100) for k in range(1, 16)]
+    crowd += [Edge("i:1", "interacted~", f"u:{k}", 0.3) for k in range(1, 16)]
+    nodes = {"u:0": "me", "i:1": "liked", "e:5": "Drama", "i:2": "target"}
+    nodes |= {f"u:{k}": f"other {k}" for k in range(1, 16)}
+    kinds = {n: "user" for n in nodes} | {"i:1": "item", "e:5": "entity", "i:2": "target"}
+    sub = Subgraph(nodes, kinds, (e1, e2, e3, *crowd))
+    doc = build_kg_html(sub, (Path((e1, e2, e3), 0.8, "user-item-entity-item"),))
+    drawn = json.loads(re.search(r"nodes = new vis.DataSet\((\[.*?\])\);", doc).group(1))
+    x = {n["id"]: n["x"] for n in drawn}
+    assert {"u:0", "i:1", "e:5", "i:2"} <= set(x)  # the path is drawn whole
+    between = [n for n, v in x.items() if x["i:1"] < v < x["i:2"] and v != x["e:5"]]
+    assert between == []  # nothing sits under the path edges between the path's columns
+    in_column = [n for n, v in x.items() if v == x["e:5"]]
+    assert 1 < len(in_column) <= 10  # the heaviest context stays, faded, in the column

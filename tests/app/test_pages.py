@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 
@@ -71,6 +72,11 @@ def test_overview_shows_dataset_numbers_and_leaderboard(tiny_env, ds):
     assert set(board["model"]) == {"MostPop", "BPR-MF", "LightGCN", "Attention", "KGAT"}
     assert "recall@20" in board.columns and board["recall@20"].between(0, 1).all()
     assert _types(at.main).count("plotly_chart") >= 2
+    bars = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    bars = [f for f in bars if f["data"] and f["data"][0].get("type") == "bar"]
+    shown = list(dict.fromkeys(x for f in bars[-1:] for t in f["data"] for x in t["x"]))
+    cut = [(-int(m.split("@")[1]), m.split("@")[0] != "recall") for m in shown]
+    assert len(shown) >= 2 and cut == sorted(cut), shown  # recall@20, ndcg@20, recall@10, ...
 
 
 def test_user_explorer_deep_link_restores_the_view(tiny_env, ds):
@@ -90,7 +96,8 @@ def test_user_explorer_deep_link_restores_the_view(tiny_env, ds):
     recs = second.dataframe[1].value
     assert len(recs) == 10 and recs["score"].is_monotonic_decreasing
     assert not set(recs["item"]) & set(history["item"])
-    link = second.code[-1].value
+    assert not second.code  # the link is plain text: no syntax-highlighter chunk to fetch
+    link = second.text[-1].value
     assert "page=user_explorer" in link and f"user={user}" in link and "model=kgat" in link
     types = _types(second.main)
     assert "plotly_chart" in types and "iframe" in types  # heatmap and KG graph
@@ -198,6 +205,9 @@ def test_train_page_bad_upload_training_and_delete(tiny_env, ds):
     assert __import__("json").loads((meta.path / "meta.json").read_text())["epochs"] == 2
     table = next(d.value for d in at.dataframe if "folder" in d.value.columns)
     assert len(table) == len(DEFAULT)
+    # folders relative to the workspace (absolute ones were cut off), Recall@20 first
+    assert not any(str(tiny_env.workspace) in f for f in table["folder"])
+    assert [c for c in table.columns if "@" in c][:2] == ["recall@20", "ndcg@20"]
     doomed = str(next(a.path for a in list_artifacts(tiny_env.workspace) if a.model == "mostpop"))
     at.selectbox(key="tr_del").set_value(doomed).run()
     at.button(key="tr_del_go").click().run()

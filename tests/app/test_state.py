@@ -46,7 +46,7 @@ def _one(widgets, label):
 
 
 def _link(at) -> dict[str, str]:
-    query = urlparse(at.code[-1].value).query
+    query = urlparse(at.text[-1].value).query
     return {k: v[0] for k, v in parse_qs(query).items()}
 
 
@@ -88,7 +88,7 @@ def test_user_explorer_link_carries_the_whole_view_and_restores_it(tiny_env, ds)
     third = at.dataframe[1].value["item"].iat[2]
     _one(at.selectbox, "Recommendation").set_value(third).run()
     link = _link(at)
-    assert link["dataset"] == ds.name and str(tiny_env.data) not in at.code[-1].value
+    assert link["dataset"] == ds.name and str(tiny_env.data) not in at.text[-1].value
     assert (link["model"], link["user"], link["k"]) == ("kgat", user, "7")
     assert link["item"] == third and link["method"]
     again = _app(**link)
@@ -106,3 +106,10 @@ def test_compare_link_carries_the_model_set_and_k(tiny_env, ds):
     assert link["models"] == "attention,kgat" and link["k"] == "6" and link["dataset"] == ds.name
     bad = _app(page="compare", models="kgat,nosuch")
     assert any("nosuch" in e.value for e in bad.error)
+
+
+def test_the_card_graph_tooltips_name_items_by_title_and_raw_id(tiny_env, ds):
+    at = _app(page="user_explorer", model="kgat", user=ds.user_ids.to_raw(3))
+    doc = at.get("iframe")[0].proto.srcdoc
+    raw = _link(at)["item"]  # the recommended item the card explains
+    assert f"({raw})" in doc and "user " + ds.user_ids.to_raw(3)[:4] in doc

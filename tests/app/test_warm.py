@@ -78,3 +78,36 @@ def test_a_failed_warm_up_leaves_the_accessors_to_load_and_report(tmp_path, monk
     monkeypatch.setattr(warm, "_WARM", w)
     assert warm.dataset(tmp_path / "ws", str(tmp_path / "no-such-dataset")) is None
     assert warm.model(tmp_path / "ws", "any@0", str(tmp_path / "no-such-dataset")) is None
+
+
+def test_the_primer_is_ready_before_the_heavy_imports(tiny_env, monkeypatch):
+    """app/primer.py sends it while the warm-up imports torch and DGL, so it must not wait for
+    them: step 0 builds it first."""
+    seen = {}
+    real = warm._import_heavy
+
+    def import_heavy():
+        seen["primer ready"] = w.primer_ready.is_set()
+        seen["content"] = sorted(w.primer or {})
+        real()
+
+    monkeypatch.setattr(warm, "_import_heavy", import_heavy)
+    w = warm.WarmUp(tiny_env.workspace.resolve(), str(tiny_env.data))
+    warm._run(w)
+    assert seen == {"primer ready": True, "content": ["figure", "frame"]}
+    assert w.primer["figure"]["data"][0]["type"] == "heatmap"  # the card's own trace type
+
+
+def test_a_loaded_kgat_builds_no_optimiser_until_it_trains(tiny_env):
+    """Loading KGAT for the first card builds no optimiser: a process's first one imports
+    torch._dynamo (~1.5 s of imports, plus ~1 s of load, on the first card's path)."""
+    import torch
+
+    from core.store.artifacts import load_artifact
+
+    ds = load_dataset(tiny_env.data)
+    tm = load_artifact(core_ws.models_for(tiny_env.workspace, ds)["kgat"], ds)
+    assert tm.model._kg_optimiser is None
+    opt = tm.model.kg_optimiser  # built at its first use (the first KG epoch)
+    assert isinstance(opt, torch.optim.Adam) and opt is tm.model.kg_optimiser
+    assert opt.param_groups[0]["lr"] == tm.model.config.kg_lr
