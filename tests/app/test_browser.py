@@ -179,12 +179,13 @@ class Guarded:
 
 
 def _link_text(page) -> str:
-    return page.locator('[data-testid="stCode"]').last.inner_text()
+    # the share link is the page's last plain-text element naming a page
+    return page.locator('[data-testid="stText"]', has_text="?page=").last.inner_text()
 
 
 def _wait_for_link(page, name: str, timeout_ms: int = 90_000) -> None:
     """Every page ends with its share link: once it names the page, the page has rendered."""
-    page.locator('[data-testid="stCode"]', has_text=f"page={name}").last.wait_for(
+    page.locator('[data-testid="stText"]', has_text=f"page={name}").last.wait_for(
         timeout=timeout_ms
     )
 
@@ -250,10 +251,10 @@ def test_picker_card_and_link_agree_after_a_model_change_in_chromium(server, tin
         page.goto(f"{server}/?page=user_explorer&model=attention&user={user}")
         _wait_for_link(page, "user_explorer")
         _choose(page, "Recommendation", "#4 ")
-        page.locator('[data-testid="stCode"]', has_text="model=attention").last.wait_for()
+        page.locator('[data-testid="stText"]', has_text="model=attention").last.wait_for()
         sidebar = page.locator('[data-testid="stSidebar"]')
         _choose(page, "Model", "BPR-MF", scope=sidebar)
-        page.locator('[data-testid="stCode"]', has_text="model=bprmf").last.wait_for(timeout=60_000)
+        page.locator('[data-testid="stText"]', has_text="model=bprmf").last.wait_for(timeout=60_000)
         page.wait_for_timeout(1500)  # let the rerun settle
         link = {k: v[0] for k, v in parse_qs(urlparse(_link_text(page)).query).items()}
         title = ds.title(ds.item_ids.to_internal(link["item"]))

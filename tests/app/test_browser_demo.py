@@ -27,7 +27,6 @@ from tests.app.test_browser import (
     CHROMIUM,
     LOCAL,
     _free_port,
-    _graph_frame,
     wait_until_serving,
 )
 
@@ -92,6 +91,17 @@ def fresh_server(tmp_path):
         log.close()
 
 
+def _canvas_drawn(page) -> bool:
+    """Whether a frame (the KG graph's iframe) holds vis-network's canvas."""
+    for frame in page.frames:
+        try:
+            if frame.locator("div.vis-network canvas").count():
+                return True
+        except Exception:  # noqa: BLE001 - a frame detached meanwhile (the browser's primer)
+            continue
+    return False
+
+
 def _shoot(page, path) -> None:
     """Screenshot of the viewport, which is made tall enough for a whole page: Streamlit
     scrolls inside its own container, so a full_page screenshot would stop at the fold."""
@@ -106,7 +116,6 @@ def _shoot(page, path) -> None:
 
 
 def test_fresh_workspace_shows_the_kgat_card_fast_and_every_page(fresh_server):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     shots = ROOT / "tests" / "artifacts"
@@ -131,36 +140,37 @@ def test_fresh_workspace_shows_the_kgat_card_fast_and_every_page(fresh_server):
         page = context.new_page()
         url, launched, answered, log = fresh_server()
 
-        def left_ms() -> float:
-            return max(1, FIRST_CARD_S - (time.perf_counter() - answered)) * 1000
-
         page.goto(f"{url}/?page=user_explorer", wait_until="domcontentloaded")
         seen: dict[str, float] = {}  # part of the card -> seconds after the server answered
-        # the re-scoring parts last: the deletion curve's sentence, the counterfactual (or why
-        # none); a part already drawn while waiting for an earlier one counts at that moment
+        # all parts are looked for together, each counted when first drawn: the issue's
+        # done-when parts (top-10, heatmap, paths, graph), then the re-scoring parts (the
+        # deletion curve's sentence, the counterfactual or why there is none)
         parts = {
             "top-10": lambda: page.get_by_text("Top-10 by KGAT"),
             "heatmap": lambda: page.get_by_text("share of KGAT path attention").first,
             "paths": lambda: page.get_by_text("Top paths", exact=True),
+            "graph": lambda: None,  # the vis-network canvas, inside the component's iframe
             "deletion curve": lambda: page.get_by_text("Removing the 3 history items"),
             "counterfactual": lambda: (
                 page.get_by_text(re.compile("What would change it|No set of up to")).first
             ),
         }
-        for name, locate in parts.items():
-            try:
-                locate().wait_for(timeout=left_ms())
-            except PlaywrightTimeout:
-                pytest.fail(f"KGAT card incomplete after {FIRST_CARD_S:.0f} s: {seen}; no {name}")
-            seen[name] = round(time.perf_counter() - answered, 1)
-        frame = _graph_frame(page, timeout_s=left_ms() / 1000)
-        seen["graph"] = round(time.perf_counter() - answered, 1)
-        seconds = time.perf_counter() - answered
-        assert frame is not None, f"no vis-network canvas after {seconds:.1f} s: {seen}"
-        assert seconds < FIRST_CARD_S, f"KGAT card after {seconds:.1f} s: {seen}"
+        while len(seen) < len(parts) and time.perf_counter() - answered < FIRST_CARD_S:
+            for name, locate in parts.items():
+                if name in seen:
+                    continue
+                drawn = _canvas_drawn(page) if name == "graph" else locate().is_visible()
+                if drawn:
+                    seen[name] = round(time.perf_counter() - answered, 1)
+            page.wait_for_timeout(100)
+        seconds = max(seen.values(), default=0.0)
+        missing = [name for name in parts if name not in seen]
+        assert not missing, f"KGAT card incomplete after {FIRST_CARD_S:.0f} s: {seen}; no {missing}"
+        first = max(seen[p] for p in ("top-10", "heatmap", "paths", "graph"))
         print(
             f"complete KGAT card (graph, paths, heatmap, deletion curve, counterfactual) "
-            f"{seconds:.1f} s after the server answered (limit {FIRST_CARD_S:.0f} s); the server "
+            f"{seconds:.1f} s after the server answered (limit {FIRST_CARD_S:.0f} s; top-10, "
+            f"heatmap, paths and graph at {first:.1f} s); the server "
             f"answered {answered - launched:.1f} s after launch, so "
             f"{answered - launched + seconds:.1f} s from launch (load average "
             f"{os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs); parts seen at {seen}"
