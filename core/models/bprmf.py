@@ -184,9 +184,9 @@ class _BPRLoss(torch.autograd.Function):
         w = (torch.sigmoid(-x) * (-grad / b)).unsqueeze(1)  # [B, 1]
         wu = w * u
         grad_u = torch.mul(u, decay).addcmul_(w, dpn)  # in place: one [B, d] buffer, not two
-        grad_rows = torch.mul(rows, decay)  # [2B, d]: the L2 part, then +-w u on each half
-        grad_rows[:b] += wu
-        grad_rows[b:] -= wu
+        # kept as one fused add (wu + decay * rows): filling decay * rows first and adding wu
+        # rounds differently, and BPR-MF's weights are meant to stay bit for bit the same
+        grad_rows = torch.cat([wu, -wu]).add_(rows, alpha=float(decay))
         user_shape, item_shape = ctx.shapes
         grad_user = u.new_zeros(user_shape).index_add_(0, users, grad_u)
         grad_item = u.new_zeros(item_shape).index_add_(0, items, grad_rows)
