@@ -34,6 +34,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from core.models.adam import adam_update_
+
 
 @dataclass(frozen=True)
 class RefitConfig:
@@ -102,10 +104,9 @@ def fit(
     n_pos = pos_mask.shape[1]
     weight = pos_mask / pos_mask.sum(1, keepdim=True).clamp(min=1)  # [B, P]
     params = init.detach().clone().requires_grad_(gradient is None)
-    # Adam written out, the same arithmetic as torch.optim.Adam's single-tensor path (its first
-    # construction imports torch._dynamo: 8 s at load on this machine, paid by the first card)
+    # Adam written out (`adam_update_`): torch.optim.Adam's first construction imports
+    # torch._dynamo, 8 s at load on this machine, paid by the first card
     avg, avg_sq = torch.zeros_like(params), torch.zeros_like(params)
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
     neg_mask: Tensor | None = None
     tilt: Tensor | None = None
     with torch.enable_grad():
@@ -132,8 +133,5 @@ def fit(
                     tilt = grad[-1].clone()
                 grad = grad - tilt
             with torch.no_grad():
-                avg.lerp_(grad, 1 - beta1)
-                avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                denom = (avg_sq.sqrt() / (1 - beta2**step) ** 0.5).add_(eps)
-                params.addcdiv_(avg, denom, value=-config.lr / (1 - beta1**step))
+                adam_update_(params, grad, avg, avg_sq, step, config.lr)
     return params.detach()

@@ -11,9 +11,9 @@ non-CPU tensors, ...). The optimiser objects stay ordinary torch.optim instances
 
 from __future__ import annotations
 
-import math
-
 import torch
+
+from core.models.adam import adam_update_
 
 # the Adam settings `adam_step` replicates; anything else goes through `opt.step()`
 _PLAIN = {
@@ -76,10 +76,5 @@ def adam_step(opt: torch.optim.Optimizer) -> bool:
                     state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 step_t, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
                 step_t += 1
-                exp_avg.lerp_(grad, 1 - beta1)
-                exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                step = step_t.item()
-                step_size = lr / (1 - beta1**step)
-                denom = (exp_avg_sq.sqrt() / math.sqrt(1 - beta2**step)).add_(eps)
-                p.addcdiv_(exp_avg, denom, value=-step_size)
+                adam_update_(p, grad, exp_avg, exp_avg_sq, step_t.item(), lr, (beta1, beta2), eps)
     return True
