@@ -46,6 +46,15 @@ class TinyEnv:
     first_launch_seconds: float
 
 
+def element_types(node) -> list[str]:
+    """The element types of an AppTest node's whole subtree, depth first."""
+    out = []
+    for child in getattr(node, "children", {}).values():
+        out.append(getattr(child, "type", type(child).__name__))
+        out.extend(element_types(child))
+    return out
+
+
 def write_hostile_dataset(folder: Path) -> Path:
     write_sample(folder, TINY)
     items = pd.read_csv(folder / "items.csv", dtype=str, keep_default_na=False)

@@ -15,7 +15,7 @@ from core.data import load_dataset
 from core.safe_text import md
 from core.store.artifacts import list_artifacts
 from core.store.feedback import feedback_frame, feedback_url, open_feedback
-from tests.app.conftest import IMG, MAIN, SCRIPT
+from tests.app.conftest import IMG, MAIN, SCRIPT, element_types
 
 DEFAULT = ("mostpop", "bprmf", "lightgcn", "attention", "kgat")
 
@@ -44,14 +44,6 @@ def _card_key(ds, model: str, user: int, at) -> str:
     return context_key("ue-card", ds.name, model, user, ds.item_ids.to_internal(raw), method)
 
 
-def _types(node) -> list[str]:
-    out = []
-    for child in getattr(node, "children", {}).values():
-        out.append(getattr(child, "type", type(child).__name__))
-        out.extend(_types(child))
-    return out
-
-
 @pytest.fixture(scope="module")
 def ds(tiny_env):
     return load_dataset(tiny_env.data)
@@ -71,7 +63,7 @@ def test_overview_shows_dataset_numbers_and_leaderboard(tiny_env, ds):
     board = at.dataframe[0].value
     assert set(board["model"]) == {"MostPop", "BPR-MF", "LightGCN", "Attention", "KGAT"}
     assert "recall@20" in board.columns and board["recall@20"].between(0, 1).all()
-    assert _types(at.main).count("plotly_chart") >= 2
+    assert element_types(at.main).count("plotly_chart") >= 2
     bars = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     bars = [f for f in bars if f["data"] and f["data"][0].get("type") == "bar"]
     shown = list(dict.fromkeys(x for f in bars[-1:] for t in f["data"] for x in t["x"]))
@@ -99,7 +91,7 @@ def test_user_explorer_deep_link_restores_the_view(tiny_env, ds):
     assert not second.code  # the link is plain text: no syntax-highlighter chunk to fetch
     link = second.text[-1].value
     assert "page=user_explorer" in link and f"user={user}" in link and "model=kgat" in link
-    types = _types(second.main)
+    types = element_types(second.main)
     assert "plotly_chart" in types and "iframe" in types  # heatmap and KG graph
     sentences = [m.value for m in second.markdown if "Recommended because" in m.value]
     # shown as escaped Markdown: no tag character reaches the renderer unescaped

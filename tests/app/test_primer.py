@@ -10,15 +10,7 @@ from types import SimpleNamespace
 from streamlit.testing.v1 import AppTest
 
 from app import warm
-from tests.app.conftest import MAIN
-
-
-def _types(node) -> list[str]:
-    out = []
-    for child in getattr(node, "children", {}).values():
-        out.append(getattr(child, "type", type(child).__name__))
-        out.extend(_types(child))
-    return out
+from tests.app.conftest import MAIN, element_types
 
 
 def _primer_app():
@@ -43,14 +35,14 @@ def test_the_primer_sends_hidden_chart_table_and_iframe_once_per_session():
     at = AppTest.from_function(_primer_app)
     at.run()
     assert not at.exception
-    sent = _types(at.sidebar)
+    sent = element_types(at.sidebar)
     # what the card draws first: its heatmap, tables and graph
     for kind in ("plotly_chart", "dataframe", "table", "iframe"):
         assert kind in sent, (kind, sent)
     hides = [h.proto.body for h in at.get("html")]
     assert any(".st-key-reclens-primer" in h and "display: none" in h for h in hides)
     at.run()  # the session's next run: nothing again
-    assert not any("plotly_chart" in t for t in _types(at.sidebar))
+    assert not any("plotly_chart" in t for t in element_types(at.sidebar))
 
 
 def test_without_the_warm_up_s_content_no_primer_is_sent(monkeypatch):
@@ -68,7 +60,7 @@ def test_without_the_warm_up_s_content_no_primer_is_sent(monkeypatch):
 
     at = AppTest.from_function(app)
     at.run()
-    assert not at.exception and _types(at.sidebar) == []
+    assert not at.exception and element_types(at.sidebar) == []
 
 
 def test_main_sends_the_primer_before_it_waits_for_the_imports(tiny_env, monkeypatch):
@@ -101,4 +93,4 @@ def test_main_sends_the_primer_before_it_waits_for_the_imports(tiny_env, monkeyp
     assert not at.exception, [e.value for e in at.exception]
     assert order[:2] == ["primer sent", "imports"]
     # cleared once the page is drawn: no leftover chart in the sidebar
-    assert not any("plotly_chart" in t for t in _types(at.sidebar))
+    assert not any("plotly_chart" in t for t in element_types(at.sidebar))

@@ -17,7 +17,7 @@ import torch
 
 from core.models.refit import RefitConfig, fit, history_mask, negatives
 from core.models.registry import build_model
-from tests.models.tiny import run_steps, tiny_inputs
+from tests.models.tiny import check_refit_equals_region_free, run_steps, tiny_inputs
 
 BI = {"aggregator": "bi-interaction", "combine": "concat", "normalize": True}
 LIGHT = {"aggregator": "light", "combine": "mean", "normalize": False}
@@ -172,14 +172,4 @@ def test_refit_equals_the_region_free_refit_on_the_sample(over, sample_inputs):
     torch.manual_seed(0)  # untrained weights; attention from them
     model = build_model("kgat", sample_inputs, over)
     model.eval()
-    user = 7
-    history = torch.as_tensor(sample_inputs.train[sample_inputs.train[:, 0] == user, 1])
-    histories = [history[2:], history[::2], history]
-    config = RefitConfig(steps=5, anchored=True)
-    items = torch.arange(sample_inputs.n_items)
-    got = model.refit_histories(user, histories, items, config)
-    expected = _region_free_refit(model, user, histories, config)
-    torch.testing.assert_close(got.params, expected, atol=1e-5, rtol=1e-5)
-    for b, h in enumerate(histories):
-        ref = model.reference_scores(user, h, items, expected[b])
-        torch.testing.assert_close(got.scores[b], ref, atol=1e-5, rtol=1e-5)
+    check_refit_equals_region_free(model, sample_inputs, _region_free_refit)
