@@ -131,9 +131,12 @@ def resolve_entity(dataset, query: str) -> int | None:
 
 
 def relation_stats(dataset):
-    """pandas DataFrame, one row per KG relation (most triples first): triples, distinct heads,
-    distinct tails and average tails per head."""
+    """pandas DataFrame, one row per KG relation (most triples first): its raw name, the words
+    the graphs and sentences use for it, triples, distinct heads, distinct tails and average
+    tails per head."""
     import pandas as pd
+
+    from core.explain.text import relation_phrase  # here: core.explain imports this module
 
     grouped = dataset.kg.groupby("relation")
     frame = pd.DataFrame(
@@ -144,5 +147,7 @@ def relation_stats(dataset):
         }
     )
     frame["tails per head"] = (frame["triples"] / frame["heads"]).round(2)
-    frame.index = [dataset.relation_names[int(r)] for r in frame.index]
+    names = [dataset.relation_names[int(r)] for r in frame.index]
+    frame.index = names
+    frame.insert(0, "in words", [relation_phrase(n) for n in names])
     return frame.rename_axis("relation").reset_index().sort_values("triples", ascending=False)

@@ -73,6 +73,7 @@ def test_relation_stats():
     row = frame.set_index("relation").loc["directed_by"]
     assert (row["triples"], row["heads"], row["tails"]) == (2, 2, 1)
     assert row["tails per head"] == 1.0
+    assert row["in words"] == "directed by"  # as the graph's edge labels read it
 
 
 def test_mean_jaccard_by_hand():
