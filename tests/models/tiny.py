@@ -118,20 +118,26 @@ def paper_kgat_overrides(layer_dims: tuple[int, ...] = (8, 8)) -> dict:
     return {name: getattr(PAPER, name) for name in fields} | {"layer_dims": layer_dims}
 
 
-def check_refit_equals_region_free(model: Recommender, inputs: ModelInputs, region_free) -> None:
-    """User 7's re-fit on three edited histories (a suffix, every other item, all of it) equals
-    `region_free(model, user, histories, config)`'s parameters, and its scores equal the
-    independent `reference_scores` with those parameters, to 1e-5."""
-    from core.models.refit import RefitConfig
-
-    user = 7
-    history = torch.as_tensor(inputs.train[inputs.train[:, 0] == user, 1])
-    histories = [history[2:], history[::2], history]
-    config = RefitConfig(steps=5, anchored=True)
-    items = torch.arange(inputs.n_items)
+def check_refit_equals_region_free(model, n_items, user, histories, config, region_free):
+    """The model's re-fit of `user` on `histories` equals `region_free(model, user, histories,
+    config)`'s parameters, and its scores equal the independent `reference_scores` with those
+    parameters, to 1e-5. Returns the model's RefitResult."""
+    items = torch.arange(n_items)
     got = model.refit_histories(user, histories, items, config)
     expected = region_free(model, user, histories, config)
     torch.testing.assert_close(got.params, expected, atol=1e-5, rtol=1e-5)
     for b, h in enumerate(histories):
         ref = model.reference_scores(user, h, items, expected[b])
         torch.testing.assert_close(got.scores[b], ref, atol=1e-5, rtol=1e-5)
+    return got
+
+
+def check_sample_refit(model: Recommender, inputs: ModelInputs, region_free) -> None:
+    """`check_refit_equals_region_free` for user 7 of `inputs` on three edited histories (a
+    suffix, every other item, all of it), 5 anchored steps."""
+    from core.models.refit import RefitConfig
+
+    history = torch.as_tensor(inputs.train[inputs.train[:, 0] == 7, 1])
+    histories = [history[2:], history[::2], history]
+    config = RefitConfig(steps=5, anchored=True)
+    check_refit_equals_region_free(model, inputs.n_items, 7, histories, config, region_free)
