@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from core.explain.quality import DeletionCurve
+from core.explain.fidelity import DeletionCurve
 
 
 def _esc(text) -> str:

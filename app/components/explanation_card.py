@@ -23,7 +23,7 @@ from app.components.charts import build_deletion_curve
 from app.components.heatmap import show_heatmap
 from app.components.narration import show_narration
 from core.explain.base import Counterfactual, Explanation
-from core.explain.quality import DeletionCurve
+from core.explain.fidelity import DeletionCurve
 from core.safe_text import md
 
 

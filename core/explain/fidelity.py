@@ -52,16 +52,21 @@ def history_ranking(expl: Explanation, history: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DeletionCurve:
-    """One explanation's deletion curve: the item's rank after removing the explanation's top m
-    history items (m = 0..len-1) and, per m, the mean rank after removing m random ones.
+    """One explanation's deletion curve, the one type the benchmark, the card and the dashboard
+    share: the item's rank after removing the explanation's top m history items (`ranks`, int
+    [M + 1], index m = 0..M) and, per m, the mean rank after removing m random ones
+    (`random_ranks`, float [M + 1], mean of `draws` sets); both start at the full-history rank
+    (re-scored the same way, so a re-fitted model compares like for like).
 
-    ranks, random_ranks: float [M + 1] (index m); n_candidates: items the rank is taken among.
+    variant: which re-scoring produced the ranks ("refit" or "inference"); n_candidates: the
+    items the rank is taken among (needed by `auc` only).
     """
 
-    ranks: tuple[float, ...]
+    ranks: tuple[int, ...]
     random_ranks: tuple[float, ...]
-    n_candidates: int
-    variant: str  # which re-scoring produced the ranks ("refit" or "inference")
+    draws: int
+    variant: str = ""
+    n_candidates: int | None = None
 
     def drop(self, m: int) -> float:
         return self.ranks[m] - self.ranks[0]
@@ -69,13 +74,17 @@ class DeletionCurve:
     def random_drop(self, m: int) -> float:
         return self.random_ranks[m] - self.ranks[0]
 
-    def ratio(self, m: int) -> float:
-        """Explained rank drop over random rank drop at m removals (inf when random is 0)."""
+    def ratio(self, m: int = 3) -> float:
+        """Explained rank drop over random rank drop at m removals (> 1: the explanation found
+        what the score rests on better than chance; inf when random is 0 and explained is not,
+        nan when neither moves)."""
         d, r = self.drop(m), self.random_drop(m)
         return d / r if r > 0 else float("inf") if d > 0 else float("nan")
 
     def auc(self) -> float:
         """Mean normalised position 1 - (rank - 1) / n_candidates over m (trapezoid rule)."""
+        if self.n_candidates is None:
+            raise ValueError("DeletionCurve.auc needs n_candidates (deletion_curve sets it)")
         pos = [1 - (r - 1) / self.n_candidates for r in self.ranks]
         return float(np.trapz(pos) / (len(pos) - 1))
 
@@ -89,7 +98,9 @@ def deletion_curve(
     random_ms: tuple[int, ...] | None = None,
 ) -> DeletionCurve | None:
     """The deletion curve of one explanation, every point from ONE batched re-scoring call
-    (m = 0..max_m, plus `random_draws` random sets per m in `random_ms`, default all m >= 1).
+    (m = 0..max_m, plus `random_draws` random sets per m in `random_ms`, default all m >= 1),
+    with the context's default re-scoring (the user re-fit where the model has one). The
+    random sets are drawn m by m, draw by draw, from `rng` (default seed 0).
     None when the user's history has at most max_m items."""
     hist = ctx.history(expl.user)
     if len(hist) <= max_m:
@@ -102,15 +113,18 @@ def deletion_curve(
     ]
     removals = [order[:m] for m in range(max_m + 1)] + [d for _, d in draws]
     ranks, _ = ranks_without(ctx, expl.user, expl.item, removals)
-    explained = ranks[: max_m + 1].astype(float)
-    rand = explained.copy()  # m without random draws keep the explained rank (unused)
+    explained = [int(r) for r in ranks[: max_m + 1]]
+    rand = [float(r) for r in explained]  # m without random draws keep the explained rank
     for m in random_ms:
-        rand[m] = np.mean([ranks[max_m + 1 + j] for j, (dm, _) in enumerate(draws) if dm == m])
+        rand[m] = float(
+            np.mean([ranks[max_m + 1 + j] for j, (dm, _) in enumerate(draws) if dm == m])
+        )
     return DeletionCurve(
-        ranks=tuple(explained.tolist()),
-        random_ranks=tuple(rand.tolist()),
+        ranks=tuple(explained),
+        random_ranks=tuple(rand),
+        draws=random_draws,
+        variant=str(ctx.rescoring or ""),
         n_candidates=int(ctx.n_items - len(ctx.seen(expl.user))),
-        variant=str(ctx.rescoring),
     )
 
 

@@ -7,7 +7,6 @@ a page can afford them, and shapes the results into records and tables.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,57 +15,21 @@ import pandas as pd
 from core.explain import fidelity
 from core.explain.base import Explanation
 from core.explain.context import ExplainContext
-from core.explain.counterfactual import ranks_without
 from core.explain.counterfactual import supports as can_rescore
+from core.explain.fidelity import DeletionCurve  # the one type, re-exported for the app
 from core.explain.registry import supported_methods
-
-
-@dataclass(frozen=True)
-class DeletionCurve:
-    """The item's rank after removing the top m = 0..M history items the explanation ranks
-    highest (`ranks`, int [M + 1]), and the mean rank after removing m random history items
-    (`random_ranks`, float [M + 1]); both start at the full-history rank."""
-
-    ranks: tuple[int, ...]
-    random_ranks: tuple[float, ...]
-    draws: int
-    variant: str = ""  # which re-scoring produced the ranks: "refit" or "inference"
-
-    def ratio(self, m: int = 3) -> float:
-        """Rank drop after removing the top m over the drop after removing m random items
-        (> 1: the explanation found what the score rests on better than chance)."""
-        drop = self.ranks[m] - self.ranks[0]
-        rand = self.random_ranks[m] - self.ranks[0]
-        if rand > 0:
-            return drop / rand
-        return float("inf") if drop > 0 else float("nan")
 
 
 def deletion_curve(
     ctx: ExplainContext, expl: Explanation, max_m: int = 3, draws: int = 2, seed: int = 0
 ) -> DeletionCurve | None:
-    """Deletion curve of one explanation (see DeletionCurve). None when the model cannot
-    re-score an edited history or the history has at most `max_m` items.
-
-    All 1 + max_m * (1 + draws) edited histories (the defaults: 10, enough for ratio@3) are
-    re-scored in one batched call, with the context's default re-scoring (the user re-fit where
-    the model has one), recorded in `variant`."""
-    hist = ctx.history(expl.user)
-    if not can_rescore(ctx.model) or len(hist) <= max_m or expl.method == "counterfactual":
+    """The deletion curve the card shows (fidelity.deletion_curve: m = 0..max_m, `draws`
+    random sets per m from a generator seeded by `seed`, one batched re-scoring; the variant
+    is recorded). None when the model cannot re-score an edited history, the history has at
+    most `max_m` items, or the explanation is a counterfactual (its removals are the point)."""
+    if not can_rescore(ctx.model) or expl.method == "counterfactual":
         return None
-    rng = np.random.default_rng(seed)
-    order = fidelity.history_ranking(expl, hist)
-    picks = {
-        m: [rng.choice(hist, m, replace=False) for _ in range(draws)] for m in range(1, max_m + 1)
-    }
-    removals = [order[:m] for m in range(max_m + 1)] + [p for m in picks for p in picks[m]]
-    found, _ = ranks_without(ctx, expl.user, expl.item, removals)  # one batched re-scoring
-    ranks = [int(r) for r in found[: max_m + 1]]
-    rand = [float(ranks[0])] + [
-        float(np.mean(found[max_m + 1 + (m - 1) * draws : max_m + 1 + m * draws]))
-        for m in range(1, max_m + 1)
-    ]
-    return DeletionCurve(tuple(ranks), tuple(rand), draws, str(ctx.rescoring or ""))
+    return fidelity.deletion_curve(ctx, expl, max_m, draws, np.random.default_rng(seed))
 
 
 def planted_drivers(dataset_path: str | Path, dataset) -> dict[int, set[str]] | None:

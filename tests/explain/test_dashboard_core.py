@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.explain import api, heatmap, present, quality, whatif
+from core.explain import api, fidelity, heatmap, present, quality, whatif
 from core.explain.base import Edge, Path
 from core.models.base import NotSupported
 from tests.explain.conftest import HOSTILE, PlainModel, toy_inputs
@@ -176,7 +176,7 @@ def test_dashboard_curve_is_one_batched_call_and_says_its_variant(toy_ctx, monke
         calls.append(len(removals))
         return real(ctx, user, item, removals, variant)
 
-    monkeypatch.setattr(quality, "ranks_without", counting)
+    monkeypatch.setattr(fidelity, "ranks_without", counting)  # the one deletion curve
     expl = api.explain(toy_ctx, 0, 1, "attention")
     curve = quality.deletion_curve(toy_ctx, expl, max_m=1, draws=4)
     assert calls == [1 + 1 + 4]
