@@ -19,7 +19,7 @@ from app import warm
 from app.components.kg_graph import build_kg_html
 from core.data import Dataset, load_dataset
 from core.eval.metrics import mean_jaccard
-from core.explain import api, heatmap, quality, whatif
+from core.explain import api, card, heatmap, quality, whatif
 from core.explain.base import Explanation
 from core.explain.context import ExplainContext
 from core.explain.evidence import build_evidence
@@ -147,10 +147,12 @@ def overlap(key_a: str, key_b: str, data_path: str, k: int, n_users: int = 200) 
 
 
 @st.cache_data(max_entries=128)
-def fidelity(key: str, data_path: str, user: int, item: int, method: str, k: int):
-    """The explanation's DeletionCurve (core.explain.quality), or None."""
+def card_rescoring(key: str, data_path: str, user: int, item: int, method: str, k: int) -> dict:
+    """The card's re-scoring parts by name (core.explain.card.rescoring_parts: "deletion", a
+    DeletionCurve or None; "counterfactual", an Explanation or None), once per card."""
     expl = explanation(key, data_path, user, item, method, k)
-    return quality.deletion_curve(context(key, data_path), expl)
+    parts = card.rescoring_parts(context(key, data_path), expl, k)
+    return {p.name: p.value for p in parts}
 
 
 @st.cache_data(max_entries=16)

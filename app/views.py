@@ -21,7 +21,7 @@ from app.components.kg_graph import build_kg_html
 from app.components.report import ReportSection, build_report_html
 from app.sidebar import Selection
 from core.data import Dataset
-from core.explain import api, whatif
+from core.explain import api, card, whatif
 from core.explain.heatmap import HeatmapData, heatmap_data
 from core.explain.present import node_namer, path_shares
 from core.models.base import NotSupported
@@ -101,20 +101,18 @@ def _save_vote(
 def card_parts(
     sel: Selection, model: str, user: int, item: int, method: str, k: int, expl, heat=None
 ) -> CardParts:
-    """Everything the card shows next to `expl`, computed for the model at hand."""
+    """What the card draws next to `expl`: the explanation's graph, paths and tables at once,
+    and the re-scoring parts of core.explain.card when the card asks (`measure`, cached)."""
     key, path = sel.key(model), sel.dataset_path
     ctx = state.context(key, path)
     name = node_namer(sel.dataset)
 
     def measure() -> Measured:
-        cf, note = expl.counterfactual, ""
-        if cf is None and "counterfactual" in state.methods(key, path):
-            cf = state.explanation(key, path, user, item, "counterfactual", k).counterfactual
-            if cf is None:
-                note = "No set of up to 10 history items pushes it out of the top list."
-        elif cf is None:
-            note = "No counterfactual: this model cannot re-score an edited history."
-        return Measured(state.fidelity(key, path, user, item, method, k), cf, note)
+        parts = state.card_rescoring(key, path, user, item, method, k)
+        cf = parts["counterfactual"]
+        record = None if cf is None else cf.counterfactual
+        note = "" if record is not None else card.missing_counterfactual_note(ctx)
+        return Measured(parts["deletion"], record, note)
 
     return CardParts(
         heatmap=heat,
