@@ -206,6 +206,28 @@ def user_report(ds: Dataset, ctx, model_label: str, user: int, method: str, k: i
     )
 
 
+def _metric_config(frame: pd.DataFrame) -> dict:
+    """Short headers with a tooltip and a number format per metric column."""
+    config = {}
+    for col in frame.columns[1:]:
+        label, help_text, fmt = tables.metric_header(col)
+        config[col] = st.column_config.NumberColumn(label, help=help_text or None, format=fmt)
+    return config
+
+
+def leaderboard(board: pd.DataFrame) -> None:
+    """The leaderboard (tables.leaderboard_frame) with no sideways scroll at a 1500 px window:
+    the headline cut-off's metrics in the table, the other cut-offs in an expander below."""
+    main, others = tables.leaderboard_parts(board)
+    config = {"model": st.column_config.TextColumn("Model")}
+    st.dataframe(main, hide_index=True, column_config=config | _metric_config(main))
+    if others:
+        with st.expander(f"More metrics ({', '.join(title for title, _ in others)})"):
+            for title, frame in others:
+                st.caption(title.capitalize())
+                st.dataframe(frame, hide_index=True, column_config=config | _metric_config(frame))
+
+
 def what_if(sel: Selection, model: str, user: int, k: int) -> None:
     """Remove history items and show the re-ranked list at once."""
     ds = sel.dataset

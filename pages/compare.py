@@ -37,12 +37,8 @@ st.subheader("Accuracy and beyond-accuracy (test split)")
 trained = {m: state.trained(sel.key(m), sel.dataset_path) for m in chosen}
 test_metrics = {workspace.label(m): tm.metrics.get("test", {}) for m, tm in trained.items()}
 board = tables.leaderboard_frame(test_metrics)
-st.caption("Best NDCG@20 first.")
-st.dataframe(
-    board,
-    hide_index=True,
-    column_config={c: st.column_config.NumberColumn(format="%.4f") for c in board.columns[1:]},
-)
+st.caption("Best NDCG@20 first. Hover a column's header for what it measures.")
+views.leaderboard(board)
 numeric = [c for c in board.columns if c != "model"]
 acc = [c for c in numeric if c.split("@")[0] in ("recall", "ndcg", "precision", "hit")]
 # bars share one axis: popularity (~100) and novelty (bits) would flatten the 0-1 metrics

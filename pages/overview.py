@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from app import links, sidebar, workspace
+from app import links, sidebar, views, workspace
 from app.components import charts, tables
 from core.safe_text import md
 
@@ -36,12 +36,11 @@ board = tables.leaderboard_frame(
 if board.empty:
     st.info("No trained models for this dataset yet: train one on the Train page.")
 else:
-    st.caption("Best NDCG@20 first. Recall@20: share of a user's test items found in the top 20.")
-    st.dataframe(
-        board,
-        hide_index=True,
-        column_config={c: st.column_config.NumberColumn(format="%.4f") for c in board.columns[1:]},
+    st.caption(
+        "Best NDCG@20 first. Recall@20: share of a user's test items found in the top 20. "
+        "Hover a column's header for what it measures."
     )
+    views.leaderboard(board)
     accuracy = [c for c in board.columns if c.split("@")[0] in ("recall", "ndcg")]
     # the bars in reading order: the largest cut-off first, recall before NDCG at each
     accuracy.sort(key=lambda c: (-int(c.split("@")[1]), c.split("@")[0] != "recall"))

@@ -94,3 +94,80 @@ def leaderboard_frame(metrics: Mapping[str, Mapping[str, float]]) -> pd.DataFram
     """Models as rows, Recall@20 and NDCG@20 first, best NDCG@20 first
     (core.eval.tables.leaderboard)."""
     return leaderboard({k: dict(v) for k, v in metrics.items()})
+
+
+# metric name (before "@K") -> (short header, what it measures, number format); "{k}" is the
+# cut-off. Headers stay short so ten columns fit a 1500 px window; the help is the tooltip.
+METRIC_TEXT = {
+    "recall": ("Recall", "Share of a user's test items found in the top {k}.", "%.4f"),
+    "ndcg": (
+        "NDCG",
+        "Normalised discounted cumulative gain: test items in the top {k}, counted more the "
+        "higher they rank (1 = all of them at the top).",
+        "%.4f",
+    ),
+    "hit": ("Hit", "Share of users with at least one test item in the top {k}.", "%.4f"),
+    "mrr": ("MRR", "Mean of 1 / rank of the first test item in the top {k} (0: none).", "%.4f"),
+    "precision": ("Precision", "Share of the top {k} that are test items.", "%.4f"),
+    "coverage": (
+        "Coverage",
+        "Share of the catalogue that appears in at least one user's top {k}.",
+        "%.4f",
+    ),
+    "diversity": (
+        "Diversity",
+        "1 - mean pairwise Jaccard similarity of the top {k} items' knowledge-graph "
+        "attributes (higher: more varied lists).",
+        "%.4f",
+    ),
+    "novelty": (
+        "Novelty",
+        "Mean self-information -log2(share of users who had the item) of the top {k}, in bits "
+        "(higher: less popular items).",
+        "%.2f",
+    ),
+    "avg_popularity": (
+        "Popularity",
+        "Mean number of training interactions of the top {k} items (lower: less popular).",
+        "%.1f",
+    ),
+}
+
+
+def metric_header(column: str) -> tuple[str, str, str]:
+    """(short header, tooltip, number format) of a leaderboard column such as "ndcg@20"."""
+    name, _, k = column.partition("@")
+    label, help_text, fmt = METRIC_TEXT.get(name, (name, "", "%.4f"))
+    return (f"{label}@{k}" if k else label), help_text.format(k=k or "K"), fmt
+
+
+def _cutoff(column: str) -> int | None:
+    _, at, k = column.partition("@")
+    return int(k) if at and k.isdigit() else None
+
+
+def leaderboard_parts(board: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, pd.DataFrame]]]:
+    """The leaderboard split so that no table needs a sideways scroll: the main table (the
+    model and every metric at the headline cut-off, 20 where there is one, else the largest),
+    and (title, table) per other cut-off, largest first, then metrics without one. Columns
+    read accuracy first (METRIC_TEXT's order; a stable sort keeps the board's order within a
+    name); every table keeps the model column and the board's row order."""
+    known = list(METRIC_TEXT)  # accuracy first, then beyond-accuracy; unknown names last
+    order = sorted(
+        (c for c in board.columns if c != "model"),
+        key=lambda c: known.index(n) if (n := c.partition("@")[0]) in known else len(known),
+    )
+    cuts = {c: _cutoff(c) for c in order}
+    present = {k for k in cuts.values() if k is not None}
+    if not present:
+        return board, []
+    main = 20 if 20 in present else max(present)
+    parts = [
+        (f"cut-off {k}", [c for c, ck in cuts.items() if ck == k])
+        for k in sorted(present - {main}, reverse=True)
+    ]
+    parts.append(("other", [c for c, ck in cuts.items() if ck is None]))
+    main_cols = [c for c, ck in cuts.items() if ck == main]
+    return board[["model", *main_cols]], [
+        (title, board[["model", *cols]]) for title, cols in parts if cols
+    ]

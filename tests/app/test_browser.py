@@ -307,3 +307,34 @@ def test_eight_sessions_at_once_store_every_vote_once(server, tiny_env):
         mine = rows[rows["comment"] == f"session {n} of 8"]
         assert len(mine) == 1, (n, len(mine))
         assert mine.iloc[0]["user"] == user and mine.iloc[0]["vote"] == 1
+
+
+_GRID_WIDTHS_JS = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')].map(d => {
+  const s = d.querySelector('.dvn-scroller');
+  return s ? [s.scrollWidth, s.clientWidth] : null; })"""
+
+
+def test_the_overview_leaderboard_reads_without_sideways_scroll_at_1500_px(server, tiny_env):
+    """At a 1500 px wide window every column of the leaderboard is in view: its grid (and the
+    other cut-offs' grid in the expander) is no wider than its box. It used to scroll sideways
+    over its last three columns (1297 px of columns in a 1038 px box on the sample)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(viewport={"width": 1500, "height": 900}).new_page()
+        page.goto(f"{server}/?page=overview", wait_until="domcontentloaded")
+        _wait_for_link(page, "overview")
+        page.locator('[data-testid="stDataFrame"] .dvn-scroller').first.wait_for(timeout=60_000)
+        more = page.get_by_text("More metrics", exact=False)
+        if more.count():  # the other cut-offs' grid is drawn once its expander opens
+            more.first.click()
+            grids = page.locator('[data-testid="stDataFrame"] .dvn-scroller')
+            grids.nth(1).wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)  # the grids size their columns after their first paint
+        widths = page.evaluate(_GRID_WIDTHS_JS)
+        page.screenshot(path=str(ROOT / "tests" / "artifacts" / "overview_1500.png"))
+        browser.close()
+    assert widths and None not in widths, widths
+    assert all(scroll <= client for scroll, client in widths), widths
+    assert len(widths) >= 2, widths  # the expander's grid was measured too

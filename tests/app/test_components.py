@@ -12,7 +12,14 @@ from app.components.explanation_card import card_texts, counterfactual_text, fid
 from app.components.heatmap import build_heatmap
 from app.components.kg_graph import build_kg_html, doc_height
 from app.components.report import ReportSection, build_report_html
-from app.components.tables import contributions_frame, edges_frame, leaderboard_frame, paths_frame
+from app.components.tables import (
+    contributions_frame,
+    edges_frame,
+    leaderboard_frame,
+    leaderboard_parts,
+    metric_header,
+    paths_frame,
+)
 from core.explain.base import Contribution, Counterfactual, Edge, Explanation, Path, Subgraph
 from core.explain.quality import DeletionCurve
 
@@ -145,6 +152,27 @@ def test_tables_and_texts(expl):
     )
     assert list(board["model"]) == ["B", "A"] and "note" not in board
     assert list(board.columns[:3]) == ["model", "recall@20", "ndcg@20"]
+
+
+def test_leaderboard_parts_put_each_cut_off_in_its_own_table():
+    board = leaderboard_frame(
+        {
+            "A": {"recall@20": 0.2, "ndcg@20": 0.1, "novelty@20": 5.0, "hit@10": 0.3, "n": 3.0},
+            "B": {"recall@20": 0.1, "ndcg@20": 0.3, "novelty@20": 4.0, "hit@10": 0.2, "n": 3.0},
+        }
+    )
+    main, rest = leaderboard_parts(board)
+    assert list(main.columns) == ["model", "recall@20", "ndcg@20", "novelty@20"]
+    assert list(main["model"]) == ["B", "A"]  # the board's best-first order
+    assert [(t, list(f.columns)) for t, f in rest] == [
+        ("cut-off 10", ["model", "hit@10"]),
+        ("other", ["model", "n"]),
+    ]
+    assert metric_header("ndcg@20")[0] == "NDCG@20" and "top 20" in metric_header("ndcg@20")[1]
+    assert metric_header("avg_popularity@10")[2] == "%.1f"
+    assert metric_header("n") == ("n", "", "%.4f")  # unknown metrics keep their name
+    only10, rest10 = leaderboard_parts(board[["model", "hit@10"]])
+    assert list(only10.columns) == ["model", "hit@10"] and rest10 == []
 
 
 def test_popularity_axis_ticks_at_powers_of_ten():

@@ -71,6 +71,30 @@ def test_overview_shows_dataset_numbers_and_leaderboard(tiny_env, ds):
     assert len(shown) >= 2 and cut == sorted(cut), shown  # recall@20, ndcg@20, recall@10, ...
 
 
+def test_overview_leaderboard_is_one_cut_off_wide_with_short_headers(tiny_env, ds):
+    """The leaderboard table holds the model and the @20 metrics (it used to hold every metric
+    and scrolled sideways at 1500 px); short headers, each with its meaning as a tooltip; the
+    other cut-offs are in an expander below, so no metric is lost."""
+    at = _app(tiny_env)
+    main = at.dataframe[0]
+    assert list(main.value.columns[:3]) == ["model", "recall@20", "ndcg@20"]
+    assert all(c.endswith("@20") for c in main.value.columns[1:]), list(main.value.columns)
+    config = json.loads(main.proto.columns)
+    for col in main.value.columns[1:]:
+        assert len(config[col]["label"]) <= 14 and config[col]["help"], (col, config[col])
+    assert config["ndcg@20"]["label"] == "NDCG@20" and "%.4f" in json.dumps(config["ndcg@20"])
+    more = next(e for e in at.expander if e.label.startswith("More metrics"))
+    at10 = more.dataframe[0].value
+    assert list(at10.columns[:3]) == ["model", "recall@10", "ndcg@10"]
+    assert list(at10["model"]) == list(main.value["model"])  # rows in the same order
+    assert {c for d in (main, more.dataframe[0]) for c in d.value.columns} >= {
+        "precision@10",
+        "precision@20",
+        "coverage@10",
+        "novelty@20",
+    }
+
+
 def test_user_explorer_deep_link_restores_the_view(tiny_env, ds):
     user = ds.user_ids.to_raw(3)
     first = _app(tiny_env, page="user_explorer", model="kgat", user=user)
