@@ -299,8 +299,11 @@ class KGAT(KGATRescoring, Recommender):
     def combine(self, parts: list[Tensor]) -> Tensor:
         """The final embedding from the layer outputs [x0, out1, ..., outL] (each [..., d_l]):
         concatenated along the last dim (eq. 11) or their mean (`config.combine`)."""
-        if self.config.combine == "mean":
-            return torch.stack(parts).mean(0)
+        if self.config.combine == "mean":  # = torch.stack(parts).mean(0), bit for bit (a sum,
+            out = parts[0] + parts[1] if len(parts) > 1 else parts[0].clone()  # then a division)
+            for part in parts[2:]:  # without the [L + 1, N, d] stacked copy: ~3x less time
+                out = out.add_(part)
+            return out.div_(len(parts))
         return torch.cat(parts, -1)
 
     def layer_embeddings(self) -> list[Tensor]:
@@ -355,8 +358,10 @@ class KGAT(KGATRescoring, Recommender):
         so a model shared between sessions is only ever read afterwards."""
         with torch.no_grad():
             full = self._attended()[0]
-            self._final = self.combine(self.layer_embeddings())
             self._hidden_cache = self._rescoring_cache(full)
+            # the final embeddings from the same propagation (`layer_embeddings` would redo it)
+            hidden = self._hidden_cache[0]
+            self._final = self.combine([hidden[0]] + [self._layer_out(h) for h in hidden[1:]])
 
     def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
         """Final (concatenated-layer) embeddings of the users and of the items."""

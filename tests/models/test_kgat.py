@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 import torch
 
+from core.models import layers
 from core.models.kgat import KGAT, RECBOLE_DEFAULT, KGATConfig
 from core.models.kgat import PAPER as PAPER_DEFAULT
 from tests.models.tiny import (
@@ -192,3 +193,42 @@ def test_config_names_the_bad_field(bad):
     field = next(iter(bad))
     with pytest.raises(ValueError, match=field):
         KGATConfig(**bad)
+
+
+@pytest.mark.parametrize(
+    "config", [KGATConfig(), PAPER, RECBOLE], ids=["light-default", "paper", "recbole"]
+)
+def test_prepare_inference_propagates_once_for_scores_and_rescoring_cache(config, monkeypatch):
+    # evaluation calls prepare_inference: the final embeddings and the re-scoring cache come
+    # from one propagation (the old code propagated once for each), with the same values
+    model = _model(config)
+    model.eval()
+    calls = []
+    real = layers.FixedAggregation.__call__
+    monkeypatch.setattr(
+        layers.FixedAggregation, "__call__", lambda self, x: calls.append(1) or real(self, x)
+    )
+    model.prepare_inference()
+    n_layers = len(model.layers)
+    # light layers: one aggregation per layer; bi-interaction also keeps each layer's e_Nh
+    assert len(calls) == (n_layers if config.aggregator == "light" else 2 * n_layers)
+    final = model._final
+    model._final = None  # what the model computes without the cache
+    assert torch.equal(final, model.combine(model.layer_embeddings()))
+    hidden = model._hidden_cache[0]
+    assert len(hidden) == n_layers + 1
+
+
+@pytest.mark.parametrize("n_parts", [1, 2, 3, 4])
+def test_mean_combine_is_the_stacked_mean_bit_for_bit_in_value_and_gradient(n_parts):
+    model = _model(KGATConfig())
+    gen = torch.Generator().manual_seed(n_parts)
+    parts = [torch.randn(300, 64, generator=gen, requires_grad=True) for _ in range(n_parts)]
+    weights = torch.randn(300, 64, generator=gen)
+    ours = model.combine(parts)
+    reference = torch.stack(parts).mean(0)
+    assert torch.equal(ours, reference)
+    grads = torch.autograd.grad((ours * weights).sum(), parts)
+    ref_grads = torch.autograd.grad((reference * weights).sum(), parts)
+    for g, r in zip(grads, ref_grads, strict=True):
+        assert torch.equal(g, r)
