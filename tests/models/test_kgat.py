@@ -5,7 +5,8 @@ import dataclasses
 import pytest
 import torch
 
-from core.models import layers
+from core.models import kgat_layers
+from core.models import layers as shared_layers
 from core.models.kgat import KGAT, RECBOLE_DEFAULT, KGATConfig
 from core.models.kgat import PAPER as PAPER_DEFAULT
 from tests.models.tiny import (
@@ -204,9 +205,9 @@ def test_prepare_inference_propagates_once_for_scores_and_rescoring_cache(config
     model = _model(config)
     model.eval()
     calls = []
-    real = layers.FixedAggregation.__call__
+    real = kgat_layers.CSRAggregation.__call__
     monkeypatch.setattr(
-        layers.FixedAggregation, "__call__", lambda self, x: calls.append(1) or real(self, x)
+        kgat_layers.CSRAggregation, "__call__", lambda self, x: calls.append(1) or real(self, x)
     )
     model.prepare_inference()
     n_layers = len(model.layers)
@@ -232,3 +233,23 @@ def test_mean_combine_is_the_stacked_mean_bit_for_bit_in_value_and_gradient(n_pa
     ref_grads = torch.autograd.grad((reference * weights).sum(), parts)
     for g, r in zip(grads, ref_grads, strict=True):
         assert torch.equal(g, r)
+
+
+def test_csr_aggregation_is_fixed_aggregation_bit_for_bit_with_repeated_edges():
+    # KGAT's CKG has the same (head, tail) under up to 9 relations: the pattern must sum the
+    # weights of repeated edges in the order torch's coalesce does, and the products must be
+    # the same, forward and backward
+    gen = torch.Generator().manual_seed(0)
+    n_src, n_dst, n_edges = 50, 30, 600  # ~12 edges per (src, dst) row: many repeats
+    src = torch.randint(0, 10, (n_edges,), generator=gen) * 5
+    dst = torch.randint(0, n_dst, (n_edges,), generator=gen)
+    weight = torch.rand(n_edges, generator=gen)
+    reference = shared_layers.FixedAggregation(src, dst, weight, n_src, n_dst)
+    ours = kgat_layers.CSRPattern(src, dst, n_src, n_dst).with_weights(weight)
+    assert torch.equal(ours.matrix.values(), reference.matrix.values())
+    assert torch.equal(ours.transposed.values(), reference.transposed.values())
+    x = torch.randn(n_src, 16, generator=gen, requires_grad=True)
+    grad = torch.randn(n_dst, 16, generator=gen)
+    out, ref = ours(x), reference(x)
+    assert torch.equal(out, ref)
+    assert torch.equal(*(torch.autograd.grad(y, x, grad)[0] for y in (out, ref)))
