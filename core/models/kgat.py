@@ -254,8 +254,9 @@ class KGAT(KGATRescoring, Recommender):
         """`_attention_logits` of every CKG edge, float [E], with each node projected once per
         relation it heads or tails rather than once per edge: W_r e_h and tanh(W_r e_h + e_r)
         depend on the head alone, W_r e_t on the tail alone (on ml-100k's CKG, 341k edges
-        touch ~100k (node, relation) pairs). The same values, bit for bit: each projected row
-        is the same row product, and each edge multiplies and sums the same two rows."""
+        touch ~100k (node, relation) pairs). The same row products on fewer rows, so the same
+        values up to rounding (bit for bit on ml-100k's CKG; MKL may block a product of a few
+        rows differently, tests/models/test_kgat.py)."""
         if self._logit_plan is None:
             self._logit_plan = _group_by_relation(self._src, self._rel, self._dst)
         emb, proj, rel_emb = self.node.weight, self.scorer.projection, self.scorer.relation.weight
