@@ -283,12 +283,23 @@ class KGAT(KGATRescoring, Recommender):
         return self.attention.detach().clone()
 
     # --- propagation ------------------------------------------------------------------------
-    def _hidden(self, aggregate, x0: Tensor, dropout: bool, n_layers: int) -> list[Tensor]:
+    def _hidden(
+        self,
+        aggregate,
+        x0: Tensor,
+        dropout: bool,
+        n_layers: int,
+        aggregations: list[Tensor] | None = None,
+    ) -> list[Tensor]:
         """Unnormalised outputs [x0, h1, ..., h_n] of the first n layers; `aggregate(h)` is
-        e_Nh for every node: sum over its triples (h, r, t) of pi(h, r, t) * h[t]."""
+        e_Nh for every node: sum over its triples (h, r, t) of pi(h, r, t) * h[t]. Each
+        layer's e_Nh is also appended to `aggregations` when one is given."""
         hidden = [x0]
         for layer in self.layers[:n_layers]:
-            h = layer(hidden[-1], aggregate(hidden[-1]))
+            neigh = aggregate(hidden[-1])
+            if aggregations is not None:
+                aggregations.append(neigh)
+            h = layer(hidden[-1], neigh)
             hidden.append(self._dropout(h, dropout))
         return hidden
 
@@ -382,10 +393,14 @@ class KGAT(KGATRescoring, Recommender):
         """Build every cache inference reads (attended aggregations, final embeddings) now,
         so a model shared between sessions is only ever read afterwards."""
         with torch.no_grad():
-            full = self._attended()[0]
-            self._hidden_cache = self._rescoring_cache(full)
-            # the final embeddings from the same propagation (`layer_embeddings` would redo it)
-            hidden = self._hidden_cache[0]
+            # one propagation gives the re-scoring cache (`_rescoring_cache`'s layer outputs and
+            # aggregations, without aggregating each layer's input a second time) and the final
+            # embeddings (`layer_embeddings` would propagate again)
+            aggregations: list[Tensor] = []
+            x0 = self.node.weight.detach()
+            hidden = self._hidden(self._attended()[0], x0, False, len(self.layers), aggregations)
+            light = self.config.aggregator == "light"  # a light layer's output is its e_Nh
+            self._hidden_cache = (hidden, hidden[1:] if light else aggregations)
             self._final = self.combine([hidden[0]] + [self._layer_out(h) for h in hidden[1:]])
 
     def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:

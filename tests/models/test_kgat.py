@@ -211,13 +211,15 @@ def test_prepare_inference_propagates_once_for_scores_and_rescoring_cache(config
     )
     model.prepare_inference()
     n_layers = len(model.layers)
-    # light layers: one aggregation per layer; bi-interaction also keeps each layer's e_Nh
-    assert len(calls) == (n_layers if config.aggregator == "light" else 2 * n_layers)
-    final = model._final
-    model._final = None  # what the model computes without the cache
+    assert len(calls) == n_layers  # one aggregation per layer (the old code: 2-3 per layer)
+    final, cache = model._final, model._hidden_cache
+    model._final = model._hidden_cache = None  # what the model computes without the caches
     assert torch.equal(final, model.combine(model.layer_embeddings()))
-    hidden = model._hidden_cache[0]
-    assert len(hidden) == n_layers + 1
+    with torch.no_grad():
+        hidden, aggregations = model._rescoring_cache(model._attended()[0])
+    assert len(cache[0]) == len(hidden) == n_layers + 1
+    for got, want in zip(cache[0] + cache[1], hidden + aggregations, strict=True):
+        assert torch.equal(got, want)
 
 
 @pytest.mark.parametrize("n_parts", [1, 2, 3, 4])
