@@ -321,11 +321,14 @@ class KGAT(KGATRescoring, Recommender):
         layer computed for those nodes only, on the CF block (same values, fewer rows)."""
         cf = self._cf_nodes
         full, cf_block = self._attended()
-        hidden = self._hidden(full, self.node.weight, dropout, -1)
-        last = self.layers[-1](hidden[-1][cf], cf_block(hidden[-1]))
-        last = self._dropout(last, dropout)
-        outputs = [hidden[0][cf]] + [self._layer_out(h[cf]) for h in hidden[1:]]
-        return self.combine(outputs + [self._layer_out(last)])
+        x, outputs, n_layers = self.node.weight, [], len(self.layers)
+        for i, layer in enumerate(self.layers):
+            aggregate = full if i < n_layers - 1 else cf_block  # the last layer: CF rows only
+            # e_Nh of every row (of the CF rows, last layer) and x's own CF rows, in one node
+            neigh, x_cf = aggregate.with_rows(x, cf)
+            outputs.append(x_cf if i == 0 else self._layer_out(x_cf))
+            x = self._dropout(layer(x if i < n_layers - 1 else x_cf, neigh), dropout)
+        return self.combine(outputs + [self._layer_out(x)])
 
     def _layer_out(self, h: Tensor) -> Tensor:
         """A layer's contribution to the final embedding: L2-normalised (eq. 11's reference

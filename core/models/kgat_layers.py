@@ -128,6 +128,13 @@ class CSRAggregation:
         """x: float [n_src, d]. Returns float [n_dst, d]."""
         return _CSRMatmul.apply(x, self.matrix, self.transposed)
 
+    def with_rows(self, x: Tensor, rows: Tensor) -> tuple[Tensor, Tensor]:
+        """(self(x), x[rows]) as one autograd node, for distinct `rows` (int64 [R]): the
+        backward adds the rows' gradient into the product's in place, where two nodes would
+        each make a [n_src, d] gradient (one zero-filled) and add them. The same gradient
+        (the same two terms added per row). Returns float [n_dst, d] and [R, d]."""
+        return _CSRMatmulAndRows.apply(x, self.matrix, self.transposed, rows)
+
 
 class _CSRMatmul(torch.autograd.Function):
     """matrix @ x for a constant CSR matrix; the backward uses its stored transpose rather
@@ -141,3 +148,20 @@ class _CSRMatmul(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor):  # noqa: D102
         return ctx.transposed @ grad, None, None
+
+
+class _CSRMatmulAndRows(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor, matrix: Tensor, transposed: Tensor, rows: Tensor):  # noqa: D102
+        ctx.transposed, ctx.rows, ctx.x_shape = transposed, rows, x.shape
+        return matrix @ x, x.index_select(0, rows)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor | None, grad_rows: Tensor | None):  # noqa: D102
+        if grad is None:
+            out = grad_rows.new_zeros(ctx.x_shape)
+        else:
+            out = ctx.transposed @ grad
+        if grad_rows is not None:
+            out.index_add_(0, ctx.rows, grad_rows)
+        return out, None, None, None

@@ -285,3 +285,21 @@ def test_refresh_projects_each_node_once_per_relation_with_the_per_edge_logits(c
         model.refresh_attention()
     torch.testing.assert_close(model.attention_logits, per_edge, rtol=1e-6, atol=1e-6)
     assert per_edge.std() > 0.1  # logits that differ from edge to edge
+
+
+def test_product_with_rows_has_the_two_node_gradient():
+    # (A x, x[rows]) as one node: the backward adds the rows' gradient into the product's in
+    # place instead of adding a zero-filled scatter; the same values and gradient
+    gen = torch.Generator().manual_seed(3)
+    src, dst = torch.randint(0, 40, (300,), generator=gen), torch.randint(0, 25, (300,))
+    agg = kgat_layers.CSRPattern(src, dst, 40, 25).with_weights(torch.rand(300, generator=gen))
+    rows = torch.randperm(40, generator=gen)[:15]
+    x = torch.randn(40, 8, generator=gen, requires_grad=True)
+    g_out, g_rows = torch.randn(25, 8, generator=gen), torch.randn(15, 8, generator=gen)
+    out, picked = agg.with_rows(x, rows)
+    assert torch.equal(out, agg(x)) and torch.equal(picked, x[rows])
+    ours = torch.autograd.grad((out * g_out).sum() + (picked * g_rows).sum(), x)[0]
+    two_nodes = torch.autograd.grad((agg(x) * g_out).sum() + (x[rows] * g_rows).sum(), x)[0]
+    assert torch.equal(ours, two_nodes)
+    only_rows = torch.autograd.grad((agg.with_rows(x, rows)[1] * g_rows).sum(), x)[0]
+    assert torch.equal(only_rows, torch.autograd.grad((x[rows] * g_rows).sum(), x)[0])
