@@ -113,6 +113,8 @@ def run_kg_epoch(
     collision has probability ~degree / n_nodes). `loss_fn(h, r, t, t_neg)` gets int64 [B] on
     the model's device. Returns the mean loss.
     """
+    from core.train.optim import clear_grads, step_all  # here: core.train imports the models
+
     device = next(iter(optimiser.param_groups[0]["params"])).device
     perm = torch.randperm(len(triples), generator=generator)
     neg = torch.randint(0, n_nodes, (len(triples),), generator=generator)
@@ -121,9 +123,9 @@ def run_kg_epoch(
         idx = perm[start : start + batch_size]
         h, r, t = triples[idx].to(device).unbind(1)
         loss = loss_fn(h, r, t, neg[idx].to(device))
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
+        clear_grads([optimiser])  # zero_grad() and step(), bit for bit, without torch.optim's
+        loss.backward()  # per-call overhead (core/train/optim.py)
+        step_all([optimiser])
         total, steps = total + float(loss), steps + 1
     optimiser.zero_grad(set_to_none=True)  # leave no KG gradients for the CF optimiser
     return total / max(steps, 1)

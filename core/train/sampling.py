@@ -28,10 +28,13 @@ class NegativeSampler:
         self.keys = torch.from_numpy(keys).to(self.device)
         n_users = int(pairs[:, 0].max()) + 1 if len(pairs) else 0
         self.table: Tensor | None = None
+        self._table_np: np.ndarray | None = None  # the same table, read by `_sample_cpu`
         if 0 < n_users * n_items <= self.dense_limit:
             table = torch.zeros(n_users * n_items, dtype=torch.bool)
             table[self.keys.cpu()] = True
             self.table = table.to(self.device)
+            if self.device.type == "cpu":
+                self._table_np = self.table.numpy()
 
     def is_positive(self, users: Tensor, items: Tensor) -> Tensor:
         """bool [B]: (users[b], items[b]) is a training pair."""
@@ -49,6 +52,12 @@ class NegativeSampler:
         `max_rounds` redraws a leftover collision is kept (only users who met nearly every item).
         """
         users = users.to(self.device)
+        if (
+            self._table_np is not None
+            and len(users)
+            and int(users.max()) * self.n_items < len(self._table_np)
+        ):
+            return self._sample_cpu(users, generator)
         neg = torch.randint(0, self.n_items, (len(users),), generator=generator).to(self.device)
         todo = self.is_positive(users, neg).nonzero().view(-1)  # positions still colliding
         for _ in range(self.max_rounds):
@@ -59,3 +68,20 @@ class NegativeSampler:
             neg[todo] = redraw
             todo = todo[self.is_positive(users[todo], redraw)]
         return neg
+
+    def _sample_cpu(self, users: Tensor, generator: torch.Generator) -> Tensor:
+        """`sample` with the bool table on the CPU, its rounds in numpy: the same draws from
+        `generator` in the same order (so the same negatives, `tests/train/test_sampling.py`)
+        at a fraction of the per-op cost, which dominates for a batch of a few thousand."""
+        table, n_items = self._table_np, self.n_items
+        offsets = users.numpy() * n_items
+        neg_t = torch.randint(0, n_items, (len(users),), generator=generator)
+        neg = neg_t.numpy()  # shares neg_t's memory: the redraws below land in neg_t
+        todo = np.flatnonzero(table[offsets + neg])
+        for _ in range(self.max_rounds):
+            if len(todo) == 0:
+                break
+            redraw = torch.randint(0, n_items, (len(todo),), generator=generator).numpy()
+            neg[todo] = redraw
+            todo = todo[table[offsets[todo] + redraw]]
+        return neg_t

@@ -276,9 +276,10 @@ class _PairBatches:
 
     def epoch(self, gen: torch.Generator):
         order = torch.randperm(len(self.pairs), generator=gen).to(self.pairs.device)
-        for chunk in order.split(self.batch_size):
-            batch = self.pairs[chunk]
-            yield batch[:, 0], batch[:, 1]
+        # the epoch's pairs shuffled once (one gather, not one per batch); batches are slices
+        users, items = self.pairs[order].T.contiguous()
+        for lo in range(0, len(order), self.batch_size):
+            yield users[lo : lo + self.batch_size], items[lo : lo + self.batch_size]
 
 
 class _UserBatches:

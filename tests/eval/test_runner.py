@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from core.eval import runner
 from core.eval.metrics import item_attribute_matrix
 from core.eval.runner import evaluate
 from core.models.base import Recommender
@@ -128,10 +129,41 @@ class FixedFactors(Recommender):
         return self.users[users], self.items
 
 
-def test_factor_path_ranks_like_full_scores_on_a_catalogue_wide_enough_for_block_topk():
+def _wide_catalogue():
+    gen = torch.Generator().manual_seed(2)
+    users, items = torch.randn(40, 8, generator=gen), torch.randn(3000, 8, generator=gen)
+    rng = np.random.default_rng(2)
+    pairs = np.unique(np.stack([rng.integers(0, 40, 4000), rng.integers(0, 3000, 4000)], 1), axis=0)
+    rng.shuffle(pairs)
+    return users, items, pairs[:3000], pairs[3000:]
+
+
+def test_user_major_scoring_gives_the_item_major_block_searchs_metrics(monkeypatch):
+    # small catalogues are scored user-major and ranked by torch.topk along rows; that must
+    # rank exactly as the item-major block search, for dot-product and full-score models
+    users, items, train, test = _wide_catalogue()
+    results = {}
+    for threshold in (1, 10**9):  # every catalogue item-major / none
+        monkeypatch.setattr(runner, "ITEM_MAJOR_MIN_ITEMS", threshold)
+        for name, model in [
+            ("factors", FixedFactors(users, items)),
+            ("scores", FixedScores(users @ items.T)),
+        ]:
+            res = evaluate(model, train, test, batch_size=7)
+            results[threshold, name] = res.metrics
+    first = results[1, "factors"]
+    assert first["recall@20"] > 0
+    for key, metrics in results.items():
+        assert metrics == first, key
+
+
+def test_factor_path_ranks_like_full_scores_on_a_catalogue_wide_enough_for_block_topk(
+    monkeypatch,
+):
     # the factor path scores batches of 7 users into one reused buffer (the last batch is
-    # shorter) and, with 3,000 items in 16-item blocks, takes top_k_per_column's block search;
-    # the score path hands a strided view to torch.topk
+    # shorter) and, with 3,000 items in 16-item blocks, takes top_k_per_column's block search
+    # (item-major from 3,000 items on here); the score path hands a strided view to torch.topk
+    monkeypatch.setattr(runner, "ITEM_MAJOR_MIN_ITEMS", 3000)
     gen = torch.Generator().manual_seed(2)
     users, items = torch.randn(40, 8, generator=gen), torch.randn(3000, 8, generator=gen)
     rng = np.random.default_rng(2)

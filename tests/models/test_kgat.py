@@ -5,6 +5,8 @@ import dataclasses
 import pytest
 import torch
 
+from core.models import kgat_layers
+from core.models import layers as shared_layers
 from core.models.kgat import KGAT, RECBOLE_DEFAULT, KGATConfig
 from core.models.kgat import PAPER as PAPER_DEFAULT
 from tests.models.tiny import (
@@ -192,3 +194,112 @@ def test_config_names_the_bad_field(bad):
     field = next(iter(bad))
     with pytest.raises(ValueError, match=field):
         KGATConfig(**bad)
+
+
+@pytest.mark.parametrize(
+    "config", [KGATConfig(), PAPER, RECBOLE], ids=["light-default", "paper", "recbole"]
+)
+def test_prepare_inference_propagates_once_for_scores_and_rescoring_cache(config, monkeypatch):
+    # evaluation calls prepare_inference: the final embeddings and the re-scoring cache come
+    # from one propagation (the old code propagated once for each), with the same values
+    model = _model(config)
+    model.eval()
+    calls = []
+    real = kgat_layers.CSRAggregation.__call__
+    monkeypatch.setattr(
+        kgat_layers.CSRAggregation, "__call__", lambda self, x: calls.append(1) or real(self, x)
+    )
+    model.prepare_inference()
+    n_layers = len(model.layers)
+    assert len(calls) == n_layers  # one aggregation per layer (the old code: 2-3 per layer)
+    final, cache = model._final, model._hidden_cache
+    model._final = model._hidden_cache = None  # what the model computes without the caches
+    assert torch.equal(final, model.combine(model.layer_embeddings()))
+    with torch.no_grad():
+        hidden, aggregations = model._rescoring_cache(model._attended()[0])
+    assert len(cache[0]) == len(hidden) == n_layers + 1
+    for got, want in zip(cache[0] + cache[1], hidden + aggregations, strict=True):
+        assert torch.equal(got, want)
+
+
+@pytest.mark.parametrize("n_parts", [1, 2, 3, 4])
+def test_mean_combine_is_the_stacked_mean_bit_for_bit_in_value_and_gradient(n_parts):
+    model = _model(KGATConfig())
+    gen = torch.Generator().manual_seed(n_parts)
+    parts = [torch.randn(300, 64, generator=gen, requires_grad=True) for _ in range(n_parts)]
+    weights = torch.randn(300, 64, generator=gen)
+    ours = model.combine(parts)
+    reference = torch.stack(parts).mean(0)
+    assert torch.equal(ours, reference)
+    grads = torch.autograd.grad((ours * weights).sum(), parts)
+    ref_grads = torch.autograd.grad((reference * weights).sum(), parts)
+    for g, r in zip(grads, ref_grads, strict=True):
+        assert torch.equal(g, r)
+
+
+def test_csr_aggregation_is_fixed_aggregation_bit_for_bit_with_repeated_edges():
+    # KGAT's CKG has the same (head, tail) under up to 9 relations: the pattern must sum the
+    # weights of repeated edges in the order torch's coalesce does, and the products must be
+    # the same, forward and backward
+    gen = torch.Generator().manual_seed(0)
+    n_src, n_dst, n_edges = 50, 30, 600  # 600 edges on 300 (src, dst) pairs: many repeats
+    src = torch.randint(0, 10, (n_edges,), generator=gen) * 5
+    dst = torch.randint(0, n_dst, (n_edges,), generator=gen)
+    weight = torch.rand(n_edges, generator=gen)
+    reference = shared_layers.FixedAggregation(src, dst, weight, n_src, n_dst)
+    ours = kgat_layers.CSRPattern(src, dst, n_src, n_dst).with_weights(weight)
+    assert torch.equal(ours.matrix.values(), reference.matrix.values())
+    assert torch.equal(ours.transposed.values(), reference.transposed.values())
+    x = torch.randn(n_src, 16, generator=gen, requires_grad=True)
+    grad = torch.randn(n_dst, 16, generator=gen)
+    out, ref = ours(x), reference(x)
+    assert torch.equal(out, ref)
+    assert torch.equal(*(torch.autograd.grad(y, x, grad)[0] for y in (out, ref)))
+
+
+def test_message_dropout_is_the_masked_division_bit_for_bit_in_value_and_gradient():
+    model = _model(KGATConfig(mess_dropout=0.3))
+    model.on_train_begin(torch.Generator().manual_seed(5))
+    state = model._dropout_gen.get_state()
+    h = torch.randn(200, 64, generator=torch.Generator().manual_seed(6), requires_grad=True)
+    ours = model._dropout(h, active=True)
+    model._dropout_gen.set_state(state)  # the same draw, by the formula it replaces
+    keep = torch.rand(h.shape, generator=model._dropout_gen) >= 0.3
+    reference = h * keep / (1 - 0.3)
+    assert torch.equal(ours, reference)
+    assert 0.6 < float(keep.float().mean()) < 0.8  # some rows are dropped: not the identity
+    weights = torch.randn(200, 64, generator=torch.Generator().manual_seed(7))
+    grads = [torch.autograd.grad((y * weights).sum(), h)[0] for y in (ours, reference)]
+    assert torch.equal(*grads)
+
+
+@pytest.mark.parametrize("config", [KGATConfig(), PAPER], ids=["light-default", "paper"])
+def test_refresh_projects_each_node_once_per_relation_with_the_per_edge_logits(config):
+    # the same row products on fewer rows: equal to rounding (MKL may block a product of a few
+    # rows differently; on ml-100k's CKG the logits came out bit for bit the same)
+    model = _model(config)
+    with torch.no_grad():
+        model.node.weight.normal_(generator=torch.Generator().manual_seed(8))
+        per_edge = model._attention_logits(model._src, model._rel, model._dst)
+        torch.testing.assert_close(model._all_attention_logits(), per_edge, rtol=1e-6, atol=1e-6)
+        model.refresh_attention()
+    torch.testing.assert_close(model.attention_logits, per_edge, rtol=1e-6, atol=1e-6)
+    assert per_edge.std() > 0.1  # logits that differ from edge to edge
+
+
+def test_product_with_rows_has_the_two_node_gradient():
+    # (A x, x[rows]) as one node: the backward adds the rows' gradient into the product's in
+    # place instead of adding a zero-filled scatter; the same values and gradient
+    gen = torch.Generator().manual_seed(3)
+    src, dst = torch.randint(0, 40, (300,), generator=gen), torch.randint(0, 25, (300,))
+    agg = kgat_layers.CSRPattern(src, dst, 40, 25).with_weights(torch.rand(300, generator=gen))
+    rows = torch.randperm(40, generator=gen)[:15]
+    x = torch.randn(40, 8, generator=gen, requires_grad=True)
+    g_out, g_rows = torch.randn(25, 8, generator=gen), torch.randn(15, 8, generator=gen)
+    out, picked = agg.with_rows(x, rows)
+    assert torch.equal(out, agg(x)) and torch.equal(picked, x[rows])
+    ours = torch.autograd.grad((out * g_out).sum() + (picked * g_rows).sum(), x)[0]
+    two_nodes = torch.autograd.grad((agg(x) * g_out).sum() + (x[rows] * g_rows).sum(), x)[0]
+    assert torch.equal(ours, two_nodes)
+    only_rows = torch.autograd.grad((agg.with_rows(x, rows)[1] * g_rows).sum(), x)[0]
+    assert torch.equal(only_rows, torch.autograd.grad((x[rows] * g_rows).sum(), x)[0])

@@ -11,6 +11,7 @@ from core.models.base import ModelInputs, Recommender
 from core.models.registry import build_model
 from core.train import Callback, TrainConfig, fit
 from core.train.sampling import NegativeSampler
+from core.train.trainer import _PairBatches
 from tests.train.fixture import tiny_dataset
 
 FAST = TrainConfig(epochs=2, batch_size=64, lr=0.01, patience=0, seed=7)
@@ -160,6 +161,34 @@ def test_negative_sampler_table_and_binary_search_agree(monkeypatch):
     assert dense.is_positive(users, items).any() and not dense.is_positive(users + 30, items).any()
     draw = [s.sample(users, torch.Generator().manual_seed(5)) for s in (dense, keys_only)]
     assert torch.equal(*draw)
+
+
+def test_negative_sampler_numpy_rounds_draw_the_torch_rounds_negatives():
+    """The CPU table path runs its rejection rounds in numpy; it must take the same draws from
+    the generator in the same order: the same negatives, and the generator left where the
+    torch rounds leave it."""
+    rng = np.random.default_rng(1)
+    train = np.unique(rng.integers(0, [30, 12], size=(250, 2)), axis=0)  # dense: many rounds
+    fast = NegativeSampler(12, train)
+    slow = NegativeSampler(12, train)
+    slow._table_np = None  # the torch rounds
+    users = torch.from_numpy(rng.integers(0, 30, 3000))
+    gens = [torch.Generator().manual_seed(9) for _ in range(2)]
+    draws = [s.sample(users, g) for s, g in zip((fast, slow), gens, strict=True)]
+    assert torch.equal(*draws)
+    assert not fast.is_positive(users, draws[0]).any()
+    assert torch.equal(*(torch.randint(0, 1000, (5,), generator=g) for g in gens))
+
+
+def test_pair_batches_are_the_shuffled_pairs_in_order():
+    pairs = torch.from_numpy(np.random.default_rng(2).integers(0, 50, size=(1001, 2)))
+    batches = _PairBatches(pairs, 64)
+    got = list(batches.epoch(torch.Generator().manual_seed(4)))
+    order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(4))
+    want = [(pairs[c][:, 0], pairs[c][:, 1]) for c in order.split(64)]  # the old batches
+    assert len(got) == len(want) == 16
+    for (u, i), (wu, wi) in zip(got, want, strict=True):
+        assert torch.equal(u, wu) and torch.equal(i, wi)
 
 
 def test_a_stop_request_between_validations_still_scores_the_last_epoch():
