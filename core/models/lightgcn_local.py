@@ -25,6 +25,7 @@ reads): what the edge attribution differentiates.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import dgl
@@ -273,30 +274,77 @@ def pair_scores_with_edge_weight(
     scaled by edge_weight[e] (float [E], differentiable), computed on the pairs' in-neighbourhood
     only: layer l runs on the in-edges of the rows layer l + 1 reads (the rows K - l hops from a
     pair's nodes), so every other edge gets exactly zero gradient, as in the full propagation.
-    x0: float [N, d] layer-0 table; norm: float [N] the graph's deg^-1/2. Returns float [P]."""
+    x0: float [N, d] layer-0 table (no gradient flows into it); norm: float [N] the graph's
+    deg^-1/2. Returns float [P]."""
+    n = graph.num_nodes()
     targets = torch.unique(torch.cat([users, items]))
     need = [targets]  # need[l]: rows whose layer-(K - l) value is read, the pairs' first
     for _ in range(n_layers - 1):
         need.append(torch.unique(torch.cat([need[-1], graph.in_edges(need[-1])[0]])))
     need.reverse()  # need[l - 1]: the rows layer l is computed on
-    src, dst, eid = graph.in_edges(need[0], form="all") if n_layers else (None, None, None)
-    rows = torch.unique(torch.cat([need[0], src])) if n_layers else targets
-    h = x0[rows]
-    total = h[torch.searchsorted(rows, targets)]
+    if n_layers:
+        src, dst, eid = graph.in_edges(need[0], form="all")
+        order = torch.argsort(dst, stable=True)  # grouped by destination: CSR rows
+        src, dst, eid = src[order], dst[order], eid[order]
+        rows = torch.unique(torch.cat([need[0], src]))
+    else:
+        rows = targets
+    h = x0.detach()[rows]
+    total = h[_index(rows, targets, n)]
     for depth in range(n_layers):
         out_rows = need[depth]
-        keep, _ = find_rows(out_rows, dst)
-        block = dgl.create_block(
-            (torch.searchsorted(rows, src[keep]), torch.searchsorted(out_rows, dst[keep])),
-            num_src_nodes=len(rows),
-            num_dst_nodes=len(out_rows),
-        )
+        at = _index(out_rows, dst, n)
+        keep = at >= 0
+        src, dst, eid, at = src[keep], dst[keep], eid[keep], at[keep]
+        crow = torch.zeros(len(out_rows) + 1, dtype=torch.long, device=at.device)
+        crow[1:] = torch.cumsum(torch.bincount(at, minlength=len(out_rows)), 0)
         msg = h * norm[rows].unsqueeze(1)
-        w = edge_weight[eid[keep]].unsqueeze(1).to(msg.dtype)
-        h = dgl.ops.u_mul_e_sum(block, msg, w) * norm[out_rows].unsqueeze(1)
+        w = edge_weight[eid].to(msg.dtype)
+        h = _EdgeWeightedSum.apply(w, msg, crow, _index(rows, src, n)) * norm[out_rows].unsqueeze(1)
         rows = out_rows
-        total = total + h[torch.searchsorted(rows, targets)]
-        src, dst, eid = src[keep], dst[keep], eid[keep]
+        total = total + h[_index(rows, targets, n)]
     final = total / (n_layers + 1)
-    at = torch.searchsorted
-    return (final[at(targets, users)] * final[at(targets, items)]).sum(1)
+    return (final[_index(targets, users, n)] * final[_index(targets, items, n)]).sum(1)
+
+
+def _index(rows: Tensor, nodes: Tensor, n: int) -> Tensor:
+    """Position of each of `nodes` in `rows` (int64, unique, node ids < n), -1 if absent."""
+    at = torch.full((n,), -1, dtype=torch.long, device=rows.device)
+    at[rows] = torch.arange(len(rows), device=rows.device)
+    return at[nodes]
+
+
+def _csr(crow: Tensor, col: Tensor, values: Tensor, n_cols: int) -> Tensor:
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": these products are stable
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(crow, col, values, (len(crow) - 1, n_cols))
+
+
+class _EdgeWeightedSum(torch.autograd.Function):
+    """out[r] = sum over the edges e of CSR row r of w[e] * x[col[e]], as a CSR product.
+
+    The gradient in w is a sampled product (each edge's dot of the output's gradient and its
+    source row), the one in x the transposed product: on CPU about 3x faster than DGL's
+    edge-weighted `u_mul_e_sum` and its backward, whose per-edge scalar takes a broadcasting
+    path. w: float [E]; x: float [S, d]; crow: int64 [R + 1]; col: int64 [E]. [R, d]."""
+
+    @staticmethod
+    def forward(ctx, w: Tensor, x: Tensor, crow: Tensor, col: Tensor) -> Tensor:
+        ctx.save_for_backward(w, x, crow, col)
+        return _csr(crow, col, w, len(x)) @ x
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        w, x, crow, col = ctx.saved_tensors
+        grad = grad.contiguous()
+        grad_w = grad_x = None
+        if ctx.needs_input_grad[0]:
+            pattern = _csr(crow, col, torch.ones_like(w), len(x))
+            grad_w = torch.sparse.sampled_addmm(pattern, grad, x.T, beta=0.0).values()
+        if ctx.needs_input_grad[1]:
+            row = torch.repeat_interleave(torch.arange(len(crow) - 1, device=w.device), crow.diff())
+            order = torch.argsort(col, stable=True)
+            t_crow = torch.zeros(len(x) + 1, dtype=torch.long, device=w.device)
+            t_crow[1:] = torch.cumsum(torch.bincount(col, minlength=len(x)), 0)
+            grad_x = _csr(t_crow, row[order], w[order], len(grad)) @ grad
+        return grad_w, grad_x, None, None
