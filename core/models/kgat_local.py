@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from core.models.layers import RowEdits
+from core.models.layers import RowEdits, find_rows
 
 if TYPE_CHECKING:
     from core.models.kgat import KGAT
@@ -107,8 +107,6 @@ def _values(h: Tensor, changed: tuple[Tensor, Tensor], nodes: Tensor, b: int) ->
     where they differ from the stored layer h [N, d]. Returns float [len(nodes), B, d]."""
     rows, vals = changed
     out = h[nodes].unsqueeze(1).expand(-1, b, -1).clone()
-    if len(rows) and len(nodes):
-        pos = torch.searchsorted(rows, nodes).clamp(max=len(rows) - 1)
-        hit = rows[pos] == nodes
-        out[hit] = vals[pos[hit]]
+    hit, pos = find_rows(rows, nodes)
+    out[hit] = vals[pos[hit]]
     return out

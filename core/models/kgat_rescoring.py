@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from core.models.kgat_local import local_user
-from core.models.layers import RowEdits, history_edits
+from core.models.layers import RowEdits, find_rows, history_edits
 from core.models.refit import RefitConfig, RefitResult, fit, history_mask, negatives
 
 
@@ -154,8 +154,7 @@ class KGATRescoring:
         for depth, (rows, vals) in enumerate(delta):
             h = hidden[depth][nodes].unsqueeze(1).expand(-1, b, -1)
             h = torch.cat([h, h.new_zeros(len(nodes), b, 1)], 2) if gain else h.clone()
-            pos = torch.searchsorted(rows, nodes).clamp(max=max(len(rows) - 1, 0))
-            hit = (rows[pos] == nodes) if len(rows) else torch.zeros_like(nodes, dtype=torch.bool)
+            hit, pos = find_rows(rows, nodes)
             h[hit] = vals[pos[hit]]
             parts.append(h if depth == 0 else self._layer_out(h))
         return parts

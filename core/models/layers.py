@@ -146,6 +146,16 @@ def segment_matmul(x: Tensor, weights: Tensor, seglen: Tensor) -> Tensor:
     return _SegmentMatmul.apply(x, weights, seglen.cpu())
 
 
+def find_rows(rows: Tensor, nodes: Tensor) -> tuple[Tensor, Tensor]:
+    """Where `nodes` (int64 [n]) occur in `rows` (sorted, unique int64 [A]): (bool [n] found,
+    int64 [n] position in rows, meaningful where found). The lookup of the few rows a graph
+    edit changes, shared by the re-scoring of LightGCN and KGAT."""
+    if len(rows) == 0:
+        return torch.zeros_like(nodes, dtype=torch.bool), torch.zeros_like(nodes)
+    pos = torch.searchsorted(rows, nodes).clamp(max=len(rows) - 1)
+    return rows[pos] == nodes, pos
+
+
 @dataclass(frozen=True)
 class RowEdits:
     """B edited versions of one user's history, as replacement in-edge lists for the few

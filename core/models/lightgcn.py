@@ -32,6 +32,7 @@ from core.models.layers import (
     replace_node_edges,
     symmetric_norm,
 )
+from core.models.lightgcn_local import BaseLayers, EditedPropagation, pair_scores_with_edge_weight
 from core.models.refit import RefitConfig, RefitResult, fit, history_mask, negatives
 
 
@@ -63,10 +64,11 @@ class LightGCN(Recommender):
         self._graph = g
         self._norm = symmetric_norm(g)
         self._final: Tensor | None = None  # set only by prepare_inference
+        self._base: BaseLayers | None = None  # the same, with every layer (re-scoring)
 
     def init_weights(self, generator: torch.Generator | None) -> None:
         draw_(self.embedding.weight, nn.init.normal_, generator, std=0.1)
-        self._final = None
+        self._final = self._base = None
 
     # --- graph and propagation --------------------------------------------------------------
     @property
@@ -79,7 +81,7 @@ class LightGCN(Recommender):
         device = self.embedding.weight.device
         self._graph = self._graph.to(device)
         self._norm = self._norm.to(device)
-        self._final = None
+        self._final = self._base = None
         return self
 
     def layer_embeddings(self, edge_weight: Tensor | None = None) -> list[Tensor]:
@@ -173,14 +175,25 @@ class LightGCN(Recommender):
         return final.index_select(0, local[nodes])
 
     def train(self, mode: bool = True) -> LightGCN:
-        if mode:  # parameters may change again: drop the inference cache
-            self._final = None
+        if mode:  # parameters may change again: drop the inference caches
+            self._final = self._base = None
         return super().train(mode)
 
     # --- inference --------------------------------------------------------------------------
     def prepare_inference(self) -> None:
         with torch.no_grad():
-            self._final = self.propagate()
+            self._base = self._base_layers()
+            self._final = self._base.final
+
+    def _base_layers(self) -> BaseLayers:
+        """Every layer of the unedited propagation (`prepare_inference`'s cache, else computed
+        now and not stored: a shared model is never written)."""
+        if self._base is not None:
+            return self._base
+        with torch.no_grad():
+            layers = self.layer_embeddings()
+            final = torch.stack(layers).mean(0)  # `propagate`'s numbers, bit for bit
+            return BaseLayers(layers[0].detach(), layers[1:], final, self._norm)
 
     def score_factors(self, users: Tensor) -> tuple[Tensor, Tensor]:
         """Layer-mean embeddings of the users and of the items."""
@@ -201,8 +214,15 @@ class LightGCN(Recommender):
         `score_pairs`). Differentiable in edge_weight, so d score / d edge_weight * edge_weight
         gives gradient x input edge attributions. Returns float [B].
         """
-        final = self.propagate(edge_weight)
-        return (final[users] * final[items + self.n_users]).sum(1)
+        return pair_scores_with_edge_weight(
+            self._graph,
+            self.embedding.weight,
+            self._norm,
+            self.config.n_layers,
+            users.to(self._norm.device).long(),
+            items.to(self._norm.device).long() + self.n_users,
+            edge_weight,
+        )
 
     def explain_graph(self) -> dgl.DGLGraph:
         return self._graph
@@ -214,57 +234,6 @@ class LightGCN(Recommender):
         items = [h.to(device).long().view(-1) + self.n_users for h in histories]
         return history_edits(self._graph, int(user), full, items)
 
-    def _propagate_edited(
-        self, x0: Tensor, edits: RowEdits, user_x0: Tensor | None = None
-    ) -> Tensor:
-        """Layer-mean embeddings of every node in each of B edited graphs, float [N, B, c].
-
-        x0: float [N, c] layer-0 features, shared by the columns except the user's row when
-        user_x0 (float [B, c]) is given. Each layer is one unweighted sparse product over all
-        B * c columns (the nodes the edits leave alone keep their in-edges), with the few
-        edited nodes' rows and degree normalisations recomputed exactly from their replacement
-        edge lists: the same numbers as propagating each edited graph. The first layer's input
-        differs between columns only on the edited rows, so its product runs on the c shared
-        channels and the edited rows' per-column change is added along their out-edges.
-        """
-        n, b = x0.shape[0], edits.n_columns
-        rows = edits.rows
-        norm = self._norm.unsqueeze(1).repeat(1, b)
-        norm[rows] = edits.degrees().clamp(min=1).pow(-0.5)
-        scale = norm.unsqueeze(2)
-        x0_rows = x0[rows].unsqueeze(1).repeat(1, b, 1)  # [R, B, c]
-        if user_x0 is not None:
-            x0_rows[0] = user_x0.to(x0)
-        n_layers = self.config.n_layers
-        if n_layers == 0:
-            out = x0.unsqueeze(1).repeat(1, b, 1)
-            out[rows] = x0_rows
-            return out
-        # as in `_final_rows`: t_k = A (D^-1 t_{k-1}), t_0 = D^-1/2 x0, e_k = D^-1/2 t_k, so the
-        # layer mean is (x0 + D^-1/2 (t_1 + ... + t_K)) / (K + 1): one sparse product and one
-        # scaling per layer (these [N, B, c] passes cost as much as the product itself)
-        t_shared = x0 * self._norm.unsqueeze(1)  # [N, c]
-        t_rows = x0_rows * scale[rows]  # [R, B, c]
-        z = dgl.ops.copy_u_sum(self._graph, t_shared).unsqueeze(1).repeat(1, b, 1)
-        src, dst = self._graph.out_edges(rows)
-        slot = torch.full((n,), -1, dtype=torch.long, device=x0.device)
-        slot[rows] = torch.arange(len(rows), device=x0.device)
-        change = t_rows - t_shared[rows].unsqueeze(1)
-        z.index_add_(0, dst, change[slot[src]])
-        values = t_shared[edits.src].unsqueeze(1).repeat(1, b, 1)  # [M, B, c]
-        own = slot[edits.src] >= 0
-        values[own] = t_rows[slot[edits.src[own]]]
-        z[rows] = edits.aggregate_values(values, edits.mask)
-        total, square = z, scale * scale
-        for _ in range(1, n_layers):
-            t = z * square
-            z = dgl.ops.copy_u_sum(self._graph, t.view(n, -1)).view_as(t)
-            z[rows] = edits.aggregate(t, edits.mask)
-            total.add_(z)
-        out = total.mul_(scale).add_(x0.unsqueeze(1))
-        out[rows] += x0_rows - x0[rows].unsqueeze(1)
-        return out.div_(n_layers + 1)
-
     @torch.no_grad()
     def score_with_histories(
         self,
@@ -275,12 +244,24 @@ class LightGCN(Recommender):
     ) -> Tensor:
         """Scores [B, C] of `items` after replacing the user's edges by each of B histories
         (item ids), exactly as re-propagating each edited graph (`reference_scores`), in one
-        batched propagation. user_params: optional float [B, dim] layer-0 user embeddings."""
+        batched propagation of the change, on the rows it reaches (`EditedPropagation`).
+        user_params: optional float [B, dim] layer-0 user embeddings."""
+        prop = self._edited(user, histories, user_params)
+        node = torch.tensor([int(user)], device=self._norm.device)
+        return prop.scores(self._item_nodes(items), prop.finals(node)[0])
+
+    def _edited(
+        self,
+        user: int,
+        histories: Sequence[Tensor],
+        user_params: Tensor | None = None,
+        gain: bool = False,
+    ) -> EditedPropagation:
         edits = self._edits(user, histories)
-        weight = self.embedding.weight
-        final = self._propagate_edited(weight, edits, user_params)
-        item_rows = final[items.to(weight.device).long() + self.n_users]  # [C, B, d]
-        return torch.einsum("cbd,bd->bc", item_rows, final[int(user)])
+        return EditedPropagation(self._graph, self._base_layers(), edits, user_params, gain)
+
+    def _item_nodes(self, items: Tensor) -> Tensor:
+        return items.to(self._norm.device).long() + self.n_users
 
     @torch.no_grad()
     def score_with_history(self, user: int, history: Tensor, items: Tensor) -> Tensor:
@@ -296,43 +277,37 @@ class LightGCN(Recommender):
 
         Propagation is linear, so in edited graph b every final embedding is
         F_b + G_b (x) e_u: F_b propagates the layer-0 table with the user's row zeroed and G_b
-        a one-hot at the user (one batched propagation of dim + 1 channels). The BPR loss of
-        the user, including how the items' final embeddings move with e_u, is then exact and
-        cheap in e_u, and so are the scores after the fit. Returns scores [B, C], params [B, dim].
+        a one-hot at the user (one propagation of the change with dim + 1 channels on the
+        rows it reaches, `EditedPropagation(gain=True)`). The BPR loss of the user, including
+        how the items' final embeddings move with e_u, is then exact and cheap in e_u, and so
+        are the scores after the fit. Returns scores [B, C], params [B, dim].
         """
         u, weight = int(user), self.embedding.weight
         device, dim, b = weight.device, weight.shape[1], len(histories)
-        x0 = torch.cat([weight, torch.zeros(len(weight), 1, device=device)], 1)
-        x0[u] = 0
-        x0[u, dim] = 1
-        final = self._propagate_edited(x0, self._edits(u, histories))
-        base, gain = final[..., :dim], final[..., dim:]  # [N, B, d], [N, B, 1]
+        prop = self._edited(u, histories, gain=True)
         full = self._graph.successors(u) - self.n_users
         hists = [h.to(device).long().view(-1) for h in histories]
         pos = torch.unique(torch.cat([full, *hists]))
         cand = torch.cat([pos, negatives(self.n_items, pos, u, config)]) + self.n_users
-
-        def scores_of(nodes: Tensor, e: Tensor) -> Tensor:
-            user_vec = base[u] + gain[u] * e  # [B, d]
-            rows = base[nodes] + gain[nodes] * e.unsqueeze(0)  # [M, B, d]
-            return torch.einsum("mbd,bd->bm", rows, user_vec)
-
+        user_row = prop.finals(torch.tensor([u], device=device))[0]  # [B, d + 1]
+        base_u, gain_u = user_row[:, :dim], user_row[:, dim:]
+        rows = prop.finals(cand)  # [M, B, d + 1]
         # the candidates' rows, column-major for batched products: s = c_base . v + c_gain (e . v)
-        # with v = base[u] + gain[u] e, so the gradient has a closed form (no autograd graph)
-        c_base = base[cand].transpose(0, 1).contiguous()  # [B, M, d]
-        c_gain = gain[cand].squeeze(2).T.contiguous()  # [B, M]
+        # with v = base_u + gain_u e, so the gradient has a closed form (no autograd graph)
+        c_base = rows[..., :dim].transpose(0, 1).contiguous()  # [B, M, d]
+        c_gain = rows[..., dim].T.contiguous()  # [B, M]
         reg = self.config.reg
 
         def objective(e: Tensor) -> tuple[Tensor, Tensor]:
-            v = base[u] + gain[u] * e
+            v = base_u + gain_u * e
             s = torch.bmm(c_base, v.unsqueeze(2)).squeeze(2) + c_gain * (e * v).sum(1, True)
             return s, reg * e.pow(2).sum(1) / 2
 
         def gradient(e: Tensor, d_scores: Tensor) -> Tensor:
-            v = base[u] + gain[u] * e
+            v = base_u + gain_u * e
             weight = (d_scores * c_gain).sum(1, True)  # [B, 1]
             through_base = torch.bmm(d_scores.unsqueeze(1), c_base).squeeze(1)  # [B, d]
-            return gain[u] * (through_base + weight * e) + weight * v + reg * e
+            return gain_u * (through_base + weight * e) + weight * v + reg * e
 
         params = fit(
             weight[u].unsqueeze(0).repeat(b, 1),
@@ -341,7 +316,8 @@ class LightGCN(Recommender):
             config,
             gradient,
         )
-        scores = scores_of(items.to(device).long() + self.n_users, params)
+        v = base_u + gain_u * params  # the user's final embedding; an item's is r[:d] + r[d] e
+        scores = prop.scores(self._item_nodes(items), torch.cat([v, (params * v).sum(1, True)], 1))
         return RefitResult(scores=scores, params=params)
 
     @torch.no_grad()

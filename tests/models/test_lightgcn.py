@@ -116,3 +116,80 @@ def test_training_loss_matches_bpr_on_the_full_propagation_in_value_and_gradient
     torch.testing.assert_close(model.loss(users, pos, neg), ref, rtol=1e-5, atol=1e-7)
     ref.backward()
     torch.testing.assert_close(fast, model.embedding.weight.grad, rtol=1e-5, atol=1e-7)
+
+
+def _in_region(model: LightGCN, nodes: torch.Tensor) -> torch.Tensor:
+    """bool [E]: the edges into rows within n_layers - 1 in-hops of `nodes`: all that the
+    final embeddings of `nodes` are computed from."""
+    rows = torch.unique(nodes)
+    for _ in range(model.config.n_layers - 1):
+        rows = torch.unique(torch.cat([rows, model.graph.in_edges(rows)[0]]))
+    dst = model.graph.edges()[1]
+    return torch.isin(dst, rows)
+
+
+@pytest.mark.parametrize("n_layers", [0, 1, 2, 3])
+def test_local_edge_weighted_scores_equal_the_full_propagation(n_layers):
+    model = _model(LightGCNConfig(n_layers=n_layers, dim=8))
+    run_steps(model, tiny_inputs(), 3)
+    model.eval()
+    gen = torch.Generator().manual_seed(n_layers)
+    users, items = torch.tensor([0, 5, 5, 2]), torch.tensor([3, 0, 6, 6])
+    scale = torch.arange(1.0, 5.0)
+    for weight in (
+        torch.ones(model.graph.num_edges()),
+        torch.rand(model.graph.num_edges(), generator=gen),
+    ):
+        local = weight.clone().requires_grad_(True)
+        got = model.score_pairs_with_edge_weight(users, items, local)
+        full = weight.clone().requires_grad_(True)
+        final = model.propagate(full)
+        ref = (final[users] * final[items + model.n_users]).sum(1)
+        torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
+        if n_layers == 0:  # no message passes an edge: nothing to differentiate
+            continue
+        (grad,) = torch.autograd.grad((got * scale).sum(), local)
+        (ref_grad,) = torch.autograd.grad((ref * scale).sum(), full)
+        torch.testing.assert_close(grad, ref_grad, atol=1e-5, rtol=1e-5)
+        assert grad.abs().sum() > 0
+
+
+def test_edge_weighted_scores_never_read_weights_outside_the_pairs_region():
+    """Weights of edges the pair's final embeddings are not computed from are NaN: the score
+    is still that of unit weights and their attribution exactly zero (a full propagation
+    spreads the NaNs into rows whose gradient is zero, and 0 x NaN is NaN)."""
+    model = _model(LightGCNConfig(n_layers=2, dim=8))
+    model.eval()
+    users, items = torch.tensor([2]), torch.tensor([4])
+    region = _in_region(model, torch.cat([users, items + model.n_users]))
+    assert 0 < int(region.sum()) < model.graph.num_edges()
+    weight = torch.where(region, 1.0, float("nan")).requires_grad_(True)
+    got = model.score_pairs_with_edge_weight(users, items, weight)
+    (grad,) = torch.autograd.grad(got.sum(), weight)
+    torch.testing.assert_close(got, model.score_pairs(users, items), atol=1e-5, rtol=1e-5)
+    assert torch.equal(grad[~region], torch.zeros(int((~region).sum())))
+    assert torch.isfinite(grad).all() and grad[region].abs().sum() > 0
+
+
+def test_local_edge_weighted_scores_equal_the_full_propagation_on_the_sample():
+    from core.data import load_dataset, split_dataset
+    from core.models.base import ModelInputs
+
+    ds = load_dataset("sample")
+    inputs = ModelInputs.from_dataset(ds, split_dataset(ds, method="random", seed=2020))
+    torch.manual_seed(0)
+    model = LightGCN.build(inputs, LightGCNConfig(), CPU)
+    model.eval()
+    users, items = torch.tensor([7, 7, 30]), torch.tensor([0, 11, 4])
+    gen = torch.Generator().manual_seed(0)
+    weight = 0.5 + torch.rand(model.graph.num_edges(), generator=gen)
+    local = weight.clone().requires_grad_(True)
+    got = model.score_pairs_with_edge_weight(users, items, local)
+    (grad,) = torch.autograd.grad(got.sum(), local)
+    full = weight.clone().requires_grad_(True)
+    final = model.propagate(full)
+    ref = (final[users] * final[items + model.n_users]).sum(1)
+    (ref_grad,) = torch.autograd.grad(ref.sum(), full)
+    torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(grad, ref_grad, atol=1e-5, rtol=1e-5)
+    assert 0 < int((grad != 0).sum()) < model.graph.num_edges()

@@ -99,3 +99,141 @@ def test_edited_propagation_is_exact_at_every_depth(n_layers):
             own = None if user_params is None else user_params[b]
             ref = model.reference_scores(5, history, items, own)
             torch.testing.assert_close(fast[b], ref, atol=1e-5, rtol=1e-5)
+
+
+# --- the edited propagation works on the edit's region only ---------------------------------
+def _popular_inputs():
+    """Two parts that share no node. Part one: users 0..29 over items 0..19, items 0 and 1 in
+    every history (high degree: their rows' normalisation moves with every edit). Part two:
+    users 30..59 over items 20..39, three items each: the graph beyond the edit's reach."""
+    import numpy as np
+
+    from core.models.base import ModelInputs
+
+    gen = np.random.default_rng(0)
+    rows = []
+    for u in range(30):
+        others = gen.choice(np.arange(2, 20), size=int(gen.integers(2, 6)), replace=False)
+        rows += [(u, int(i)) for i in sorted({0, 1, *others.tolist()})]
+    for u in range(30, 60):
+        rows += [(u, int(i)) for i in gen.choice(np.arange(20, 40), size=3, replace=False)]
+    train = np.array(rows, dtype=np.int64)
+    return ModelInputs(60, 40, 40, 0, train, np.zeros((0, 3), dtype=np.int64), ())
+
+
+def _popular_model(n_layers: int = 3):
+    inputs = _popular_inputs()
+    torch.manual_seed(0)
+    model = build_model("lightgcn", inputs, {"dim": 8, "n_layers": n_layers})
+    run_steps(model, inputs, 3)
+    model.eval()
+    model.prepare_inference()
+    return inputs, model
+
+
+def _edit_patterns(inputs, user: int) -> list[torch.Tensor]:
+    """Histories of `user`: all of it, without a popular item, without a rare one, without
+    both popular items, a single item left, empty, and one with an item of part two added."""
+    full = torch.as_tensor(inputs.train[inputs.train[:, 0] == user, 1])
+    rare = full[full > 1]
+    return [
+        full,
+        full[full != 0],
+        full[full != rare[0]],
+        rare,
+        full[:1],
+        full[:0],
+        torch.cat([full[1:], torch.tensor([25])]),
+    ]
+
+
+@pytest.mark.parametrize("n_layers", [1, 2, 3])
+def test_edited_rescoring_equals_the_rebuilt_graph_for_every_edit_pattern(n_layers):
+    inputs, model = _popular_model(n_layers)
+    items = torch.arange(inputs.n_items)
+    for user in (3, 17):
+        histories = _edit_patterns(inputs, user)
+        params = torch.randn(len(histories), 8, generator=torch.Generator().manual_seed(user))
+        for user_params in (None, params):  # one batched call of every pattern
+            fast = model.score_with_histories(user, histories, items, user_params)
+            for b, history in enumerate(histories):
+                own = None if user_params is None else user_params[b]
+                ref = model.reference_scores(user, history, items, own)
+                torch.testing.assert_close(fast[b], ref, atol=1e-5, rtol=1e-5)
+        # a subset of items, in any order, repeats allowed
+        some = torch.tensor([25, 0, 7, 0, 1])
+        torch.testing.assert_close(
+            model.score_with_histories(user, histories, some),
+            model.score_with_histories(user, histories, items)[:, some],
+            atol=1e-6,
+            rtol=1e-6,
+        )
+
+
+@pytest.mark.parametrize("anchored", [False, True])
+def test_refit_equals_the_region_free_refit_with_high_degree_items(anchored):
+    inputs, model = _popular_model()
+    histories = _edit_patterns(inputs, 3)
+    if anchored:  # the anchor is the full history, last
+        histories = histories[1:] + histories[:1]
+    config = RefitConfig(steps=10, anchored=anchored)
+    check_refit_equals_region_free(model, inputs.n_items, 3, histories, config, _region_free_refit)
+
+
+def _out_region(model, rows: torch.Tensor, hops: int) -> list[torch.Tensor]:
+    """reach[l]: the rows within l hops (along graph out-edges) of `rows`, l = 0..hops."""
+    reach = [torch.unique(rows)]
+    for _ in range(hops):
+        reach.append(torch.unique(torch.cat([reach[-1], model.graph.out_edges(reach[-1])[1]])))
+    return reach
+
+
+def test_edited_propagation_processes_only_the_edits_region():
+    from core.models.lightgcn_local import EditedPropagation
+
+    inputs, model = _popular_model()
+    user = 3
+    histories = _edit_patterns(inputs, user)[:-1]  # part two stays out of reach
+    edits = model._edits(user, histories)
+    prop = EditedPropagation(model.graph, model._base_layers(), edits, gain=True)
+    reach = _out_region(model, edits.rows, 3)
+    out_degree = model.graph.out_degrees
+    # layers 1 and 2 on the rows within 1 and 2 hops of the edited rows, along their out-edges
+    assert prop.work.rows == [len(reach[1]), len(reach[2])]
+    assert prop.work.edges == [int(out_degree(r).sum()) for r in reach[:2]]
+    items = torch.arange(inputs.n_items)
+    prop.scores(items + model.n_users, torch.randn(len(histories), 9))
+    # the last layer: only edges from the rows changed at layer 2 into item rows
+    into_items = model.graph.out_edges(reach[2])[1] >= model.n_users
+    assert prop.work.edges[2] == int(into_items.sum())
+    # part two (half of the 100 nodes) is never visited: at most part one's rows and edges
+    part_one = 2 * int((inputs.train[:, 0] < 30).sum())
+    assert model.graph.num_nodes() == 100 and max(prop.work.rows) <= 50
+    assert max(prop.work.edges) <= part_one < model.graph.num_edges()
+
+
+def test_edited_propagation_reads_stored_layers_only_at_the_edited_rows():
+    """Every stored layer row except the edited rows' and the user's history items' is NaN:
+    re-scoring and re-fitting still give the same numbers, so nothing else is read (the
+    change is propagated, not the layers)."""
+    import dataclasses
+
+    inputs, model = _popular_model()
+    user = 3
+    histories = _edit_patterns(inputs, user)
+    items = torch.arange(inputs.n_items)
+    config = RefitConfig(steps=5, anchored=False)
+    clean = model.score_with_histories(user, histories, items)
+    clean_refit = model.refit_histories(user, histories, items, config)
+    edits = model._edits(user, histories)
+    keep = torch.unique(torch.cat([edits.rows, edits.src[edits.row == 0]]))
+    poisoned = []
+    for layer in model._base.layers:
+        bad = torch.full_like(layer, float("nan"))
+        bad[keep] = layer[keep]
+        poisoned.append(bad)
+    model._base = dataclasses.replace(model._base, layers=poisoned)
+    torch.testing.assert_close(model.score_with_histories(user, histories, items), clean)
+    refit = model.refit_histories(user, histories, items, config)
+    torch.testing.assert_close(refit.scores, clean_refit.scores)
+    torch.testing.assert_close(refit.params, clean_refit.params)
