@@ -121,11 +121,14 @@ def _clustered_ctx(name: str) -> ExplainContext:
     inputs = ModelInputs(
         n_users, n_items, n_items + 20, 2, np.array(rows), np.array(kg), ("genre", "director")
     )
-    over = {"dim": 16, "kg_lr": 0.01, **({"relation_dim": 16} if name == "transr" else {})}
+    over = {"dim": 16, "kg_lr": 0.01, **({"relation_dim": 16} if name != "transe" else {})}
+    if name == "kgat":  # KGAT's default light layers keep dim: two of 16
+        over["layer_dims"] = (16, 16)
     torch.manual_seed(0)
     model = build_model(name, inputs, over)
     run_steps(model, inputs, 200, lr=0.02)
     model.eval()
+    model.prepare_inference()
     return ExplainContext.build(model, inputs)
 
 
@@ -134,11 +137,13 @@ def _rank_corr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(np.argsort(np.argsort(a)), np.argsort(np.argsort(b)))[0, 1])
 
 
-@pytest.mark.parametrize("name", ["transe", "transr"])
-def test_translational_paths_rank_history_items_like_the_refit(name):
-    """The history items a TransE / TransR path explanation ranks first are the ones whose
-    removal lowers the re-fitted score most (the deletion curve's "without these items").
-    The old embedding-cosine path weights ranked them against it (sample: Spearman -0.2)."""
+@pytest.mark.parametrize("name", ["transe", "transr", "kgat"])
+def test_paths_rank_history_items_like_the_refit(name):
+    """The history items a TransE / TransR / KGAT path explanation ranks first are the ones
+    whose removal lowers the re-fitted score most (the deletion curve's "without these items").
+    The old weights ranked them no better than chance or against it: TransE / TransR's
+    embedding cosines (sample: Spearman -0.2), KGAT's attention products (ml-100k: deletion
+    ratio@3 1.2-1.7, where KGAT's edge attribution gives 6-8)."""
     ctx = _clustered_ctx(name)
     corr, named = [], []
     for user in range(6):
@@ -152,7 +157,7 @@ def test_translational_paths_rank_history_items_like_the_refit(name):
             named.append(set(w) == {f"i:{h}" for h in hist})
     assert np.mean(corr) > 0.5, corr
     assert all(named)  # every history item is ranked, with or without a path to the item
-    assert expl.extra["scoring"] == "influence"
+    assert expl.extra["scoring"] == ("attribution" if name == "kgat" else "influence")
 
 
 def test_influence_paths_share_their_history_items_influence():
