@@ -144,8 +144,16 @@ def _counterfactual(
         return None
     if expl.method == "counterfactual":
         return expl
+    from core.explain.counterfactual import order_from
+
     return api.explain(
-        ctx, expl.user, expl.item, "counterfactual", k, max_removals=settings.max_removals
+        ctx,
+        expl.user,
+        expl.item,
+        "counterfactual",
+        k,
+        max_removals=settings.max_removals,
+        order=order_from(ctx, expl),  # the explanation's attribution, not a second pass
     )
 
 

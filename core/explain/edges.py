@@ -171,6 +171,7 @@ def explain(
         extra={
             **ctx.names_extra(user, item),
             "attribution": "gradient x edge weight",
+            "history_weights": "edges",  # what counterfactual.order_from reuses
             "path_total": path_total(scored),
         },
     )

@@ -72,6 +72,7 @@ def explain(
         extra={
             **ctx.names_extra(user, item),
             "attribution": "influence function of the user re-fit",
+            "history_weights": "influence",  # what counterfactual.order_from reuses
             "path_total": path_total(scored),
         },
     )

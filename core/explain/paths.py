@@ -285,6 +285,7 @@ def explain(
 
     sets = enumerate_paths(ctx, user, item)
     history: tuple[Contribution, ...] | None = None
+    extra: dict = {}  # "history_weights": what counterfactual.order_from reuses
     if uses_influence(ctx) or uses_attribution(ctx):
         hist, infl = _history_weights(ctx, user, item)
         scored = influence_scored(ctx, sets, hist, infl)
@@ -294,6 +295,7 @@ def explain(
             for j in order
         )
         scoring = "influence" if uses_influence(ctx) else "attribution"
+        extra["history_weights"] = "influence" if uses_influence(ctx) else "edges"
     else:
         scored = score_sets(sets, lambda e: edge_weights(ctx, e), aggregation)
         scoring = "attention" if ctx.edge_attention is not None else "embedding"
@@ -316,6 +318,7 @@ def explain(
             "aggregation": aggregation,
             "scoring": scoring,
             "n_paths": int(sum(len(s.eids) for s in sets)),
+            **extra,
         },
     )
     return with_sentence(expl)
