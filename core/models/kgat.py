@@ -33,6 +33,7 @@ from torch import Tensor, nn
 from core.graph import ckg_relation_names, collaborative_kg
 from core.models.base import ModelInputs, Recommender, draw_
 from core.models.kgat_layers import CSRAggregation, CSRPattern, aggregator
+from core.models.layers import find_rows
 from core.models.kgat_rescoring import KGATRescoring
 from core.models.transr import TranslationalScorer, run_kg_epoch
 
@@ -422,10 +423,41 @@ class KGAT(KGATRescoring, Recommender):
         """Scores of (user, item) pairs with the message of every `ckg` edge e scaled by
         edge_weight[e] on top of its attention (ones reproduce `score_pairs`); no dropout.
         Differentiable in edge_weight for gradient x edge-weight attributions. Returns [B]."""
-        attention = self.attention * edge_weight
-        layers = self._propagate(self._agg, self.node.weight, attention, dropout=False)
-        final = self.combine(layers)
-        return (final[users + self.n_entities] * final[items]).sum(1)
+        users = users.to(edge_weight.device).long() + self.n_entities
+        items = items.to(edge_weight.device).long()
+        nodes = torch.unique(torch.cat([users, items]))
+        final = self.combine(self._local_layers(nodes, edge_weight))
+        return (final[find_rows(nodes, users)[1]] * final[find_rows(nodes, items)[1]]).sum(1)
+
+    def _local_layers(self, nodes: Tensor, edge_weight: Tensor) -> list[Tensor]:
+        """`_propagate`'s layer outputs [x0, out1, ..., outL] with attention * edge_weight, on
+        `nodes` (sorted, unique) only: layer l runs on the rows L - l hops upstream of them (in
+        `_agg`) and reads only their in-edges, so every other edge's weight gets exactly zero
+        gradient, as in the full propagation. A pair's edge attribution touches a few thousand
+        of the sample's 86k edges instead of all (the full pass cost ~220 ms at width 224)."""
+        g, n_layers = self._agg, len(self.layers)
+        need = [nodes]  # need[l]: the rows layer L - l is computed on, the nodes' own first
+        for _ in range(n_layers - 1):
+            need.append(torch.unique(torch.cat([need[-1], g.in_edges(need[-1])[0]])))
+        need.reverse()
+        if n_layers:
+            src, dst, eid = g.in_edges(need[0], form="all")
+            rows = torch.unique(torch.cat([need[0], src]))
+        else:
+            rows = nodes
+        h = self.node.weight[rows]
+        outputs = [h[find_rows(rows, nodes)[1]]]
+        for depth, layer in enumerate(self.layers):
+            out_rows = need[depth]
+            into, at = find_rows(out_rows, dst)
+            src, dst, eid, at = src[into], dst[into], eid[into], at[into]
+            weight = (self.attention[eid] * edge_weight[eid]).unsqueeze(1)
+            messages = weight * h[find_rows(rows, src)[1]]
+            neigh = messages.new_zeros(len(out_rows), h.shape[1]).index_add_(0, at, messages)
+            h = layer(h[find_rows(rows, out_rows)[1]], neigh)
+            rows = out_rows
+            outputs.append(self._layer_out(h[find_rows(rows, nodes)[1]]))
+        return outputs
 
     def entity_embeddings(self) -> Tensor:
         """Final (concatenated) embedding of every entity, items first. [n_entities, D]."""
