@@ -187,6 +187,21 @@ def _driver_on_a_path(ctx: ExplainContext, user: int, item: int, drivers: set[st
     return bool(drivers & near_item & near_hist)
 
 
+def planted_ceiling(
+    ctx: ExplainContext, drivers: dict[int, set[str]], users: list[int], k: int = 10
+) -> float:
+    """Share of the users' top-k items that a KG path through one of the user's planted
+    drivers reaches at all: what bounds any path explanation's planted recovery. A property
+    of the model's ranking (and the training histories), not of an explainer."""
+    hits = [
+        _driver_on_a_path(ctx, u, int(i), drivers[u])
+        for u in users
+        if u in drivers
+        for i in ctx.top_k(u, k)
+    ]
+    return float(np.mean(hits)) if hits else float("nan")
+
+
 def planted_recovery(
     expls: list[Explanation],
     drivers: dict[int, set[str]],
