@@ -97,7 +97,8 @@ def test_bench_latency_json_has_every_method_and_the_card(artifact, capsys):
     argv = ["bench", "latency", artifact, "--users", "2", "-k", "2", "--json", "--no-progress"]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out["ms"]) == {"paths", "edges", "counterfactual", "card"}
+    parts = {f"card: {p}" for p in ("explanation", "deletion", "counterfactual")}
+    assert set(out["ms"]) == {"paths", "edges", "counterfactual", "card"} | parts
     assert out["rescoring"] == "refit"
     for stats in out["ms"].values():
         assert stats["n"] == 4 and 0 < stats["p50"] <= stats["p95"] <= stats["max"]
@@ -128,5 +129,8 @@ def test_bench_latency_can_time_by_cpu_seconds(artifact, capsys, monkeypatch):
     assert main(argv + ["--cpu-time", "--json", "--no-progress"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["clock"] == "cpu"
-    assert out["ms"]["card"]["max"] == 1000.0  # read from process_time, not the wall clock
+    # read from process_time, not the wall clock; the card is its three parts' intervals
+    assert out["ms"]["card"]["max"] == 3000.0
+    for part in ("explanation", "deletion", "counterfactual"):
+        assert out["ms"][f"card: {part}"] == {"n": 2, "p50": 1000.0, "p95": 1000.0, "max": 1000.0}
     assert out["ms"]["paths"]["p50"] >= 1000.0  # its own interval plus a share of the scoring
