@@ -2,7 +2,7 @@
 
     python benchmarks/kgat_sample_tuning.py                      # the session-5 table (~12 min)
     python benchmarks/kgat_sample_tuning.py --only "width 128"   # one row
-    python benchmarks/kgat_sample_tuning.py --extra '{"name": "mine", "model": "kgat", "set": {"reg": 1e-4}}'
+    python benchmarks/kgat_sample_tuning.py --extra '{"name": "L2 1e-4", "set": {"reg": 1e-4}}'
 
 Each row trains on the sample's random split from the first-launch preset
 (core/store/workspace.py FIRST_LAUNCH) with the row's model settings on top, early stopping on
@@ -83,10 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extra", action="append", default=[], help="another row as JSON")
     args = p.parse_args(argv)
     rows = [r for r in ROWS if args.only is None or r[0] in args.only]
-    rows += [(e["name"], e.get("model", "kgat"), e.get("set", {})) for e in map(json.loads, args.extra)]
+    rows += [
+        (e["name"], e.get("model", "kgat"), e.get("set", {})) for e in map(json.loads, args.extra)
+    ]
     if not rows:
         raise SystemExit(f"no such row; rows: {[r[0] for r in ROWS]}")
-    print("| setting | valid NDCG@20 | valid Recall@20 | driver-linked top-10 | best epoch | CPU s |")
+    print(
+        "| setting | valid NDCG@20 | valid Recall@20 | driver-linked top-10 | best epoch | CPU s |"
+    )
     print("|---|---|---|---|---|---|")
     for name, model, settings in rows:
         r = run_row(name, model, settings)

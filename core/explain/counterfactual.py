@@ -89,9 +89,7 @@ def history_order(ctx: ExplainContext, user: int, item: int) -> tuple[np.ndarray
     return _sorted(hist, np.array([c.weight for c in got]), history, source)
 
 
-def order_from(
-    ctx: ExplainContext, expl: Explanation
-) -> tuple[np.ndarray, np.ndarray, str] | None:
+def order_from(ctx: ExplainContext, expl: Explanation) -> tuple[np.ndarray, np.ndarray, str] | None:
     """`history_order` read off an explanation of the same pair whose history-item weights are
     that attribution over the whole history (extra "history_weights", set by the edges
     explainer and KGAT's attributed paths), so a card does its backward pass once; None when

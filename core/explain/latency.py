@@ -29,7 +29,8 @@ def measure(
 
     Each user is scored and ranked once and that time is shared equally by its k items, as
     `api.explain_top_k` serves a top-k; "card" times `card_parts` (explanation, deletion
-    curve and counterfactual, the dashboard's settings) end to end. progress() is called after each user.
+    curve and counterfactual, the dashboard's settings) end to end. progress() is called
+    after each user.
     clock: seconds now (default wall clock; `time.process_time` gives CPU milliseconds, which
     on a shared machine say more than wall time when torch runs one thread)."""
     out: dict[str, list[float]] = {m: [] for m in methods + (["card"] if card else [])}

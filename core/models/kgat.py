@@ -33,8 +33,8 @@ from torch import Tensor, nn
 from core.graph import ckg_relation_names, collaborative_kg
 from core.models.base import ModelInputs, Recommender, draw_
 from core.models.kgat_layers import CSRAggregation, CSRPattern, aggregator
-from core.models.layers import find_rows
 from core.models.kgat_rescoring import KGATRescoring
+from core.models.layers import find_rows
 from core.models.transr import TranslationalScorer, run_kg_epoch
 
 

@@ -50,7 +50,6 @@ def test_planted_recovery_and_random_baseline(kgat_ctx):
     assert fidelity.planted_recovery(expls, {0: {"e:6"}}, ctx=kgat_ctx)["ceiling"] == 0.0
 
 
-
 def test_planted_ceiling_is_the_share_of_the_top_k_a_driver_path_reaches(kgat_ctx):
     top = kgat_ctx.top_k(0, 3).tolist()
     expls = api.explain_top_k(kgat_ctx, 0, 3, "paths")
@@ -58,10 +57,9 @@ def test_planted_ceiling_is_the_share_of_the_top_k_a_driver_path_reaches(kgat_ct
         ceiling = fidelity.planted_recovery(expls, drivers, ctx=kgat_ctx)["ceiling"]
         assert fidelity.planted_ceiling(kgat_ctx, drivers, [0], 3) == ceiling
     # only item 1 of the top-3 shares Ann with a history item
-    assert fidelity.planted_ceiling(kgat_ctx, {0: {"e:5"}}, [0], 3) == pytest.approx(
-        (1 in top) / 3
-    )
+    assert fidelity.planted_ceiling(kgat_ctx, {0: {"e:5"}}, [0], 3) == pytest.approx((1 in top) / 3)
     assert np.isnan(fidelity.planted_ceiling(kgat_ctx, {}, [0], 3))  # user 0 has no drivers
+
 
 def test_path_quality(kgat_ctx):
     expls = api.explain_top_k(kgat_ctx, 0, 3, "paths")  # items 1 and 3 have paths, 4 has none

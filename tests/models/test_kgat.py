@@ -203,7 +203,9 @@ def test_local_edge_weighted_scores_equal_the_full_propagation_on_the_sample(mon
 
     ds = load_dataset("sample")
     model = load_artifact(BUNDLE / "kgat", ds, "cpu").model
-    grad = _assert_local_equals_full(model, torch.tensor([3, 17]), torch.tensor([5, 40]), monkeypatch)
+    grad = _assert_local_equals_full(
+        model, torch.tensor([3, 17]), torch.tensor([5, 40]), monkeypatch
+    )
     assert 0 < (grad != 0).sum() < model.ckg.num_edges() // 4
 
 
