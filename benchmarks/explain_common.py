@@ -33,7 +33,8 @@ def get_context(dataset: str, model: str, artifacts: Path, epochs: int, seed: in
     from core.data.load import resolve_path
     from core.explain.context import ExplainContext
     from core.store import load_artifact
-    from core.train import TrainConfig, train_model
+    from core.store.training import train_model
+    from core.train import TrainConfig
 
     path, method = DATASETS[dataset]
     ds = load_dataset(path)

@@ -40,6 +40,7 @@ from typing import Any, Literal
 from core.explain import api, quality
 from core.explain.base import Explanation
 from core.explain.context import ExplainContext
+from core.explain.counterfactual import order_from
 from core.explain.fidelity import DeletionCurve
 from core.explain.registry import supported_methods
 from core.models.base import NotSupported
@@ -144,7 +145,6 @@ def _counterfactual(
         return None
     if expl.method == "counterfactual":
         return expl
-    from core.explain.counterfactual import order_from
 
     return api.explain(
         ctx,

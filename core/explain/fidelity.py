@@ -29,7 +29,7 @@ import numpy as np
 from core.explain import api
 from core.explain.base import Explanation, parse_node_id
 from core.explain.context import ExplainContext
-from core.explain.counterfactual import ranks_without
+from core.explain.counterfactual import ranks_without, verify
 from core.explain.registry import supported_methods
 
 PATH_KINDS = ("user-item-item", "user-item-entity-item", "user-item-user-item")
@@ -150,7 +150,6 @@ def counterfactual_stats(ctx: ExplainContext, expls: list[Explanation]) -> dict:
     """Validity re-checked independently (`counterfactual.verify`: the model's reference
     re-scoring, not the search's batched path); `baseline_in_top_k`: share of items that
     re-scoring with the full history (same variant) keeps in the top-k."""
-    from core.explain.counterfactual import verify
 
     users = sorted({e.user for e in expls})
     full = {u: ctx.scores_with_history(u, ctx.history(u)) for u in users}

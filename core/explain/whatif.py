@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from core.explain.context import ExplainContext
+from core.explain.counterfactual import supports
 
 
 def what_if(ctx: ExplainContext, user: int, removed: Sequence[int], k: int) -> pd.DataFrame:
@@ -39,7 +40,6 @@ def what_if(ctx: ExplainContext, user: int, removed: Sequence[int], k: int) -> p
 
 def supports_history_edits(ctx: ExplainContext) -> bool:
     """Whether the model declares `score_with_history` (re-scoring an edited history)."""
-    from core.explain.counterfactual import supports
 
     return supports(ctx.model)
 

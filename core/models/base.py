@@ -266,3 +266,10 @@ def supports(model: Recommender, capability: str) -> bool:
     of Recommender above). Declaration-based: no attribute sniffing."""
     base = getattr(Recommender, capability)
     return getattr(type(model), capability) is not base
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter or buffer (CPU for a model with neither)."""
+    for t in list(model.parameters()) + list(model.buffers()):
+        return t.device
+    return torch.device("cpu")

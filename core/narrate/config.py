@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core.narrate.base import Backend
+from core.narrate.llamacpp import LlamaCppBackend
+from core.narrate.openai_compat import OpenAICompatBackend
 from core.narrate.template import TemplateBackend
 
 BACKENDS = ("template", "openai", "llamacpp")
@@ -61,15 +63,11 @@ def make_backend(settings: LLMSettings) -> Backend:
     """The backend the settings name. Raises ValueError for incomplete settings and
     BackendError('unavailable') when the llamacpp extra is missing."""
     if settings.backend == "openai":
-        from core.narrate.openai_compat import OpenAICompatBackend
-
         if not settings.base_url:
             raise ValueError("the openai backend needs RECLENS_LLM_BASE_URL or --llm-url")
         return OpenAICompatBackend(
             settings.base_url, settings.model, settings.api_key or None, settings.timeout
         )
     if settings.backend == "llamacpp":
-        from core.narrate.llamacpp import LlamaCppBackend
-
         return LlamaCppBackend(settings.gguf or None)
     return TemplateBackend()
