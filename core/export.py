@@ -32,6 +32,7 @@ from core.explain import api, fidelity
 from core.explain.context import ExplainContext
 from core.explain.records import to_raw
 from core.explain.registry import supported_methods
+from core.models.base import can_rescore
 
 PLAN, MANIFEST = "plan.json", "manifest.json"
 
@@ -156,7 +157,7 @@ def shard_frame(
 ) -> pd.DataFrame:
     """Rows of `users` (internal ids): top-k explanations per method with fidelity."""
 
-    can_rescore = cfg.fidelity and "counterfactual" in supported_methods(ctx)
+    rescores = cfg.fidelity and can_rescore(ctx.model)
     fcfg = fidelity.FidelityConfig(k=cfg.k, ms=cfg.ms, seed=cfg.seed, random_draws=cfg.random_draws)
     rows = []
     for user in users:
@@ -178,7 +179,7 @@ def shard_frame(
                     "paths": json.dumps(raw["paths"], ensure_ascii=False),
                     "counterfactual": json.dumps(raw["counterfactual"], ensure_ascii=False),
                 }
-                row.update(_fidelity(ctx, expl, fcfg) if can_rescore else _no_fidelity(cfg))
+                row.update(_fidelity(ctx, expl, fcfg) if rescores else _no_fidelity(cfg))
                 rows.append(row)
     return pd.DataFrame(rows, columns=_columns(cfg))
 

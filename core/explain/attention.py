@@ -27,6 +27,7 @@ from core.explain.kg_paths import (
 )
 from core.explain.text import with_sentence
 from core.models.base import AttentionWeights, Recommender
+from core.models.base import supports as declares
 
 
 @torch.no_grad()
@@ -91,4 +92,4 @@ def explain(
 
 
 def supports(model: Recommender) -> bool:
-    return type(model).attention_weights is not Recommender.attention_weights
+    return declares(model, "attention_weights")

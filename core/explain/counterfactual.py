@@ -36,8 +36,7 @@ from core.explain import attention, edges, influence, kg_paths, paths
 from core.explain.base import Contribution, Counterfactual, Explanation, parse_node_id
 from core.explain.context import ExplainContext, Rescoring
 from core.explain.text import with_sentence
-from core.models.base import NotSupported, Recommender
-from core.models.base import supports as declares
+from core.models.base import NotSupported, Recommender, can_rescore
 
 MAX_REMOVALS = 10
 FIRST_PROBE = 5  # prefix lengths re-scored in the search's first batched call
@@ -278,7 +277,5 @@ def explain(
 
 
 def supports(model: Recommender) -> bool:
-    return any(
-        declares(model, c)
-        for c in ("score_with_history", "score_with_histories", "refit_histories")
-    )
+    """The registry's question (core.explain.registry): `can_rescore`."""
+    return can_rescore(model)

@@ -31,6 +31,7 @@ from core.explain.base import Explanation, parse_node_id
 from core.explain.context import ExplainContext
 from core.explain.counterfactual import ranks_without, verify
 from core.explain.registry import supported_methods
+from core.models.base import can_rescore
 
 PATH_KINDS = ("user-item-item", "user-item-entity-item", "user-item-user-item")
 
@@ -281,7 +282,7 @@ def run(
     progress(method, users_done) is called after each user of each method (the CLI's bar)."""
     methods = [m for m in (methods or supported_methods(ctx)) if m in supported_methods(ctx)]
     users = sample_users(ctx, cfg.n_users, cfg.seed)
-    can_rescore = "counterfactual" in supported_methods(ctx)
+    rescores = can_rescore(ctx.model)
     results: dict[str, dict] = {}
     for method in methods:
         expls = []
@@ -290,7 +291,7 @@ def run(
             if progress is not None:
                 progress(method, done)
         res: dict = {"explanations": len(expls)}
-        if can_rescore and method != "counterfactual":
+        if rescores and method != "counterfactual":
             res["deletion"] = deletion_test(ctx, expls, cfg)
         if method == "counterfactual":
             res["counterfactual"] = counterfactual_stats(ctx, expls)

@@ -16,9 +16,9 @@ from core.data.load import SAMPLE_DIR
 from core.explain import fidelity
 from core.explain.base import Explanation
 from core.explain.context import ExplainContext
-from core.explain.counterfactual import supports as can_rescore
 from core.explain.fidelity import DeletionCurve  # the one type, re-exported for the app
 from core.explain.registry import supported_methods
+from core.models.base import can_rescore
 
 
 def deletion_curve(

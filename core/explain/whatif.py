@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from core.explain.context import ExplainContext
-from core.explain.counterfactual import supports
 
 
 def what_if(ctx: ExplainContext, user: int, removed: Sequence[int], k: int) -> pd.DataFrame:
@@ -36,12 +35,6 @@ def what_if(ctx: ExplainContext, user: int, removed: Sequence[int], k: int) -> p
             "old rank": [ctx.rank(user, before, int(i)) for i in items],
         }
     )
-
-
-def supports_history_edits(ctx: ExplainContext) -> bool:
-    """Whether the model declares `score_with_history` (re-scoring an edited history)."""
-
-    return supports(ctx.model)
 
 
 def profile_scores(ctx: ExplainContext, base_user: int, profile: Sequence[int]) -> np.ndarray:

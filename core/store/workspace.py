@@ -31,6 +31,11 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from core.data import load_dataset
+from core.models.kgat_config import (
+    SAMPLE_FIRST_LAUNCH,
+    SAMPLE_FIRST_LAUNCH_EPOCHS,
+    SAMPLE_FIRST_LAUNCH_TRAIN,
+)
 from core.store.artifacts import WEIGHTS, ArtifactError, list_artifacts, read_meta
 from core.store.layout import BUNDLE, artifact_folder, dataset_folder
 from core.store.layout import workspace_dir as workspace_dir  # the layout is part of this API
@@ -61,23 +66,15 @@ FIRST_LAUNCH: dict[str, dict[str, dict[str, Any]]] = {
     "bprmf": {"train": {"epochs": 200, "lr": 2e-3, "batch_size": 2048}, "model": {}},
     "lightgcn": {"train": {"epochs": 150, "lr": 5e-3, "batch_size": 2048}, "model": {}},
     "attention": {"train": {"epochs": 40, "lr": 5e-3, "batch_size": 2048}, "model": {}},
-    # core.models.kgat.SAMPLE_FIRST_LAUNCH (issue 11): two light layers of 224, mean-combined,
-    # TransR on the KG's own triples; won on sample validation NDCG@20 (0.197) over width 64
-    # (0.170), the old one bi-interaction layer (0.118) and LightGCN's preset (0.155)
-    # (RESULTS.md, issue 11 section)
+    # core.models.kgat_config.SAMPLE_FIRST_LAUNCH (issue 11, session 5): two light layers of
+    # 224, mean-combined, TransR on the KG's own triples; the evidence is next to it
     "kgat": {
-        "train": {"epochs": 80, "lr": 5e-3, "batch_size": 4096, "eval_every": 2},
-        "model": {
-            "dim": 224,
-            "relation_dim": 64,
-            "layer_dims": (224, 224),
-            "reg": 1e-5,
-            "kg_triples": "kg",
-            "kg_batch_size": 8192,
-            "aggregator": "light",
-            "combine": "mean",
-            "normalize": False,
+        "train": {
+            "epochs": SAMPLE_FIRST_LAUNCH_EPOCHS,
+            **SAMPLE_FIRST_LAUNCH_TRAIN,
+            "eval_every": 2,
         },
+        "model": dataclasses.asdict(SAMPLE_FIRST_LAUNCH),
     },
 }
 
