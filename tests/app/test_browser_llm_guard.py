@@ -56,11 +56,12 @@ def team_server(tiny_env):
 def _open_llm_panel(page):
     """The sidebar's "Language model" expander, opened (a rerun may close it again)."""
     sidebar = page.locator('[data-testid="stSidebar"]')
-    sidebar.get_by_text("Language model").first.wait_for(timeout=90_000)
-    if not sidebar.get_by_role("button", name="Test connection").is_visible():
-        sidebar.get_by_text("Language model").first.click()
-    sidebar.get_by_role("button", name="Test connection").wait_for(timeout=30_000)
-    return sidebar.locator('[data-testid="stExpander"]', has_text="Language model")
+    panel = sidebar.locator('[data-testid="stExpander"]', has_text="Language model").last
+    panel.wait_for(timeout=90_000)
+    if panel.locator("details").get_attribute("open") is None:  # closed: open it
+        panel.locator("summary").click()
+    panel.get_by_role("button", name="Test connection").wait_for(timeout=30_000)
+    return panel
 
 
 def _test_connection(page, *expected: str) -> str:
@@ -80,7 +81,7 @@ def _test_connection(page, *expected: str) -> str:
 def _aim(page, url: str) -> None:
     """Type an endpoint and a model as a user would (Enter commits a Streamlit text input)."""
     for label, value in (("Endpoint (API root)", url), ("Model", "any")):
-        field = _open_llm_panel(page).get_by_label(label, exact=True)
+        field = _open_llm_panel(page).get_by_label(label, exact=True).last  # a rerun's stale copy
         field.fill(value)
         field.press("Enter")
         page.wait_for_timeout(500)
@@ -102,7 +103,11 @@ def test_visitor_then_admin_in_chromium(team_server):
         _test_connection(page, "answer")
         visitor_keys, visitor_requests = probe.keys_seen(), len(probe.requests)
         visitor_page = page.locator("body").inner_text()
-        assert "server-model" in sidebar.inner_text()  # which model narrates
+        visitor_panel = _open_llm_panel(page).inner_text()
+        assert not any(KEY in h for h in visitor_keys), "a visitor's listener got the key"
+        assert SECRET not in visitor_page
+        assert not visitor_can_type and visitor_requests == 0
+        assert "server-model" in visitor_panel  # a visitor sees which model narrates
 
         page.goto(f"{team_server}/?page=train", wait_until="domcontentloaded")
         token = page.get_by_label("Admin token")
@@ -116,9 +121,6 @@ def test_visitor_then_admin_in_chromium(team_server):
         admin_page = page.locator("body").inner_text()
         browser.close()
 
-    assert not any(KEY in h for h in visitor_keys), "the visitor's listener got the server's key"
-    assert SECRET not in visitor_page
-    assert not visitor_can_type and visitor_requests == 0
     assert "The endpoint answers" in admin_status
     assert [r["path"] for r in probe.requests] == ["/v1/models"]  # the admin's test only
     assert probe.keys_seen() == [] and SECRET not in admin_page
