@@ -17,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import state
+from app import auth, data_roots, state
 from core.data import DataError, Dataset
 from core.safe_text import md
 from core.store import workspace as core_ws
@@ -58,13 +58,28 @@ def models_for(ds: Dataset) -> dict[str, Path]:
     return core_ws.models_for(workspace_dir(), ds)
 
 
+def _allowed(path: str) -> bool:
+    """On a team server (roles or RECLENS_DATA_ROOTS configured) a path that an artifact's
+    meta.json records is offered only inside the data roots, as a typed folder is: meta.json is
+    a data file (an uploaded zip can carry one), not the server's configuration (issue 28)."""
+    if auth.mode() == "open" and not os.environ.get("RECLENS_DATA_ROOTS", "").strip():
+        return True  # a laptop: every dataset its own models were trained on
+    try:
+        data_roots.check_folder(path, data_roots.data_roots(workspace_dir(), default_dataset()))
+    except DataError:
+        return False
+    return True
+
+
 def dataset_paths() -> list[str]:
     """The default dataset first, then every other dataset path recorded by an artifact."""
 
     paths = [default_dataset()]
     for a in artifacts():
         path = (read_meta(a.path).get("dataset") or {}).get("path")
-        if path and path not in paths and (path == "sample" or Path(path).is_dir()):
+        if not path or path in paths:
+            continue
+        if path == "sample" or (Path(path).is_dir() and _allowed(path)):
             paths.append(path)
     return paths
 

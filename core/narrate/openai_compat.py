@@ -5,11 +5,18 @@ hosted APIs), on the standard library only.
 "http://127.0.0.1:11434/v1". Structured output is optional: the request asks for a JSON-schema
 reply, and when the server refuses that (some answer 400 or 500 to `response_format`) the same
 call is retried once without it. Every reply is validated; nothing partial is returned.
+
+Errors and `ping` speak in RecLens's own words (answers / does not answer / HTTP status /
+timeout / cannot connect, and whether the configured model is listed): nothing the endpoint
+sends back (an error body, its list of models, a TLS peer's name) reaches a message, so a
+dashboard cannot be used to read what some URL answers (issue 28).
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -74,18 +81,20 @@ class OpenAICompatBackend:
         return _parse(reply, time.perf_counter() - start, structured=False)
 
     def ping(self) -> tuple[bool, str]:
-        """GET /models: whether the endpoint answers, and the models it lists."""
+        """GET /models: whether the endpoint answers, and whether it lists the configured model
+        (never which models it does list)."""
         try:
             data = self._request(
                 urllib.request.Request(self._url("/models"), headers=self._headers()),
                 timeout=min(self.timeout, 5.0),
             )
         except (BackendError, _HTTPStatus) as err:
-            return False, f"{self.base_url} does not answer: {err}"
-        ids = [str(m.get("id")) for m in data.get("data", []) if isinstance(m, dict)]
-        listed = self.model in ids
-        note = "" if listed or not ids else f" (it lists {', '.join(ids[:5])}, not {self.model})"
-        return True, f"{self.base_url} answers{note}"
+            return False, f"The endpoint does not answer ({err})."
+        models = data.get("data") if isinstance(data.get("data"), list) else []
+        ids = {m.get("id") for m in models if isinstance(m, dict)}
+        if self.model in ids:
+            return True, f"The endpoint answers and lists the model {self.model!r}."
+        return True, f"The endpoint answers but does not list the model {self.model!r}."
 
     # --- transport ---------------------------------------------------------------------------
     def _url(self, path: str) -> str:
@@ -109,33 +118,42 @@ class OpenAICompatBackend:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
                 raw = resp.read(MAX_REPLY_BYTES + 1)
         except urllib.error.HTTPError as err:
-            detail = err.read(300).decode("utf-8", "replace").strip()
-            raise _HTTPStatus(err.code, detail) from None
+            err.close()  # its body is the remote's words: never read, never shown
+            raise _HTTPStatus(err.code) from None
         except TimeoutError:
             raise BackendError("timeout", f"no reply within {timeout:g} s") from None
         except urllib.error.URLError as err:
             if isinstance(err.reason, TimeoutError):
                 raise BackendError("timeout", f"no reply within {timeout:g} s") from None
-            raise BackendError(
-                "unavailable", f"cannot reach {self.base_url}: {err.reason}"
-            ) from None
+            raise BackendError("unavailable", _why_unreachable(err.reason)) from None
         except (ConnectionError, OSError) as err:
-            raise BackendError("unavailable", f"cannot reach {self.base_url}: {err}") from None
+            raise BackendError("unavailable", _why_unreachable(err)) from None
         if len(raw) > MAX_REPLY_BYTES:
             raise BackendError("malformed", f"reply larger than {MAX_REPLY_BYTES} bytes")
         try:
             data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise BackendError("malformed", f"reply is not JSON ({err})") from None
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise BackendError("malformed", "reply is not JSON") from None
         if not isinstance(data, dict):
             raise BackendError("malformed", "reply is not a JSON object")
         return data
 
 
 class _HTTPStatus(Exception):
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(f"HTTP {status}" + (f": {detail[:200]}" if detail else ""))
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
         self.status = status
+
+
+def _why_unreachable(reason: object) -> str:
+    """A connection failure in our words (an OS or TLS message can quote the peer)."""
+    if isinstance(reason, ssl.SSLError):
+        return "cannot connect (TLS handshake failed)"
+    if isinstance(reason, socket.gaierror):
+        return "cannot connect (host name not resolved)"
+    if isinstance(reason, ConnectionRefusedError):
+        return "cannot connect (connection refused)"
+    return "cannot connect"
 
 
 def _parse(reply: dict, latency: float, structured: bool) -> Completion:
