@@ -65,10 +65,10 @@ llm: setup
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PY) -m pip install --no-deps llama-cpp-python==$(LLAMA_CPP_PYTHON)
 	$(PY) -c "from core.narrate.llamacpp import available, smollm2_path; assert available(); print(smollm2_path())"
 # The bundled first-launch models of the sample (sample_data/models/), trained from the presets
-# in core/store/workspace.py (FIRST_LAUNCH) on one thread, so the weights come out byte for byte
+# in core/store/workspace.py (FIRST_LAUNCH) on one thread (core/cli/samples.py), so the weights come out byte for byte
 # the same; about 8 minutes on one core.
 sample-models: setup
-	OMP_NUM_THREADS=1 $(PY) -m core.store.workspace sample_data/models
+	OMP_NUM_THREADS=1 $(PY) -m core sample-models sample_data/models
 
 clean:
 	rm -rf $(VENV) $(PEER) .pytest_cache

@@ -15,13 +15,13 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts app/ on sys.path, not the 
 
 import streamlit as st  # noqa: E402
 
-from app import primer, warm  # noqa: E402
+from app import boot, primer  # noqa: E402
 
 # the server's warm-up (already running when launched by `python -m app.serve`, as `make run`
-# does); its imports finish before this script's own, see app/warm.py. The browser's primer goes
+# does); its imports finish before this script's own, see app/boot.py. The browser's primer goes
 # out first, so the code of the card's charts and tables loads while the server waits
 # (app/primer.py).
-_warm = warm.start()
+_warm = boot.start()
 _primer = primer.prime(_warm)
 _warm.imported.wait()
 

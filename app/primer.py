@@ -7,7 +7,7 @@ same Python process that is then computing the page. On a fresh server the first
 was the card's heatmap, so the heatmap came seconds after the rest of the card (see the issue
 15 note). The primer makes the browser fetch and run that code while the server is still
 importing torch and loading the model: the script sends it before it waits for the warm-up's
-imports (app/main.py), with content the warm-up built first (app/warm.py, step 0).
+imports (app/main.py), with content the warm-up built first (app/boot.py, step 0).
 
 It sits in the sidebar's first slot inside a container that a style rule hides, and is cleared
 when the run ends (or replaced by the sidebar's first element on the next run).

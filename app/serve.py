@@ -1,6 +1,6 @@
 """`python -m app.serve [streamlit run options]`: the dashboard's launcher (`make run`).
 
-Starts the server-wide warm-up (app/warm.py: imports, dataset, first launch, the default
+Starts the server-wide warm-up (app/boot.py: imports, dataset, first launch, the default
 model) and then the Streamlit server on app/main.py in the same process, so the warm-up runs
 while the server starts and the browser opens the page. `python -m streamlit run app/main.py`
 works too; it starts the same warm-up only when the first page is opened.
@@ -18,6 +18,13 @@ import os
 import sys
 from pathlib import Path
 
+# the server's own modules first, in this thread: the warm-up's imports then never run
+# concurrently with them (see app/boot.py); neither imports torch, so OMP_NUM_THREADS set in
+# main() still applies
+from streamlit.web import bootstrap, cli  # noqa: F401
+
+from app import boot
+
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = ROOT / "app" / "main.py"
 
@@ -26,13 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported (see above)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    # the server's own modules first, in this thread: the warm-up's imports then never run
-    # concurrently with them (see app/warm.py)
-    from streamlit.web import bootstrap, cli  # noqa: F401
-
-    from app import warm
-
-    warm.start()
+    boot.start()
     sys.argv = ["streamlit", "run", str(MAIN), *(sys.argv[1:] if argv is None else argv)]
     return cli.main()
 

@@ -10,6 +10,7 @@ import streamlit as st
 from app import links, llm_settings, state, workspace
 from core.data import DataError, Dataset
 from core.safe_text import md
+from core.store.artifacts import read_meta
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,6 @@ def _dataset_label(path: str) -> str:
 
 def _names(paths: list[str]) -> dict[str, str]:
     """Dataset name -> path for the offered paths: links carry names, never server paths."""
-    from core.store.artifacts import read_meta
 
     names: dict[str, str] = {}
     try:

@@ -31,6 +31,7 @@ from core.narrate.base import BackendError
 from core.narrate.config import LLMSettings, make_backend
 from core.narrate.narrator import Narration, narrate
 from core.store.artifacts import TrainedModel, load_artifact
+from core.store.layout import workspace_dir
 
 
 def artifact_key(folder: str | Path) -> str:
@@ -44,8 +45,6 @@ def _folder(key: str) -> Path:
 
 
 def _workspace() -> Path:
-    from core.store.workspace import workspace_dir
-
     return workspace_dir()
 
 

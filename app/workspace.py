@@ -21,8 +21,9 @@ from app import auth, data_roots, state
 from core.data import DataError, Dataset
 from core.safe_text import md
 from core.store import workspace as core_ws
-from core.store.artifacts import ArtifactInfo, list_artifacts
-from core.train import Callback, TrainConfig, train_model
+from core.store.artifacts import ArtifactInfo, list_artifacts, read_meta
+from core.store.training import train_model
+from core.train import Callback, TrainConfig
 
 DEFAULT_MODELS = core_ws.DEFAULT_MODELS
 LABELS = core_ws.LABELS
@@ -72,7 +73,6 @@ def _allowed(path: str) -> bool:
 
 def dataset_paths() -> list[str]:
     """The default dataset first, then every other dataset path recorded by an artifact."""
-    from core.store.artifacts import read_meta
 
     paths = [default_dataset()]
     for a in artifacts():

@@ -102,7 +102,8 @@ def run_one(dataset: str, model: str, args: argparse.Namespace) -> dict:
     import torch
 
     from core.data import load_dataset
-    from core.train import TrainConfig, train_model
+    from core.store.training import train_model
+    from core.train import TrainConfig
 
     torch.set_num_threads(args.threads)
     path, method = DATASETS[dataset]

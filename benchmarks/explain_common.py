@@ -32,15 +32,15 @@ def get_context(dataset: str, model: str, artifacts: Path, epochs: int, seed: in
     from core.data import load_dataset
     from core.data.load import resolve_path
     from core.explain.context import ExplainContext
-    from core.store import load_artifact
-    from core.train import TrainConfig, train_model
+    from core.store.training import train_model
+    from core.train import TrainConfig
 
     path, method = DATASETS[dataset]
     ds = load_dataset(path)
     folder = artifacts / f"{dataset}-{model}"
     t0 = time.perf_counter()
     if (folder / "meta.json").is_file():
-        trained = load_artifact(folder, ds)
+        ctx = ExplainContext.from_artifact(folder, ds)
     else:
         cfg = TrainConfig(epochs=epochs, patience=5, seed=seed, split_method=method,
                           split_seed=2020, **TRAIN.get(model, {}))  # fmt: skip
@@ -48,7 +48,7 @@ def get_context(dataset: str, model: str, artifacts: Path, epochs: int, seed: in
         trained = train_model(ds, model, overrides=MODEL.get(model, {}), train_config=cfg,
                               out_dir=folder, dataset_source=source)  # fmt: skip
         trained.model.prepare_inference()
-    ctx = ExplainContext.from_dataset(ds, trained.split, trained.model)
+        ctx = ExplainContext.from_dataset(ds, trained.split, trained.model)
     return ds, resolve_path(path), ctx, time.perf_counter() - t0
 
 

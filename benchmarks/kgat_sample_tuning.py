@@ -47,8 +47,8 @@ def run_row(name: str, model: str, settings: dict) -> dict:
     from core.data import load_dataset
     from core.explain import fidelity
     from core.explain.context import ExplainContext
+    from core.store.training import train_model
     from core.store.workspace import FIRST_LAUNCH
-    from core.train.api import train_model
     from core.train.trainer import TrainConfig
 
     torch.set_num_threads(1)

@@ -45,7 +45,7 @@ VARIANTS = {
 
 
 def variant(name: str) -> tuple[str, dict]:
-    from core.models.kgat import PAPER, RECBOLE_DEFAULT
+    from core.models.kgat_config import PAPER, RECBOLE_DEFAULT
 
     model_name, overrides = VARIANTS[name]
     if overrides is None:

@@ -14,7 +14,7 @@ uncached explanations. Prints a table of seconds; targets on the sample: first p
 a switch < 1 s.
 
 Set up as `make run` (`python -m app.serve`) sets up the server: one torch thread unless
-OMP_NUM_THREADS says otherwise, and the server-wide warm-up (app/warm.py) started before the
+OMP_NUM_THREADS says otherwise, and the server-wide warm-up (app/boot.py) started before the
 first run. A second table breaks the first card down: the warm-up's steps (imports, dataset,
 first launch, model, context) and each part of the card computed again, uncached, on the loaded
 context (explanation, heatmap, graph, path shares, deletion curve, counterfactual). The
@@ -209,10 +209,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from streamlit.testing.v1 import AppTest
 
-    from app import warm
+    from app import boot, warm
 
     start = time.perf_counter()
-    warm.start()  # as app/serve.py: before the first page is asked for
+    boot.start()  # as app/serve.py: before the first page is asked for
     rows = [
         ("launch (first run of app/main.py)", _run(AppTest.from_file(MAIN, default_timeout=900)))
     ]

@@ -290,7 +290,8 @@ def run_reclens(args: argparse.Namespace) -> dict:
     import core.train.trainer as trainer
     from core.data import load_dataset, split_dataset
     from core.eval.runner import evaluate
-    from core.train import TrainConfig, train_model
+    from core.store.training import train_model
+    from core.train import TrainConfig
 
     torch.set_num_threads(args.threads)
     folder, model = Path(args.reclens_one[0]), args.reclens_one[1]

@@ -25,10 +25,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 
 from core.explain import api, fidelity
 from core.explain.context import ExplainContext
+from core.explain.records import to_raw
 from core.explain.registry import supported_methods
+from core.models.base import can_rescore
 
 PLAN, MANIFEST = "plan.json", "manifest.json"
 
@@ -124,7 +128,6 @@ def finish(out: str | Path) -> dict:
     missing = [i for i in range(n) if not shard_path(out, i).is_file()]
     if missing:
         raise ExportError(f"{out}: shards {missing[:5]} are missing; rerun to resume")
-    import pyarrow.parquet as pq
 
     for stale in out.glob(".shard-*.tmp-*"):  # left by a process killed while writing
         stale.unlink(missing_ok=True)
@@ -139,7 +142,6 @@ def read_export(out: str | Path, user: str | None = None) -> pd.DataFrame:
     out = Path(out)
     if not (out / MANIFEST).is_file():
         raise ExportError(f"{out}: no {MANIFEST}; the export is incomplete or not an export")
-    import pyarrow.dataset as pads
 
     data = pads.dataset(sorted(str(p) for p in out.glob("shard-*.parquet")), format="parquet")
     table = data.to_table(filter=pads.field("user") == user if user is not None else None)
@@ -154,9 +156,8 @@ def shard_frame(
     ctx: ExplainContext, dataset, users: list[int], methods: list[str], cfg: ExportConfig
 ) -> pd.DataFrame:
     """Rows of `users` (internal ids): top-k explanations per method with fidelity."""
-    from core.cli_explain import to_raw
 
-    can_rescore = cfg.fidelity and "counterfactual" in supported_methods(ctx)
+    rescores = cfg.fidelity and can_rescore(ctx.model)
     fcfg = fidelity.FidelityConfig(k=cfg.k, ms=cfg.ms, seed=cfg.seed, random_draws=cfg.random_draws)
     rows = []
     for user in users:
@@ -178,7 +179,7 @@ def shard_frame(
                     "paths": json.dumps(raw["paths"], ensure_ascii=False),
                     "counterfactual": json.dumps(raw["counterfactual"], ensure_ascii=False),
                 }
-                row.update(_fidelity(ctx, expl, fcfg) if can_rescore else _no_fidelity(cfg))
+                row.update(_fidelity(ctx, expl, fcfg) if rescores else _no_fidelity(cfg))
                 rows.append(row)
     return pd.DataFrame(rows, columns=_columns(cfg))
 

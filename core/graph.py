@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import dgl
 import numpy as np
+import pandas as pd
 import torch
+
+from core.subgraph import Edge, Subgraph, node_id, relation_phrase
 
 INTERACTED = "interacted"
 
@@ -85,12 +88,11 @@ def kg_neighbourhood(
     dataset, center: int, hops: int, relations: tuple[str, ...] = (), max_nodes: int = 60
 ):
     """The KG around entity `center`: entities within `hops` (breadth first, at most
-    `max_nodes`, nearest first) and every triple among them, as a `core.explain.base.Subgraph`.
+    `max_nodes`, nearest first) and every triple among them, as a `core.subgraph.Subgraph`.
 
     dataset: a core.data Dataset; relations: names to keep (empty = all). Node kinds are
     "target" (the center), "item" (ids < n_items) or "entity".
     """
-    from core.explain.base import Edge, Subgraph, node_id
 
     kg = dataset.kg[["head", "relation", "tail"]].to_numpy(np.int64)
     names = list(dataset.relation_names)
@@ -134,9 +136,6 @@ def relation_stats(dataset):
     """pandas DataFrame, one row per KG relation (most triples first): its raw name, the words
     the graphs and sentences use for it, triples, distinct heads, distinct tails and average
     tails per head."""
-    import pandas as pd
-
-    from core.explain.text import relation_phrase  # here: core.explain imports this module
 
     grouped = dataset.kg.groupby("relation")
     frame = pd.DataFrame(

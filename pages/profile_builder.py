@@ -9,7 +9,7 @@ from app import sidebar, state, views, workspace
 from app.components.heatmap import build_heatmap, show_heatmap
 from core.explain import whatif
 from core.explain.present import count_text
-from core.models.base import NotSupported
+from core.models.base import NotSupported, can_rescore
 from core.safe_text import md
 
 st.title("Profile builder")
@@ -20,7 +20,7 @@ if sel is None or sel.model is None:
 ds, model = sel.dataset, sel.model
 ctx = state.context(sel.key(), sel.dataset_path)
 label = workspace.label(model)
-if not whatif.supports_history_edits(ctx):
+if not can_rescore(ctx.model):
     st.info(f"{md(label)} cannot re-score an edited history; pick another model in the sidebar.")
     st.stop()
 

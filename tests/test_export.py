@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from core import export
-from core.cli_explain import load_context
+from core.cli.common import load_context
 from core.data.sample import SampleConfig, write_sample
 from core.train import TrainConfig
 
@@ -28,7 +28,7 @@ CFG = export.ExportConfig(k=3, shard_size=2, random_draws=1)
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory) -> Path:
     from core.data import load_dataset
-    from core.train import train_model
+    from core.store.training import train_model
 
     root = tmp_path_factory.mktemp("export")
     write_sample(root / "data", SMALL)

@@ -9,34 +9,27 @@ from pathlib import Path
 from core.data.dataset import Dataset
 from core.data.errors import DataError
 from core.data.implicit import to_implicit
+from core.data.loaders.csv_folder import load_csv_folder
+from core.data.loaders.kgat import load_kgat
+from core.data.loaders.kgcn import load_kgcn
+from core.data.loaders.movielens import load_movielens
+from core.data.loaders.recbole import load_recbole
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
-FORMATS = ("csv", "movielens", "kgat", "recbole", "kgcn")
+LOADERS: dict[str, Callable[[Path], Dataset]] = {
+    "csv": load_csv_folder,
+    "movielens": load_movielens,
+    "kgat": load_kgat,
+    "recbole": load_recbole,
+    "kgcn": load_kgcn,
+}
+FORMATS = tuple(LOADERS)
 
 
 def _loader(fmt: str) -> Callable[[Path], Dataset]:
-    # Imported here so that `import core.data` stays cheap and free of unused loaders.
-    if fmt == "csv":
-        from core.data.loaders.csv_folder import load_csv_folder
-
-        return load_csv_folder
-    if fmt == "movielens":
-        from core.data.loaders.movielens import load_movielens
-
-        return load_movielens
-    if fmt == "kgat":
-        from core.data.loaders.kgat import load_kgat
-
-        return load_kgat
-    if fmt == "recbole":
-        from core.data.loaders.recbole import load_recbole
-
-        return load_recbole
-    if fmt == "kgcn":
-        from core.data.loaders.kgcn import load_kgcn
-
-        return load_kgcn
-    raise DataError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if fmt not in LOADERS:
+        raise DataError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    return LOADERS[fmt]
 
 
 def detect_format(folder: Path) -> str:

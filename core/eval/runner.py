@@ -23,7 +23,7 @@ from torch import Tensor
 
 from core.eval import metrics as M
 from core.eval.topk import top_k_per_column
-from core.models.base import Recommender
+from core.models.base import Recommender, model_device
 
 DEFAULT_KS = (10, 20)
 # Largest score block per batch (floats). glibc serves blocks under 32 MB from memory it keeps;
@@ -272,12 +272,6 @@ def _summarise(per_user, users, train, n_users, n_items, beyond) -> EvalResult:
 def _nanmean(values: np.ndarray) -> float:
     ok = ~np.isnan(values)
     return float(values[ok].mean()) if ok.any() else float("nan")
-
-
-def model_device(model: Recommender) -> torch.device:
-    for t in list(model.parameters()) + list(model.buffers()):
-        return t.device
-    return torch.device("cpu")
 
 
 EvalTarget = Literal["valid", "test"]

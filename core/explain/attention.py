@@ -16,17 +16,18 @@ import torch
 
 from core.explain.base import Contribution, Explanation
 from core.explain.context import ExplainContext
-from core.explain.paths import (
+from core.explain.kg_paths import (
     MAX_NODES,
     N_PATHS,
-    ScoredPaths,
     contributions,
-    enumerate_paths,
+    history_scored,
     path_total,
     subgraph,
     top_paths,
 )
+from core.explain.text import with_sentence
 from core.models.base import AttentionWeights, Recommender
+from core.models.base import supports as declares
 
 
 @torch.no_grad()
@@ -43,21 +44,6 @@ def attention_matrix(
     return aw.history.cpu().numpy().astype(np.int64), aw.item_weights.double().cpu().numpy()
 
 
-def _history_scored(
-    ctx: ExplainContext, user: int, item: int, history: np.ndarray, w: np.ndarray
-) -> list[ScoredPaths]:
-    """KG paths through history items, each scored by its history item's attention weight."""
-    att = np.zeros(ctx.n_items)
-    att[history] = w
-    out = []
-    for s in enumerate_paths(ctx, user, item, collaborative=False):
-        h = ctx.ckg.dst[s.eids[:, 0]]
-        ew = np.ones(s.eids.shape)
-        ew[:, 0] = att[h]
-        out.append(ScoredPaths(s.kind, s.eids, ew, att[h]))
-    return out
-
-
 def explain(
     ctx: ExplainContext,
     user: int,
@@ -70,7 +56,6 @@ def explain(
     max_nodes: int = MAX_NODES,
 ) -> Explanation:
     """Attention weights of history items, attribute types and shared entities for the item."""
-    from core.explain.text import with_sentence
 
     aw = weights(ctx, user, np.array([item]))
     history = aw.history.cpu().numpy().astype(np.int64)
@@ -85,7 +70,7 @@ def explain(
             aw.attribute_types, aw.attribute_weights[0].double().cpu().tolist(), strict=True
         )
     ]
-    scored = _history_scored(ctx, user, item, history, w)
+    scored = history_scored(ctx, user, item, history, w)
     entities = tuple(c for c in contributions(ctx, scored) if c.kind == "entity")
     expl = Explanation(
         user=int(user),
@@ -107,4 +92,4 @@ def explain(
 
 
 def supports(model: Recommender) -> bool:
-    return type(model).attention_weights is not Recommender.attention_weights
+    return declares(model, "attention_weights")

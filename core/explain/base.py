@@ -15,6 +15,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from core.subgraph import Edge, Subgraph, node_id, parse_node_id
+
+__all__ = ["Edge", "Subgraph", "node_id", "parse_node_id"]  # re-exported: part of this contract
+
 ContributionKind = Literal["history_item", "entity", "attribute_type", "edge", "feature"]
 Method = Literal["attention", "paths", "edges", "counterfactual", "influence", "popularity"]
 
@@ -30,16 +34,6 @@ class Contribution:
 
 
 @dataclass(frozen=True)
-class Edge:
-    """One directed, named edge of the knowledge graph (or the user-item graph)."""
-
-    src: str  # node id
-    relation: str  # relation name, e.g. "interacted", "directed_by", "~directed_by" (inverse)
-    dst: str  # node id
-    weight: float  # attention, attribution or embedding score of this edge
-
-
-@dataclass(frozen=True)
 class Path:
     """A path from the user to the recommended item; every edge exists in the graph."""
 
@@ -50,15 +44,6 @@ class Path:
     @property
     def nodes(self) -> tuple[str, ...]:
         return (self.edges[0].src,) + tuple(e.dst for e in self.edges) if self.edges else ()
-
-
-@dataclass(frozen=True)
-class Subgraph:
-    """A bounded explanation subgraph for the graph view (never the whole KG)."""
-
-    nodes: dict[str, str]  # node id -> display name
-    node_kinds: dict[str, str]  # node id -> "user" | "item" | "entity" | "target"
-    edges: tuple[Edge, ...]
 
 
 @dataclass(frozen=True)
@@ -117,12 +102,3 @@ class Explanation:
         """Node ids of the n heaviest entity contributions (planted-driver recovery uses this)."""
         ents = [c for c in self.contributions if c.kind == "entity"]
         return [c.id for c in sorted(ents, key=lambda c: -c.weight)[:n]]
-
-
-def node_id(kind: Literal["u", "i", "e"], idx: int) -> str:
-    return f"{kind}:{int(idx)}"
-
-
-def parse_node_id(nid: str) -> tuple[str, int]:
-    kind, _, idx = nid.partition(":")
-    return kind, int(idx)

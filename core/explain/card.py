@@ -40,9 +40,10 @@ from typing import Any, Literal
 from core.explain import api, quality
 from core.explain.base import Explanation
 from core.explain.context import ExplainContext
+from core.explain.counterfactual import order_from
 from core.explain.fidelity import DeletionCurve
 from core.explain.registry import supported_methods
-from core.models.base import NotSupported
+from core.models.base import NotSupported, can_rescore
 
 # the model's own explanation, most specific first
 PRIMARY = ("attention", "paths", "edges", "influence", "popularity", "counterfactual")
@@ -140,11 +141,10 @@ def rescoring_parts(
 def _counterfactual(
     ctx: ExplainContext, expl: Explanation, k: int, settings: CardSettings
 ) -> Explanation | None:
-    if "counterfactual" not in supported_methods(ctx):
+    if not can_rescore(ctx.model):
         return None
     if expl.method == "counterfactual":
         return expl
-    from core.explain.counterfactual import order_from
 
     return api.explain(
         ctx,
@@ -161,7 +161,7 @@ def missing_counterfactual_note(
     ctx: ExplainContext, settings: CardSettings = CardSettings()
 ) -> str:
     """What the card says in place of a counterfactual it does not have."""
-    if "counterfactual" in supported_methods(ctx):
+    if can_rescore(ctx.model):
         return (
             f"No set of up to {settings.max_removals} history items pushes it out of the top list."
         )

@@ -32,10 +32,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from core.explain import attention, edges, influence, kg_paths, paths
 from core.explain.base import Contribution, Counterfactual, Explanation, parse_node_id
 from core.explain.context import ExplainContext, Rescoring
-from core.models.base import NotSupported, Recommender
-from core.models.base import supports as declares
+from core.explain.text import with_sentence
+from core.models.base import NotSupported, Recommender, can_rescore
 
 MAX_REMOVALS = 10
 FIRST_PROBE = 5  # prefix lengths re-scored in the search's first batched call
@@ -43,7 +44,6 @@ FIRST_PROBE = 5  # prefix lengths re-scored in the search's first batched call
 
 def order_source(ctx: ExplainContext) -> str:
     """Which attribution orders the search for this model (see `history_order`)."""
-    from core.explain import attention, edges, influence, paths
 
     if attention.supports(ctx.model):
         return "attention"
@@ -64,7 +64,6 @@ def history_order(ctx: ExplainContext, user: int, item: int) -> tuple[np.ndarray
     with none of these — the number of CKG paths (shared entities, co-interacting users)
     through each history item. The order only steers the search; the result is verified by
     re-scoring."""
-    from core.explain import attention, edges, influence, paths
 
     history = ctx.history(user)
     source = order_source(ctx)
@@ -78,13 +77,13 @@ def history_order(ctx: ExplainContext, user: int, item: int) -> tuple[np.ndarray
     if source == "influence":
         hist, w = influence.history_influence(ctx, user, item)
         return _sorted(hist, w, history, source)
-    sets = paths.enumerate_paths(ctx, user, item)
+    sets = kg_paths.enumerate_paths(ctx, user, item)
     if source == "paths":
-        weigh = lambda e: paths.edge_weights(ctx, e)  # noqa: E731
+        weigh = lambda e: kg_paths.edge_weights(ctx, e)  # noqa: E731
     else:  # no attribution of its own: count the CKG paths through each history item
         weigh = lambda e: np.ones(e.shape)  # noqa: E731
-    scored = paths.score_sets(sets, weigh, "product")
-    got = [c for c in paths.contributions(ctx, scored) if c.kind == "history_item"]
+    scored = kg_paths.score_sets(sets, weigh, "product")
+    got = [c for c in kg_paths.contributions(ctx, scored) if c.kind == "history_item"]
     hist = np.array([parse_node_id(c.id)[1] for c in got], dtype=np.int64)
     return _sorted(hist, np.array([c.weight for c in got]), history, source)
 
@@ -233,7 +232,6 @@ def explain(
 ) -> Explanation:
     """The counterfactual, plus the attribution that ordered the search as contributions.
     order: `history_order`'s result when the caller already has it (`order_from`)."""
-    from core.explain.text import with_sentence
 
     if not supports(ctx.model):
         raise NotSupported(f"{ctx.model.name} cannot re-score with an edited history")
@@ -279,7 +277,5 @@ def explain(
 
 
 def supports(model: Recommender) -> bool:
-    return any(
-        declares(model, c)
-        for c in ("score_with_history", "score_with_histories", "refit_histories")
-    )
+    """The registry's question (core.explain.registry): `can_rescore`."""
+    return can_rescore(model)

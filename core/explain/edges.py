@@ -20,7 +20,7 @@ import torch
 
 from core.explain.base import Contribution, Explanation
 from core.explain.context import ExplainContext
-from core.explain.paths import (
+from core.explain.kg_paths import (
     MAX_NODES,
     N_PATHS,
     ScoredPaths,
@@ -31,6 +31,7 @@ from core.explain.paths import (
     subgraph,
     top_paths,
 )
+from core.explain.text import with_sentence
 from core.models.base import NotSupported, Recommender
 from core.models.base import supports as declares
 
@@ -142,7 +143,6 @@ def explain(
     max_nodes: int = MAX_NODES,
 ) -> Explanation:
     """Top attributed edges, history items, entities, and attributed paths / subgraph."""
-    from core.explain.text import with_sentence
 
     sym = symmetric(ctx, attribution(ctx, user, item))
     ue = ctx.ckg.out.of(ctx.user_node(user))

@@ -29,8 +29,9 @@ import numpy as np
 from core.explain import api
 from core.explain.base import Explanation, parse_node_id
 from core.explain.context import ExplainContext
-from core.explain.counterfactual import ranks_without
+from core.explain.counterfactual import ranks_without, verify
 from core.explain.registry import supported_methods
+from core.models.base import can_rescore
 
 PATH_KINDS = ("user-item-item", "user-item-entity-item", "user-item-user-item")
 
@@ -150,7 +151,6 @@ def counterfactual_stats(ctx: ExplainContext, expls: list[Explanation]) -> dict:
     """Validity re-checked independently (`counterfactual.verify`: the model's reference
     re-scoring, not the search's batched path); `baseline_in_top_k`: share of items that
     re-scoring with the full history (same variant) keeps in the top-k."""
-    from core.explain.counterfactual import verify
 
     users = sorted({e.user for e in expls})
     full = {u: ctx.scores_with_history(u, ctx.history(u)) for u in users}
@@ -282,7 +282,7 @@ def run(
     progress(method, users_done) is called after each user of each method (the CLI's bar)."""
     methods = [m for m in (methods or supported_methods(ctx)) if m in supported_methods(ctx)]
     users = sample_users(ctx, cfg.n_users, cfg.seed)
-    can_rescore = "counterfactual" in supported_methods(ctx)
+    rescores = can_rescore(ctx.model)
     results: dict[str, dict] = {}
     for method in methods:
         expls = []
@@ -291,7 +291,7 @@ def run(
             if progress is not None:
                 progress(method, done)
         res: dict = {"explanations": len(expls)}
-        if can_rescore and method != "counterfactual":
+        if rescores and method != "counterfactual":
             res["deletion"] = deletion_test(ctx, expls, cfg)
         if method == "counterfactual":
             res["counterfactual"] = counterfactual_stats(ctx, expls)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.explain import paths
+from core.explain import kg_paths
+from core.explain.attention import attention_matrix, supports
 from core.explain.context import ExplainContext
 from core.models.base import NotSupported
 
@@ -45,7 +46,7 @@ def path_attention_matrix(ctx: ExplainContext, user: int, items: Sequence[int]) 
     col = {int(h): j for j, h in enumerate(history)}
     out = np.zeros((len(items), len(history)))
     for c, item in enumerate(items):
-        for s in paths.enumerate_paths(ctx, user, int(item)):
+        for s in kg_paths.enumerate_paths(ctx, user, int(item)):
             score = ctx.edge_attention[s.eids].prod(axis=1)  # [P]
             first = ctx.ckg.dst[s.eids[:, 0]]  # history item each path leaves the user by
             cols = np.array([col.get(int(h), -1) for h in first])
@@ -63,7 +64,6 @@ def heatmap_data(
     """The model's own heatmap for `user`'s recommended `items` (see the module docstring), with
     the `max_cols` history columns of largest weight kept in history order. None when the
     model has neither attention nor entity embeddings."""
-    from core.explain.attention import attention_matrix, supports
 
     items = np.asarray(items, dtype=np.int64)
     if supports(ctx.model):

@@ -14,17 +14,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from core.explain.attention import _history_scored
 from core.explain.base import Contribution, Explanation
 from core.explain.context import ExplainContext
-from core.explain.paths import (
+from core.explain.kg_paths import (
     MAX_NODES,
     N_PATHS,
     contributions,
+    history_scored,
     path_total,
     subgraph,
     top_paths,
 )
+from core.explain.text import with_sentence
 from core.models.base import Recommender
 from core.models.base import supports as declares
 
@@ -49,7 +50,6 @@ def explain(
     max_nodes: int = MAX_NODES,
 ) -> Explanation:
     """History items by influence on the score, with the KG paths through the positive ones."""
-    from core.explain.text import with_sentence
 
     hist, w = history_influence(ctx, user, item)
     order = np.argsort(-w, kind="stable")
@@ -57,7 +57,7 @@ def explain(
         Contribution("history_item", ctx.node(hist[j]), ctx.name(hist[j]), float(w[j]))
         for j in order
     ]
-    scored = _history_scored(ctx, user, item, hist, np.clip(w, 0, None))
+    scored = history_scored(ctx, user, item, hist, np.clip(w, 0, None))
     entities = tuple(c for c in contributions(ctx, scored) if c.kind == "entity")
     expl = Explanation(
         user=int(user),

@@ -16,7 +16,15 @@ import numpy as np
 
 from core.explain.base import Contribution, Explanation
 from core.explain.context import ExplainContext
-from core.explain.paths import MAX_NODES, N_PATHS, ScoredPaths, enumerate_paths, subgraph, top_paths
+from core.explain.kg_paths import (
+    MAX_NODES,
+    N_PATHS,
+    ScoredPaths,
+    enumerate_paths,
+    subgraph,
+    top_paths,
+)
+from core.explain.text import with_sentence
 from core.models.base import Recommender
 from core.models.base import supports as declares
 
@@ -44,7 +52,6 @@ def explain(
 ) -> Explanation:
     """The item's popularity, the share of similar users who chose it, and the history items
     through which they connect."""
-    from core.explain.text import with_sentence
 
     g = ctx.ckg
     popularity = float(ctx.model.item_popularity()[int(item)])

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from core.explain import paths as kg_paths
+from core.explain import kg_paths
 from core.explain.base import Edge, Explanation, Path, parse_node_id
 from core.explain.context import ExplainContext
 from core.explain.text import relation_phrase

@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.data.load import SAMPLE_DIR
 from core.explain import fidelity
 from core.explain.base import Explanation
 from core.explain.context import ExplainContext
-from core.explain.counterfactual import supports as can_rescore
 from core.explain.fidelity import DeletionCurve  # the one type, re-exported for the app
 from core.explain.registry import supported_methods
+from core.models.base import can_rescore
 
 
 def deletion_curve(
@@ -35,7 +36,6 @@ def deletion_curve(
 def planted_drivers(dataset_path: str | Path, dataset) -> dict[int, set[str]] | None:
     """The planted drivers of a generated dataset (its folder's ground_truth.csv, see
     core.data.sample), or None for data without them. dataset_path: "sample" or a folder."""
-    from core.data.load import SAMPLE_DIR
 
     folder = SAMPLE_DIR if str(dataset_path) == "sample" else Path(dataset_path)
     truth = folder / "ground_truth.csv"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from core.explain.base import Explanation, Path
+from core.subgraph import relation_phrase
 
 
 def names_list(names: list[str]) -> str:
@@ -18,12 +19,6 @@ def names_list(names: list[str]) -> str:
     if len(quoted) <= 1:
         return "".join(quoted)
     return ", ".join(quoted[:-1]) + " and " + quoted[-1]
-
-
-def relation_phrase(relation: str) -> str:
-    """'~directed_by' -> 'directed by'; 'film.film.genre' -> 'genre' (the readable last part)."""
-    base = relation.lstrip("~").replace("/", ".").rstrip(".").split(".")[-1]
-    return base.replace("_", " ")
 
 
 def _node_names(expl: Explanation) -> dict[str, str]:

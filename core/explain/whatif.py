@@ -37,13 +37,6 @@ def what_if(ctx: ExplainContext, user: int, removed: Sequence[int], k: int) -> p
     )
 
 
-def supports_history_edits(ctx: ExplainContext) -> bool:
-    """Whether the model declares `score_with_history` (re-scoring an edited history)."""
-    from core.explain.counterfactual import supports
-
-    return supports(ctx.model)
-
-
 def profile_scores(ctx: ExplainContext, base_user: int, profile: Sequence[int]) -> np.ndarray:
     """Scores of every item for a profile (item ids, in the order they were added) scored as
     `base_user` with that history. float64 [n_items]. Raises NotSupported (see what_if).

@@ -1,6 +1,6 @@
 """One Adam update written out: the arithmetic of torch 2.2.1's single-tensor Adam.
 
-Shared by the training loop (`core.train.optim`, which skips torch.optim's per-call overhead)
+Shared by the training loop (`core.models.optim`, which skips torch.optim's per-call overhead)
 and the per-user re-fit (`core.models.refit`, which must not construct a `torch.optim.Adam`:
 its first construction imports torch._dynamo, seconds on the dashboard's first card). Same ops
 in the same order as torch's, so the training loop's weights stay bit-identical to

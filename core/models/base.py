@@ -9,6 +9,7 @@ Capabilities used by explainers are documented methods; a model that lacks one r
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -263,6 +264,27 @@ class Recommender(nn.Module):
 
 def supports(model: Recommender, capability: str) -> bool:
     """Whether `model`'s class overrides the declared capability `capability` (a method name
-    of Recommender above). Declaration-based: no attribute sniffing."""
-    base = getattr(Recommender, capability)
-    return getattr(type(model), capability) is not base
+    of Recommender above). Declaration-based, no attribute sniffing; once per model class."""
+    return _declares(type(model), capability)
+
+
+@functools.cache
+def _declares(cls: type[Recommender], capability: str) -> bool:
+    return getattr(cls, capability) is not getattr(Recommender, capability)
+
+
+# re-scoring an edited history, the one capability the counterfactual, the deletion curve, the
+# what-if and the profile builder all need: any of these declared
+RESCORING = ("score_with_history", "score_with_histories", "refit_histories")
+
+
+def can_rescore(model: Recommender) -> bool:
+    """Whether the model can re-score an edited history (it declares one of `RESCORING`)."""
+    return any(supports(model, c) for c in RESCORING)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter or buffer (CPU for a model with neither)."""
+    for t in list(model.parameters()) + list(model.buffers()):
+        return t.device
+    return torch.device("cpu")

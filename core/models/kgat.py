@@ -15,15 +15,12 @@ inverses and "interacted"), with an edge src -> dst read as the triple (h=src, r
   runs one KG phase and refreshes the attention. The KG phase uses the model's own Adam
   optimiser, as the official implementation does, because the trainer's optimiser only knows the
   CF loss and its moment estimates would be skewed by a second, differently scaled objective.
-
-Recommended learning rate: 5e-3 for the CF phase with the light default (`default_lr`), 1e-3
-for the paper's layers (kg_lr for the KG phase).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar, Literal
+from collections.abc import Sequence
+from typing import ClassVar
 
 import dgl
 import torch
@@ -32,74 +29,24 @@ from torch import Tensor, nn
 
 from core.graph import ckg_relation_names, collaborative_kg
 from core.models.base import ModelInputs, Recommender, draw_
-from core.models.kgat_layers import CSRAggregation, CSRPattern, aggregator
-from core.models.kgat_rescoring import KGATRescoring
-from core.models.layers import find_rows
+from core.models.kgat_attention import all_logits, group_by_relation, triple_logits
+from core.models.kgat_config import KGATConfig
+from core.models.kgat_layers import (
+    CSRAggregation,
+    CSRPattern,
+    MaskedScale,
+    aggregator,
+    cf_block,
+)
+from core.models.refit import RefitConfig, RefitResult
+from core.models.rescoring.edits import find_rows
+from core.models.rescoring.kgat import KGATRescorer
+from core.models.rescoring.kgat_local import local_layers
+from core.models.rescoring.kgat_snapshot import KGATSnapshot
 from core.models.transr import TranslationalScorer, run_kg_epoch
 
 
-@dataclass(frozen=True)
-class KGATConfig:
-    # Defaults (issue 14): two light layers, mean-combined, TransR on the KG's own triples, L2
-    # 1e-2, lr 5e-3 (`KGAT.default_lr`). Chosen on RecBole's ml-100k-with-KG split, validation
-    # NDCG@20 at a 40-epoch cap: 0.2402, RecBole's KGAT at its defaults 0.2366; the same light
-    # layers at L2 1e-5 0.2046. The paper's setting is `PAPER` below.
-    dim: int = 64  # layer-0 embedding size of users and entities
-    relation_dim: int = 64  # TransR relation space
-    layer_dims: tuple[int, ...] = (64, 64)  # output size of each propagation layer
-    mess_dropout: float = 0.1  # message dropout after each layer (training only)
-    reg: float = 1e-2  # CF L2 weight on the batch's final embeddings
-    kg_reg: float = 1e-5  # KG L2 weight on the projected embeddings
-    kg_batch_size: int = 2048  # triples per KG step
-    kg_lr: float = 1e-3  # Adam learning rate of the KG phase
-    kg_triples: Literal["ckg", "kg"] = "kg"  # TransR on all CKG triples or the KG's own only
-    negative_slope: float = 0.2  # LeakyReLU slope of the bi-interaction aggregator
-    normalize: bool = False  # L2-normalise each layer's output (eq. 11's reference code)
-    # "bi-interaction": the paper's eq. 8 (two weight matrices, LeakyReLU). "light": the layer's
-    # output is the attention-weighted neighbour sum itself (no weights, no activation), as in
-    # LightGCN but with KGAT's attention over CKG edges in place of the symmetric degree norm.
-    aggregator: Literal["bi-interaction", "light"] = "light"
-    # how the layer outputs make the final embedding: "concat" (eq. 11) or "mean" (LightGCN's;
-    # needs every layer dim equal to dim)
-    combine: Literal["concat", "mean"] = "mean"
-
-    def __post_init__(self) -> None:
-        if self.aggregator not in ("bi-interaction", "light"):
-            got = self.aggregator
-            raise ValueError(f"aggregator: expected bi-interaction or light, got {got!r}")
-        if self.combine not in ("concat", "mean"):
-            raise ValueError(f"combine: expected concat or mean, got {self.combine!r}")
-        equal = all(d == self.dim for d in self.layer_dims)
-        if (self.aggregator == "light" or self.combine == "mean") and not equal:
-            raise ValueError(
-                f"layer_dims {tuple(self.layer_dims)}: the light aggregator and the mean combine"
-                f" keep the embedding size, so every layer dim must equal dim ({self.dim})"
-            )
-
-
-# RecBole 1.2.1's KGAT defaults (one layer of 64, TransR over the KG file's triples), used by the
-# speed benchmark to compare at the same settings.
-RECBOLE_DEFAULT = KGATConfig(
-    layer_dims=(64,),
-    reg=1e-5,
-    kg_triples="kg",
-    aggregator="bi-interaction",
-    combine="concat",
-    normalize=True,
-)
-# The paper's KGAT (three bi-interaction layers 64/32/16, normalised and concatenated, TransR
-# on every CKG triple, L2 1e-5), the default before issue 14; its recommended lr is 1e-3.
-PAPER = KGATConfig(
-    layer_dims=(64, 32, 16),
-    reg=1e-5,
-    kg_triples="ckg",
-    aggregator="bi-interaction",
-    combine="concat",
-    normalize=True,
-)
-
-
-class KGAT(KGATRescoring, Recommender):
+class KGAT(Recommender):
     """KGAT over a fixed collaborative KG (kept on the model's device, never modified)."""
 
     name = "kgat"
@@ -125,8 +72,7 @@ class KGAT(KGATRescoring, Recommender):
         self.scorer = TranslationalScorer(
             len(self.relation_names), config.dim, config.relation_dim, projection=True
         )
-        dims = (config.dim, *config.layer_dims)
-        pairs = zip(dims[:-1], dims[1:], strict=True)
+        pairs = zip((config.dim, *config.layer_dims[:-1]), config.layer_dims, strict=True)
         self.layers = nn.ModuleList(
             aggregator(config.aggregator, a, b, config.negative_slope) for a, b in pairs
         )
@@ -134,7 +80,7 @@ class KGAT(KGATRescoring, Recommender):
         self.register_buffer("attention", torch.zeros(ckg.num_edges()))
         self.register_buffer("attention_logits", torch.zeros(ckg.num_edges()))
         self._final: Tensor | None = None  # set only by prepare_inference
-        # likewise: unnormalised layer outputs and aggregations (`KGATRescoring._rescoring_cache`)
+        # likewise: unnormalised layer outputs and aggregations (`_rescoring_cache`)
         self._hidden_cache: tuple[list[Tensor], list[Tensor]] | None = None
         self._fixed: tuple | None = None  # (attention version, full, cf) CSRAggregations
         self._dropout_gen: torch.Generator | None = None  # set by on_train_begin
@@ -172,7 +118,7 @@ class KGAT(KGATRescoring, Recommender):
         # the same draw, mask and arithmetic as `h * (rand >= p) / (1 - p)`, with the mask made
         # in place as 0/1 floats: no bool tensor, no bool -> float copy in forward and backward
         keep = torch.rand(h.shape, generator=gen, device=h.device).ge_(p)
-        return _MaskedScale.apply(h, keep, 1 - p)
+        return MaskedScale.apply(h, keep, 1 - p)
 
     def _set_graph(self, ckg: dgl.DGLGraph) -> None:
         self._ckg = ckg
@@ -184,20 +130,8 @@ class KGAT(KGATRescoring, Recommender):
         if self.config.kg_triples == "kg":  # relations 0..R-1 are the KG's own directions
             triples = triples[triples[:, 1] < (len(self.relation_names) - 2) // 2]
         self._kg_triples = triples  # CPU, sampled from by the KG phase
-        # The CF loss reads final embeddings of users and items only, so the last layer is
-        # computed for them alone, on a block holding just the edges into them.
-        n_items, n_entities = self.n_items, self.n_entities
-        head = self._src
-        is_cf = (head < n_items) | (head >= n_entities)
-        self._cf_eids = is_cf.nonzero().squeeze(1)
-        local = torch.where(head < n_items, head, head - n_entities + n_items)[self._cf_eids]
-        self._cf_nodes = torch.cat(
-            [torch.arange(n_items), torch.arange(n_entities, ckg.num_nodes())]
-        ).to(head.device)
-        self._cf_block = dgl.create_block(
-            (self._dst[self._cf_eids], local),
-            num_src_nodes=ckg.num_nodes(),
-            num_dst_nodes=len(self._cf_nodes),
+        self._cf_eids, self._cf_nodes, self._cf_block = cf_block(
+            self._src, self._dst, self.n_items, self.n_entities, ckg.num_nodes()
         )
         # the CSR layouts of the attended products, which each attention refresh refills
         n = ckg.num_nodes()
@@ -209,9 +143,7 @@ class KGAT(KGATRescoring, Recommender):
     def _apply(self, fn, *args, **kwargs):  # keep the graph on the parameters' device
         super()._apply(fn, *args, **kwargs)
         self._set_graph(self._ckg.to(self.node.weight.device))
-        self._final = None
-        self._hidden_cache = None
-        self._fixed = None
+        self._final = self._hidden_cache = self._fixed = None
         return self
 
     def _attended(self) -> tuple[CSRAggregation, CSRAggregation]:
@@ -233,42 +165,17 @@ class KGAT(KGATRescoring, Recommender):
         return self._ckg
 
     def _attention_logits(self, src: Tensor, rel: Tensor, dst: Tensor) -> Tensor:
-        """pi(h, r, t) (eq. 4) for triples given as int64 [M] each. Returns float [M].
-
-        Edges are grouped by relation so each W_r multiplies one block of embeddings (no
-        per-edge [d, k] matrix); blocks are cut to bound memory.
-        """
-        emb, proj, rel_emb = self.node.weight, self.scorer.projection, self.scorer.relation.weight
-        order = torch.argsort(rel)
-        counts = torch.bincount(rel, minlength=len(proj)).tolist()
-        out = torch.empty(len(rel), device=emb.device)
-        start = 0
-        for r, count in enumerate(counts):
-            for idx in order[start : start + count].split(1 << 16):
-                head = emb.index_select(0, src[idx]) @ proj[r]
-                tail = emb.index_select(0, dst[idx]) @ proj[r]
-                out[idx] = (tail * torch.tanh(head + rel_emb[r])).sum(1)
-            start += count
-        return out
+        """pi(h, r, t) (eq. 4) for triples given as int64 [M] each. Returns float [M]."""
+        proj, rel_emb = self.scorer.projection, self.scorer.relation.weight
+        return triple_logits(self.node.weight, proj, rel_emb, src, rel, dst)
 
     def _all_attention_logits(self) -> Tensor:
-        """`_attention_logits` of every CKG edge, float [E], with each node projected once per
-        relation it heads or tails rather than once per edge: W_r e_h and tanh(W_r e_h + e_r)
-        depend on the head alone, W_r e_t on the tail alone (on ml-100k's CKG, 341k edges
-        touch ~100k (node, relation) pairs). The same row products on fewer rows, so the same
-        values up to rounding (bit for bit on ml-100k's CKG; MKL may block a product of a few
-        rows differently, tests/models/test_kgat.py)."""
+        """`_attention_logits` of every CKG edge, float [E] (`all_logits`: each node projected
+        once per relation it heads or tails)."""
         if self._logit_plan is None:
-            self._logit_plan = _group_by_relation(self._src, self._rel, self._dst)
-        emb, proj, rel_emb = self.node.weight, self.scorer.projection, self.scorer.relation.weight
-        out = torch.empty(len(self._rel), device=emb.device)
-        for r, edges, heads, head_of, tails, tail_of in self._logit_plan:
-            head = torch.tanh(emb.index_select(0, heads) @ proj[r] + rel_emb[r])
-            tail = emb.index_select(0, tails) @ proj[r]
-            for part in torch.arange(len(edges), device=emb.device).split(1 << 16):
-                rows = tail.index_select(0, tail_of[part]) * head.index_select(0, head_of[part])
-                out[edges[part]] = rows.sum(1)
-        return out
+            self._logit_plan = group_by_relation(self._src, self._rel, self._dst)
+        proj, rel_emb = self.scorer.projection, self.scorer.relation.weight
+        return all_logits(self.node.weight, proj, rel_emb, self._logit_plan, len(self._rel))
 
     @torch.no_grad()
     def refresh_attention(self) -> None:
@@ -388,8 +295,7 @@ class KGAT(KGATRescoring, Recommender):
 
     def train(self, mode: bool = True) -> KGAT:
         if mode:  # parameters may change again: drop the inference cache
-            self._final = None
-            self._hidden_cache = None
+            self._final = self._hidden_cache = None
         return super().train(mode)
 
     # --- inference --------------------------------------------------------------------------
@@ -426,38 +332,65 @@ class KGAT(KGATRescoring, Recommender):
         users = users.to(edge_weight.device).long() + self.n_entities
         items = items.to(edge_weight.device).long()
         nodes = torch.unique(torch.cat([users, items]))
-        final = self.combine(self._local_layers(nodes, edge_weight))
+        parts = local_layers(
+            self._agg, self.node.weight, self.attention, self.layers, self._layer_out, nodes,
+            edge_weight,
+        )  # fmt: skip
+        final = self.combine(parts)
         return (final[find_rows(nodes, users)[1]] * final[find_rows(nodes, items)[1]]).sum(1)
 
-    def _local_layers(self, nodes: Tensor, edge_weight: Tensor) -> list[Tensor]:
-        """`_propagate`'s layer outputs [x0, out1, ..., outL] with attention * edge_weight, on
-        `nodes` (sorted, unique) only: layer l runs on the rows L - l hops upstream of them (in
-        `_agg`) and reads only their in-edges, so every other edge's weight gets exactly zero
-        gradient, as in the full propagation. A pair's edge attribution touches a few thousand
-        of the sample's 86k edges instead of all (the full pass cost ~220 ms at width 224)."""
-        g, n_layers = self._agg, len(self.layers)
-        need = [nodes]  # need[l]: the rows layer L - l is computed on, the nodes' own first
-        for _ in range(n_layers - 1):
-            need.append(torch.unique(torch.cat([need[-1], g.in_edges(need[-1])[0]])))
-        need.reverse()
-        if n_layers:
-            src, dst, eid = g.in_edges(need[0], form="all")
-            rows = torch.unique(torch.cat([need[0], src]))
-        else:
-            rows = nodes
-        h = self.node.weight[rows]
-        outputs = [h[find_rows(rows, nodes)[1]]]
-        for depth, layer in enumerate(self.layers):
-            out_rows = need[depth]
-            into, at = find_rows(out_rows, dst)
-            src, dst, eid, at = src[into], dst[into], eid[into], at[into]
-            weight = (self.attention[eid] * edge_weight[eid]).unsqueeze(1)
-            messages = weight * h[find_rows(rows, src)[1]]
-            neigh = messages.new_zeros(len(out_rows), h.shape[1]).index_add_(0, at, messages)
-            h = layer(h[find_rows(rows, out_rows)[1]], neigh)
-            rows = out_rows
-            outputs.append(self._layer_out(h[find_rows(rows, nodes)[1]]))
-        return outputs
+    # --- re-scoring edited histories (core.models.rescoring.kgat) ------------------------------
+    def _rescoring_cache(self, full) -> tuple[list[Tensor], list[Tensor]]:
+        """(unnormalised layer outputs [x0, h1, ..., hL], the aggregations e_Nh that made
+        h1..hL) of the unedited CKG, each float [N, d_l]; `full` is the attended aggregation."""
+        hidden = self._hidden(full, self.node.weight.detach(), False, len(self.layers))
+        if self.config.aggregator == "light":  # a light layer's output is its aggregation
+            return hidden, hidden[1:]
+        return hidden, [full(h) for h in hidden[:-1]]
+
+    def snapshot(self) -> KGATSnapshot:
+        """The unedited model as re-scoring reads it: `prepare_inference`'s caches, else
+        computed now and not stored (a shared model is never written)."""
+        with torch.no_grad():
+            if self._hidden_cache is not None:
+                hidden, aggs = self._hidden_cache
+            else:
+                hidden, aggs = self._rescoring_cache(self._attended()[0])
+            return KGATSnapshot(
+                config=self.config, n_entities=self.n_entities, n_items=self.n_items,
+                n_relations=len(self.relation_names), ckg=self._ckg, agg=self._agg,
+                src=self._src, dst=self._dst, rel=self._rel, attention=self.attention,
+                attention_logits=self.attention_logits, x0=self.node.weight.detach(),
+                hidden=hidden, aggs=aggs, final=self._inference_embeddings(),
+                layers=self.layers, logits=self._attention_logits, layer_out=self._layer_out,
+                combine=self.combine, propagate=self._propagate,
+            )  # fmt: skip
+
+    def rescorer(self) -> KGATRescorer:
+        """Re-scoring of edited histories over `snapshot()`; the methods below delegate."""
+        return KGATRescorer(self.snapshot())
+
+    def score_with_histories(
+        self,
+        user: int,
+        histories: Sequence[Tensor],
+        items: Tensor,
+        user_params: Tensor | None = None,
+    ) -> Tensor:
+        return self.rescorer().score_with_histories(user, histories, items, user_params)
+
+    def score_with_history(self, user: int, history: Tensor, items: Tensor) -> Tensor:
+        return self.rescorer().score_with_history(user, history, items)
+
+    def refit_histories(
+        self, user: int, histories: Sequence[Tensor], items: Tensor, config: RefitConfig
+    ) -> RefitResult:
+        return self.rescorer().refit_histories(user, histories, items, config)
+
+    def reference_scores(
+        self, user: int, history: Tensor, items: Tensor, user_params: Tensor | None = None
+    ) -> Tensor:
+        return self.rescorer().reference_scores(user, history, items, user_params)
 
     def entity_embeddings(self) -> Tensor:
         """Final (concatenated) embedding of every entity, items first. [n_entities, D]."""
@@ -465,65 +398,3 @@ class KGAT(KGATRescoring, Recommender):
 
     def explain_graph(self) -> dgl.DGLGraph:
         return self._ckg
-
-
-def _group_by_relation(src: Tensor, rel: Tensor, dst: Tensor) -> list[tuple]:
-    """Per relation r with edges: (r, its edge ids, its distinct heads, each edge's position
-    among them, its distinct tails, each edge's position among them), int64 tensors."""
-    order = torch.argsort(rel)
-    counts = torch.bincount(rel).tolist()
-    plan, start = [], 0
-    for r, count in enumerate(counts):
-        if count:
-            edges = order[start : start + count]
-            heads, head_of = torch.unique(src[edges], return_inverse=True)
-            tails, tail_of = torch.unique(dst[edges], return_inverse=True)
-            plan.append((r, edges, heads, head_of, tails, tail_of))
-        start += count
-    return plan
-
-
-class _MaskedScale(torch.autograd.Function):
-    """h * keep / scale for a constant 0/1 float mask `keep`: bit for bit what autograd gives
-    for `h * (rand >= p) / scale` in value and gradient (multiplying by 0 or 1 is exact, so
-    the order of the mask and the division does not change the gradient), with one temporary
-    instead of three per pass."""
-
-    @staticmethod
-    def forward(ctx, h: Tensor, keep: Tensor, scale: float) -> Tensor:  # noqa: D102
-        ctx.save_for_backward(keep)
-        ctx.scale = scale
-        return torch.mul(h, keep).div_(scale)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):  # noqa: D102
-        (keep,) = ctx.saved_tensors
-        return torch.mul(grad, keep).div_(ctx.scale), None, None
-
-
-# The KGAT the dashboard trains on first launch on the bundled sample (core/store/workspace.py
-# FIRST_LAUNCH): two light layers (attention-weighted neighbour sums, no weights) of width 224
-# with their mean as the final embedding, TransR (relations of 64) on the KG's own triples,
-# batches of 4096 at lr 5e-3 for at most SAMPLE_FIRST_LAUNCH_EPOCHS (early stopping on
-# validation, evaluated every 2 epochs).
-# Sample validation NDCG@20 (issue 11, RESULTS.md): width 64 0.170, against 0.118 for the old
-# preset (one bi-interaction layer, concatenated) and 0.155 for LightGCN's; 1 light layer 0.165,
-# 3 layers 0.165, L2 1e-2 0.165. The bi-interaction layer's weights and LeakyReLU were what held
-# KGAT below LightGCN here: dropping them (the light aggregator) closed the gap at equal depth.
-# Width is what KGAT lacked next (session 5): 128 0.186, 192 0.190, 224 with relations of 64
-# 0.197, 256 0.195, while LightGCN stays at 0.163-0.165 from 128 to 256; the driver-linked share
-# of the top-10 rises with it (0.62 -> 0.70). 224 is the widest whose weights file stays under
-# the repository's 5 MB limit.
-SAMPLE_FIRST_LAUNCH = KGATConfig(
-    dim=224,
-    relation_dim=64,
-    layer_dims=(224, 224),
-    reg=1e-5,
-    kg_triples="kg",
-    kg_batch_size=8192,
-    aggregator="light",
-    combine="mean",
-    normalize=False,
-)
-SAMPLE_FIRST_LAUNCH_EPOCHS = 80
-SAMPLE_FIRST_LAUNCH_TRAIN = {"batch_size": 4096, "lr": 5e-3}

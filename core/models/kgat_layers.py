@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 
+import dgl
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -165,3 +166,36 @@ class _CSRMatmulAndRows(torch.autograd.Function):
         if grad_rows is not None:
             out.index_add_(0, ctx.rows, grad_rows)
         return out, None, None, None
+
+
+class MaskedScale(torch.autograd.Function):
+    """h * keep / scale for a constant 0/1 float mask `keep`: bit for bit what autograd gives
+    for `h * (rand >= p) / scale` in value and gradient (multiplying by 0 or 1 is exact, so
+    the order of the mask and the division does not change the gradient), with one temporary
+    instead of three per pass."""
+
+    @staticmethod
+    def forward(ctx, h: Tensor, keep: Tensor, scale: float) -> Tensor:  # noqa: D102
+        ctx.save_for_backward(keep)
+        ctx.scale = scale
+        return torch.mul(h, keep).div_(scale)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # noqa: D102
+        (keep,) = ctx.saved_tensors
+        return torch.mul(grad, keep).div_(ctx.scale), None, None
+
+
+def cf_block(
+    src: Tensor, dst: Tensor, n_items: int, n_entities: int, n_nodes: int
+) -> tuple[Tensor, Tensor, dgl.DGLBlock]:
+    """The CF loss reads final embeddings of users and items only, so KGAT's last layer is
+    computed for them alone, on a block holding just the CKG edges into them (edges src -> dst,
+    messages tail -> head). Returns (those edges' ids int64 [C], the block's rows: items then
+    users, int64 [I + U], the block)."""
+    is_cf = (src < n_items) | (src >= n_entities)
+    eids = is_cf.nonzero().squeeze(1)
+    local = torch.where(src < n_items, src, src - n_entities + n_items)[eids]
+    nodes = torch.cat([torch.arange(n_items), torch.arange(n_entities, n_nodes)]).to(src.device)
+    block = dgl.create_block((dst[eids], local), num_src_nodes=n_nodes, num_dst_nodes=len(nodes))
+    return eids, nodes, block

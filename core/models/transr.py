@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from core.models.base import ModelInputs, Recommender, draw_
 from core.models.layers import segment_matmul
+from core.models.optim import clear_grads, step_all
 from core.models.refit import RefitConfig, RefitResult, fit, history_mask, negatives
 
 
@@ -113,7 +114,6 @@ def run_kg_epoch(
     collision has probability ~degree / n_nodes). `loss_fn(h, r, t, t_neg)` gets int64 [B] on
     the model's device. Returns the mean loss.
     """
-    from core.train.optim import clear_grads, step_all  # here: core.train imports the models
 
     device = next(iter(optimiser.param_groups[0]["params"])).device
     perm = torch.randperm(len(triples), generator=generator)
@@ -124,7 +124,7 @@ def run_kg_epoch(
         h, r, t = triples[idx].to(device).unbind(1)
         loss = loss_fn(h, r, t, neg[idx].to(device))
         clear_grads([optimiser])  # zero_grad() and step(), bit for bit, without torch.optim's
-        loss.backward()  # per-call overhead (core/train/optim.py)
+        loss.backward()  # per-call overhead (core/models/optim.py)
         step_all([optimiser])
         total, steps = total + float(loss), steps + 1
     optimiser.zero_grad(set_to_none=True)  # leave no KG gradients for the CF optimiser

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 
 from core.narrate.base import Backend
 from core.narrate.endpoint import check_allowed, parse_allowed, same_endpoint
+from core.narrate.llamacpp import LlamaCppBackend
+from core.narrate.openai_compat import OpenAICompatBackend
 from core.narrate.template import TemplateBackend
 
 BACKENDS = ("template", "openai", "llamacpp")
@@ -83,8 +85,6 @@ def make_backend(settings: LLMSettings) -> Backend:
     EndpointRefused (a ValueError) for an endpoint the allow-list does not name, and
     BackendError('unavailable') when the llamacpp extra is missing."""
     if settings.backend == "openai":
-        from core.narrate.openai_compat import OpenAICompatBackend
-
         if not settings.base_url:
             raise ValueError("the openai backend needs RECLENS_LLM_BASE_URL or --llm-url")
         check_allowed(settings.base_url, settings.allowed_urls, settings.server_url)
@@ -92,7 +92,5 @@ def make_backend(settings: LLMSettings) -> Backend:
             settings.base_url, settings.model, settings.api_key or None, settings.timeout
         )
     if settings.backend == "llamacpp":
-        from core.narrate.llamacpp import LlamaCppBackend
-
         return LlamaCppBackend(settings.gguf or None)
     return TemplateBackend()

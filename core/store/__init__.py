@@ -1,8 +1,8 @@
 """Persistence: trained-model artifacts (safetensors + JSON, never pickle).
 
-The names below are imported on first use (PEP 562), so `core.store.workspace` and
+The names below are imported on first use (PEP 562), so `core.store.layout` and
 `core.store.feedback` can be imported without torch (the dashboard's warm-up starts before
-the heavy imports)."""
+the heavy imports, app/boot.py)."""
 
 from __future__ import annotations
 

@@ -32,7 +32,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
+from core.data import split_dataset
 from core.models.base import ModelInputs, Recommender
+from core.models.registry import UnknownModelError, make_config, model_class
 
 WEIGHTS, META, METRICS = "weights.safetensors", "meta.json", "metrics.json"
 FORMAT_VERSION = 1
@@ -255,7 +257,6 @@ def load_artifact(folder: str | Path, dataset, device: str | torch.device = "cpu
     Raises ArtifactError when the folder was made for another dataset (fingerprints differ), a
     file is missing or corrupt, the model name is unknown, or the rebuilt split differs.
     """
-    from core.models.registry import UnknownModelError, make_config, model_class
 
     folder = Path(folder)
     meta = read_meta(folder)
@@ -295,7 +296,6 @@ def _check_dataset(folder: Path, meta: dict[str, Any], dataset) -> None:
 
 def rebuild_split(folder: Path, meta: dict[str, Any], dataset):
     """The split recorded in meta, recomputed from the dataset and checked against its hash."""
-    from core.data import split_dataset
 
     info = meta.get("split") or {}
     split = split_dataset(

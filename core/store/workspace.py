@@ -12,13 +12,12 @@ once its artifact is in place, so an interrupted first launch resumes where it s
 every default model was provided the marker says so, and a model deleted later on purpose is
 not brought back.
 
-`python -m core.store.workspace [OUT]` (`make sample-models`) regenerates the bundled sample
-artifacts from `FIRST_LAUNCH`: the one source of truth for what a newcomer sees.
+`python -m core sample-models [OUT]` (`make sample-models`, core.cli.samples) regenerates the
+bundled sample artifacts from `FIRST_LAUNCH`: the one source of truth for what a newcomer sees.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -28,8 +27,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-BUNDLE = ROOT / "sample_data" / "models"
+import torch
+from safetensors import SafetensorError, safe_open
+
+from core.data import load_dataset
+from core.models.kgat_config import (
+    SAMPLE_FIRST_LAUNCH,
+    SAMPLE_FIRST_LAUNCH_EPOCHS,
+    SAMPLE_FIRST_LAUNCH_TRAIN,
+)
+from core.store.artifacts import WEIGHTS, ArtifactError, list_artifacts, read_meta
+from core.store.layout import BUNDLE, artifact_folder, dataset_folder
+from core.store.layout import workspace_dir as workspace_dir  # the layout is part of this API
+from core.store.training import train_model
+from core.train import TrainConfig
+
 MARKER = "first-launch.json"
 
 DEFAULT_MODELS = ("mostpop", "bprmf", "lightgcn", "attention", "kgat")
@@ -54,23 +66,15 @@ FIRST_LAUNCH: dict[str, dict[str, dict[str, Any]]] = {
     "bprmf": {"train": {"epochs": 200, "lr": 2e-3, "batch_size": 2048}, "model": {}},
     "lightgcn": {"train": {"epochs": 150, "lr": 5e-3, "batch_size": 2048}, "model": {}},
     "attention": {"train": {"epochs": 40, "lr": 5e-3, "batch_size": 2048}, "model": {}},
-    # core.models.kgat.SAMPLE_FIRST_LAUNCH (issue 11): two light layers of 224, mean-combined,
-    # TransR on the KG's own triples; won on sample validation NDCG@20 (0.197) over width 64
-    # (0.170), the old one bi-interaction layer (0.118) and LightGCN's preset (0.155)
-    # (RESULTS.md, issue 11 section)
+    # core.models.kgat_config.SAMPLE_FIRST_LAUNCH (issue 11, session 5): two light layers of
+    # 224, mean-combined, TransR on the KG's own triples; the evidence is next to it
     "kgat": {
-        "train": {"epochs": 80, "lr": 5e-3, "batch_size": 4096, "eval_every": 2},
-        "model": {
-            "dim": 224,
-            "relation_dim": 64,
-            "layer_dims": (224, 224),
-            "reg": 1e-5,
-            "kg_triples": "kg",
-            "kg_batch_size": 8192,
-            "aggregator": "light",
-            "combine": "mean",
-            "normalize": False,
+        "train": {
+            "epochs": SAMPLE_FIRST_LAUNCH_EPOCHS,
+            **SAMPLE_FIRST_LAUNCH_TRAIN,
+            "eval_every": 2,
         },
+        "model": dataclasses.asdict(SAMPLE_FIRST_LAUNCH),
     },
 }
 
@@ -83,25 +87,9 @@ def model_order(model: str) -> tuple[int, str]:
     return (PREFERRED.index(model) if model in PREFERRED else len(PREFERRED), model)
 
 
-def workspace_dir(env: dict[str, str] | None = None) -> Path:
-    """$RECLENS_WORKSPACE (default ./workspace), resolved."""
-    env = os.environ if env is None else env
-    return Path(env.get("RECLENS_WORKSPACE", "workspace")).resolve()
-
-
-def dataset_folder(workspace: Path, dataset) -> Path:
-    return Path(workspace) / f"{dataset.name}-{dataset.fingerprint()[:8]}"
-
-
-def artifact_folder(workspace: Path, dataset, model: str) -> Path:
-    return dataset_folder(workspace, dataset) / model
-
-
 def models_for(workspace: Path, dataset) -> dict[str, Path]:
     """model name -> artifact folder for the readable artifacts trained on `dataset` (newest
     wins), best-explained model first."""
-    from core.store.artifacts import list_artifacts
-
     found: dict[str, Path] = {}
     for a in list_artifacts(workspace):
         if a.error is None and a.fingerprint == dataset.fingerprint() and a.model not in found:
@@ -140,8 +128,6 @@ def mark_complete(workspace: Path, dataset, models: tuple[str, ...] = DEFAULT_MO
 
 def bundled_artifact(dataset, model: str, bundle: Path = BUNDLE) -> Path | None:
     """The bundled artifact of `model` made for this dataset (same fingerprint), or None."""
-    from core.store.artifacts import ArtifactError, read_meta
-
     folder = Path(bundle) / model
     try:
         meta = read_meta(folder)
@@ -179,10 +165,6 @@ def install_bundled(workspace: Path, dataset, model: str, bundle: Path = BUNDLE)
 
 def _check_weights(folder: Path) -> None:
     """Open the safetensors file's header and tensor table (cheap: no model is built)."""
-    from safetensors import SafetensorError, safe_open
-
-    from core.store.artifacts import WEIGHTS, ArtifactError
-
     try:
         with safe_open(str(folder / WEIGHTS), framework="pt") as f:
             if not list(f.keys()):
@@ -193,8 +175,6 @@ def _check_weights(folder: Path) -> None:
 
 def train_config(model: str, fast: bool = False):
     """The TrainConfig of `model`'s first-launch training (fast: one epoch, for tests)."""
-    from core.train import TrainConfig
-
     preset = FIRST_LAUNCH.get(model, {"train": {"epochs": 3}})["train"]
     cfg = TrainConfig(**{"patience": 10, **preset})
     if fast:
@@ -217,8 +197,6 @@ def train_default(
 ) -> Path:
     """Train `model` with its first-launch preset and save it (atomically) into the workspace
     (or `out_dir`); returns the artifact folder."""
-    from core.train import train_model
-
     trained = train_model(
         dataset,
         model,
@@ -263,25 +241,8 @@ def provide_defaults(
 def build_bundle(out: Path, models: tuple[str, ...] = DEFAULT_MODELS) -> None:
     """Train the sample's first-launch models into `out/<model>/` (one thread, so the weights
     are the same bytes on every run on the same platform and library versions)."""
-    import torch
-
-    from core.data import load_dataset
-
     torch.set_num_threads(1)
     ds = load_dataset("sample")
     for model in models:
         path = train_default(Path(out), ds, "sample", model, out_dir=Path(out) / model)
         print(f"{model}: {path}", flush=True)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Regenerate the bundled sample artifacts.")
-    parser.add_argument("out", nargs="?", default=str(BUNDLE))
-    parser.add_argument("--models", nargs="*", default=list(DEFAULT_MODELS))
-    args = parser.parse_args(argv)
-    build_bundle(Path(args.out), tuple(args.models))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

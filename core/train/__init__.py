@@ -1,6 +1,6 @@
-"""Training: the model-agnostic `fit` loop, negative sampling and the high-level `train_model`."""
+"""Training: the model-agnostic `fit` loop and negative sampling (`train_model`, which also
+saves the artifact, is core.store.training)."""
 
-from core.train.api import train_model
 from core.train.trainer import (
     Callback,
     TrainConfig,
@@ -17,5 +17,4 @@ __all__ = [
     "TrainingDiverged",
     "fit",
     "resolve_device",
-    "train_model",
 ]

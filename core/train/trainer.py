@@ -23,7 +23,7 @@ import torch
 from core.data.errors import DataError
 from core.eval.runner import evaluate
 from core.models.base import ModelInputs, Recommender
-from core.train.optim import clear_grads, step_all
+from core.models.optim import clear_grads, step_all
 from core.train.sampling import NegativeSampler
 
 LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (users, pos, neg)
@@ -244,7 +244,7 @@ class _Loop:
             neg = self.sampler.sample(users, self.gen)
             loss = self.loss_fn(users, pos, neg)
             clear_grads(self.opts)  # zero_grad(set_to_none=True) and step(), minus the
-            loss.backward()  # per-call overhead of torch.optim (core/train/optim.py)
+            loss.backward()  # per-call overhead of torch.optim (core/models/optim.py)
             step_all(self.opts)
             value = float(loss.detach())
             if not math.isfinite(value):

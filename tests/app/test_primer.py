@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from streamlit.testing.v1 import AppTest
 
-from app import warm
+from app import boot
 from tests.app.conftest import MAIN, element_types
 
 
@@ -67,7 +67,7 @@ def test_main_sends_the_primer_before_it_waits_for_the_imports(tiny_env, monkeyp
     from app import primer
 
     order = []
-    real_start, real_prime = warm.start, primer.prime
+    real_start, real_prime = boot.start, primer.prime
 
     class Recorder:
         def __init__(self, w):
@@ -86,7 +86,7 @@ def test_main_sends_the_primer_before_it_waits_for_the_imports(tiny_env, monkeyp
         order.append("primer sent" if slot is not None else "no primer")
         return slot
 
-    monkeypatch.setattr(warm, "start", lambda *a, **k: Recorder(real_start(*a, **k)))
+    monkeypatch.setattr(boot, "start", lambda *a, **k: Recorder(real_start(*a, **k)))
     monkeypatch.setattr(primer, "prime", prime)
     at = AppTest.from_file(MAIN, default_timeout=120)
     at.run()

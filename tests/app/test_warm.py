@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app import state, warm
+from app import boot, state, warm
 from core.data import load_dataset
 from core.store import workspace as core_ws
 
@@ -16,7 +16,7 @@ def warmed(tiny_env, monkeypatch):
     """A warm-up run to its end (in this thread) over the tiny workspace, installed as the
     process's one."""
     w = warm.WarmUp(tiny_env.workspace.resolve(), str(tiny_env.data))
-    warm._run(w)
+    boot._run(w)
     monkeypatch.setattr(warm, "_WARM", w)
     return w
 
@@ -73,7 +73,7 @@ def test_a_retrained_artifact_is_not_served_from_the_warm_up(tiny_env, warmed):
 
 def test_a_failed_warm_up_leaves_the_accessors_to_load_and_report(tmp_path, monkeypatch):
     w = warm.WarmUp(tmp_path / "ws", str(tmp_path / "no-such-dataset"))
-    warm._run(w)  # the dataset cannot be loaded: logged, every future resolved
+    boot._run(w)  # the dataset cannot be loaded: logged, every future resolved
     assert w.done.is_set() and w.imported.is_set()
     monkeypatch.setattr(warm, "_WARM", w)
     assert warm.dataset(tmp_path / "ws", str(tmp_path / "no-such-dataset")) is None
@@ -84,16 +84,16 @@ def test_the_primer_is_ready_before_the_heavy_imports(tiny_env, monkeypatch):
     """app/primer.py sends it while the warm-up imports torch and DGL, so it must not wait for
     them: step 0 builds it first."""
     seen = {}
-    real = warm._import_heavy
+    real = boot._import_heavy
 
     def import_heavy():
         seen["primer ready"] = w.primer_ready.is_set()
         seen["content"] = sorted(w.primer or {})
         real()
 
-    monkeypatch.setattr(warm, "_import_heavy", import_heavy)
+    monkeypatch.setattr(boot, "_import_heavy", import_heavy)
     w = warm.WarmUp(tiny_env.workspace.resolve(), str(tiny_env.data))
-    warm._run(w)
+    boot._run(w)
     assert seen == {"primer ready": True, "content": ["figure", "frame"]}
     assert w.primer["figure"]["data"][0]["type"] == "heatmap"  # the card's own trace type
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import main
+from core.cli.main import main
 from core.data import DataError, load_dataset
 
 GOOD = {

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from core.data import load_dataset
-from core.data.sample import SampleConfig, _unique_strings, main, write_sample
+from core.data.sample import SampleConfig, main, write_sample
+from core.data.sample_catalog import _unique_strings
 
 
 def test_scaled_1000_is_the_default_that_writes_sample_data():

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from core.cli import main
+from core.cli.main import main
 from tests.models.tiny import paper_kgat_overrides
 
 # the paper's KGAT settings (the KGATConfig defaults before issue 14), two small layers
@@ -19,7 +19,8 @@ TITLES["m3"] = "<script>alert(1)</script>"
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory):
     from core.data import load_dataset
-    from core.train import TrainConfig, train_model
+    from core.store.training import train_model
+    from core.train import TrainConfig
 
     folder = tmp_path_factory.mktemp("data")
     rows = ["user,item"] + [f"u{u},m{(u * 3 + j) % 30}" for u in range(16) for j in range(20)]

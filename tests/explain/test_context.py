@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.explain.context import CSR, ExplainContext
+from core.explain.ckg import CSR
+from core.explain.context import ExplainContext
 from core.models.base import ModelInputs
 from tests.explain.conftest import PlainModel
 

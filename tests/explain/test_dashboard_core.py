@@ -10,7 +10,7 @@ import pytest
 
 from core.explain import api, fidelity, heatmap, present, quality, whatif
 from core.explain.base import Edge, Path
-from core.models.base import NotSupported
+from core.models.base import NotSupported, can_rescore
 from tests.explain.conftest import HOSTILE, PlainModel, toy_inputs
 
 
@@ -81,7 +81,7 @@ def test_profile_needs_rescoring(inputs):
     from core.explain.context import ExplainContext
 
     ctx = ExplainContext.build(PlainModel(inputs.n_users, inputs.n_items), inputs)
-    assert not whatif.supports_history_edits(ctx)
+    assert not can_rescore(ctx.model)
     with pytest.raises(NotSupported):
         whatif.profile_top_k(ctx, 0, [1], 3)
 

@@ -8,7 +8,7 @@ import pytest
 from core.explain import api
 from core.explain.base import Explanation
 from core.explain.context import ExplainContext
-from core.explain.paths import enumerate_paths, join
+from core.explain.kg_paths import enumerate_paths, join
 from tests.explain.conftest import HOSTILE, RandomKGAT, assert_edges_exist
 
 
@@ -164,7 +164,7 @@ def test_influence_paths_share_their_history_items_influence():
     """Honest scores: the paths through a history item split its positive influence (score
     units) in proportion to their plausibility, so the shares shown add up to 1 over all
     paths and a history item's paths add up to its influence."""
-    from core.explain.paths import influence_scored
+    from core.explain.kg_paths import influence_scored
 
     ctx = _clustered_ctx("transe")
     user = 0

@@ -7,8 +7,9 @@ import torch
 
 from core.models import kgat_layers
 from core.models import layers as shared_layers
-from core.models.kgat import KGAT, RECBOLE_DEFAULT, KGATConfig
-from core.models.kgat import PAPER as PAPER_DEFAULT
+from core.models.kgat import KGAT
+from core.models.kgat_config import PAPER as PAPER_DEFAULT
+from core.models.kgat_config import RECBOLE_DEFAULT, KGATConfig
 from tests.models.tiny import (
     check_contract,
     check_history_rescoring,

@@ -1,6 +1,6 @@
 """KGAT's re-fit fast paths against a region-free re-fit written here.
 
-The re-fit objective (core.models.kgat_rescoring): the user's final embedding in each edited
+The re-fit objective (core.models.rescoring.kgat): the user's final embedding in each edited
 CKG as a function of its layer-0 embedding e, against the candidates' final embeddings of that
 edited CKG with the learned e. The independent version below builds every edited CKG from
 scratch and propagates every node through it on every Adam step (autograd through the whole
@@ -17,6 +17,7 @@ import torch
 
 from core.models.refit import RefitConfig, fit, history_mask, negatives
 from core.models.registry import build_model
+from core.models.rescoring.kgat import KGATRescorer
 from tests.models.tiny import (
     check_refit_equals_region_free,
     check_sample_refit,
@@ -109,7 +110,7 @@ def _region_free_refit(model, user: int, histories, config: RefitConfig):
 def test_refit_equals_the_region_free_refit(key, anchored):
     inputs = tiny_inputs()
     model = _trained(key, inputs)
-    assert model._is_affine() == (key in AFFINE)
+    assert model.rescorer().is_affine() == (key in AFFINE)
     config = RefitConfig(steps=10, anchored=anchored)
     got = check_refit_equals_region_free(
         model, inputs.n_items, 5, HISTORIES, config, _region_free_refit
@@ -125,8 +126,8 @@ def test_affine_refit_equals_the_region_restricted_refit(key):
     model = _trained(key, inputs)
     items = torch.arange(inputs.n_items)
     config = RefitConfig(steps=10, anchored=True)
-    fast = model._refit_affine(5, HISTORIES, items, config)
-    general = model._refit_general(5, HISTORIES, items, config)
+    fast = model.rescorer().refit_affine(5, HISTORIES, items, config)
+    general = model.rescorer().refit_general(5, HISTORIES, items, config)
     torch.testing.assert_close(fast.params, general.params, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(fast.scores, general.scores, atol=1e-5, rtol=1e-5)
 
@@ -139,7 +140,7 @@ def test_the_affine_shortcut_would_be_wrong_with_normalised_layers(monkeypatch):
     config = RefitConfig(steps=10)
     items = torch.arange(inputs.n_items)
     expected = _region_free_refit(model, 5, HISTORIES, config)
-    monkeypatch.setattr(type(model), "_is_affine", lambda self: True)
+    monkeypatch.setattr(KGATRescorer, "is_affine", lambda self: True)
     forced = model.refit_histories(5, HISTORIES, items, config)
     assert (forced.params - expected).abs().max() > 1e-3
 
@@ -147,9 +148,10 @@ def test_the_affine_shortcut_would_be_wrong_with_normalised_layers(monkeypatch):
 def test_gain_channel_refuses_non_affine_layers():
     inputs = tiny_inputs()
     model = _trained("paper", inputs)
-    edits, attention = model._edits(5, HISTORIES)
+    rescorer = model.rescorer()
+    edits, attention = rescorer.edits(5, HISTORIES)
     with pytest.raises(ValueError, match="affine"):
-        model._delta(edits, attention, None, gain=True)
+        rescorer.delta(edits, attention, None, gain=True)
 
 
 @pytest.fixture(scope="module")

@@ -189,12 +189,12 @@ def _out_region(model, rows: torch.Tensor, hops: int) -> list[torch.Tensor]:
 
 
 def test_edited_propagation_processes_only_the_edits_region():
-    from core.models.lightgcn_local import EditedPropagation
+    from core.models.rescoring.lightgcn_region import EditedPropagation
 
     inputs, model = _popular_model()
     user = 3
     histories = _edit_patterns(inputs, user)[:-1]  # part two stays out of reach
-    edits = model._edits(user, histories)
+    edits = model.rescorer().edits(user, histories)
     prop = EditedPropagation(model.graph, model._base_layers(), edits, gain=True)
     reach = _out_region(model, edits.rows, 3)
     out_degree = model.graph.out_degrees
@@ -225,7 +225,7 @@ def test_edited_propagation_reads_stored_layers_only_at_the_edited_rows():
     config = RefitConfig(steps=5, anchored=False)
     clean = model.score_with_histories(user, histories, items)
     clean_refit = model.refit_histories(user, histories, items, config)
-    edits = model._edits(user, histories)
+    edits = model.rescorer().edits(user, histories)
     keep = torch.unique(torch.cat([edits.rows, edits.src[edits.row == 0]]))
     poisoned = []
     for layer in model._base.layers:

@@ -112,7 +112,7 @@ def check_history_rescoring(model: Recommender, inputs: ModelInputs) -> None:
 def paper_kgat_overrides(layer_dims: tuple[int, ...] = (8, 8)) -> dict:
     """Model overrides for the paper's KGAT (`core.models.kgat.PAPER`: bi-interaction layers,
     concatenated, normalised) at a test-sized depth, for tests written against that model."""
-    from core.models.kgat import PAPER
+    from core.models.kgat_config import PAPER
 
     fields = ("aggregator", "combine", "normalize", "reg", "kg_triples")
     return {name: getattr(PAPER, name) for name in fields} | {"layer_dims": layer_dims}

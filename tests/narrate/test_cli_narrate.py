@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from core.cli import main
+from core.cli.main import main
 from tests.models.tiny import paper_kgat_overrides
 from tests.narrate.fake_server import FakeServer, chat
 
@@ -21,7 +21,8 @@ TITLES = {f"m{i}": f"Movie {i}" for i in range(30)}
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory):
     from core.data import load_dataset
-    from core.train import TrainConfig, train_model
+    from core.store.training import train_model
+    from core.train import TrainConfig
 
     folder = tmp_path_factory.mktemp("data")
     rows = ["user,item"] + [f"u{u},m{(u * 3 + j) % 30}" for u in range(16) for j in range(20)]

@@ -16,7 +16,8 @@ from core.store import (
     load_artifact,
     read_meta,
 )
-from core.train import TrainConfig, train_model
+from core.store.training import train_model
+from core.train import TrainConfig
 from tests.train.fixture import tiny_dataset
 
 CFG = TrainConfig(epochs=2, batch_size=128, lr=0.01, seed=3)
@@ -302,7 +303,7 @@ def test_the_artifact_lock_refuses_a_second_writer_across_threads_and_processes(
 
 
 def test_cli_train_refuses_while_the_dashboard_trains_the_same_artifact(tmp_path, capsys):
-    from core.cli import main
+    from core.cli.main import main
     from core.store.artifacts import artifact_lock
 
     out = tmp_path / "art"

@@ -18,7 +18,8 @@ from core.explain.registry import supported_methods
 from core.models.base import ModelInputs
 from core.models.registry import MODELS, build_model
 from core.store import load_artifact
-from core.train import TrainConfig, train_model
+from core.store.training import train_model
+from core.train import TrainConfig
 from tests.train.fixture import tiny_dataset
 
 CORE = Path(__file__).resolve().parents[2] / "core"

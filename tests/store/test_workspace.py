@@ -194,10 +194,10 @@ def test_committed_artifacts_load_with_their_recorded_digests():
 
 
 def test_first_launch_kgat_is_the_tuned_sample_preset():
-    """The KGAT a newcomer sees is the one issue 11 measured (core.models.kgat)."""
+    """The KGAT a newcomer sees is the one issue 11 measured (core.models.kgat_config)."""
     import dataclasses
 
-    from core.models.kgat import (
+    from core.models.kgat_config import (
         SAMPLE_FIRST_LAUNCH,
         SAMPLE_FIRST_LAUNCH_EPOCHS,
         SAMPLE_FIRST_LAUNCH_TRAIN,

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from core.cli import main
+from core.cli.main import main
 
 
 @pytest.fixture(scope="module")

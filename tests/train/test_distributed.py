@@ -15,7 +15,8 @@ import torch
 from core.data import load_dataset
 from core.data.sample import SampleConfig, write_sample
 from core.store import load_artifact
-from core.train import TrainConfig, train_model
+from core.store.training import train_model
+from core.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = SampleConfig(n_users=40, n_items=200, n_directors=20, n_actors=80)

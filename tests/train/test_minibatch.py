@@ -109,7 +109,8 @@ def test_train_model_with_a_sampled_minibatch_learns_and_saves_a_loadable_artifa
     tmp_path, model_name
 ):
     from core.store import load_artifact
-    from core.train import TrainConfig, train_model
+    from core.store.training import train_model
+    from core.train import TrainConfig
 
     ds = tiny_dataset()
     cfg = TrainConfig(epochs=3, batch_size=64, patience=0, eval_every=3, device="cpu")
@@ -135,7 +136,7 @@ def test_minibatch_refuses_models_without_a_block_forward():
 
 
 def test_cli_refuses_bad_fanouts_and_models_without_blocks(tmp_path, capsys):
-    from core.cli import main
+    from core.cli.main import main
     from core.data.sample import SampleConfig, write_sample
 
     write_sample(tmp_path, SampleConfig(n_users=40, n_items=200, n_directors=20, n_actors=80))

@@ -15,7 +15,8 @@ import core.train.trainer as trainer
 from core.data import split_dataset
 from core.models.base import ModelInputs
 from core.models.registry import build_model
-from core.train import TrainConfig, fit, train_model
+from core.store.training import train_model
+from core.train import TrainConfig, fit
 from core.train.trainer import NoValidationSet
 from tests.train.fixture import tiny_dataset
 from tests.train.test_trainer import Scripted

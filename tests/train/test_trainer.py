@@ -262,7 +262,7 @@ def test_user_sampling_trains_and_an_unknown_scheme_is_refused():
 
 def test_unset_batch_size_is_the_models_own_and_train_model_records_it(monkeypatch):
     from core.models.bprmf import BPRMF
-    from core.train import train_model
+    from core.store.training import train_model
 
     monkeypatch.setattr(BPRMF, "default_batch_size", 7)
     inputs, split, model = _setup()

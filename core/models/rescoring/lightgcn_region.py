@@ -1,4 +1,5 @@
-"""LightGCN's exact re-scoring on the part of the graph an edit changes.
+"""LightGCN's exact re-scoring on the part of the graph an edit changes (the propagation that
+`LightGCNRescorer` runs).
 
 `EditedPropagation`: B edited versions of one user's history (`RowEdits`: the user's row and
 the added / removed items' rows get new in-edges and degrees) propagated as *changes* against
@@ -32,7 +33,7 @@ import dgl
 import torch
 from torch import Tensor
 
-from core.models.layers import RowEdits, find_rows
+from core.models.rescoring.edits import RowEdits, find_rows, upstream_rows
 
 
 @dataclass(frozen=True)
@@ -283,10 +284,7 @@ def pair_scores_with_edge_weight(
     deg^-1/2. Returns float [P]."""
     n = graph.num_nodes()
     targets = torch.unique(torch.cat([users, items]))
-    need = [targets]  # need[l]: rows whose layer-(K - l) value is read, the pairs' first
-    for _ in range(n_layers - 1):
-        need.append(torch.unique(torch.cat([need[-1], graph.in_edges(need[-1])[0]])))
-    need.reverse()  # need[l - 1]: the rows layer l is computed on
+    need = upstream_rows(graph, targets, n_layers)  # need[l - 1]: the rows layer l runs on
     if n_layers:
         src, dst, eid = graph.in_edges(need[0], form="all")
         order = torch.argsort(dst, stable=True)  # grouped by destination: CSR rows

@@ -1,5 +1,6 @@
-"""`train_model`: split, build, fit, evaluate on test (or, for tuning, on validation only), save.
-The CLI and the dashboard call this."""
+"""`train_model`: split, build, fit, evaluate on test (or, for tuning, on validation only), save
+the artifact. The CLI and the dashboard call this; it sits in the store layer because it writes
+artifacts (core.train below it knows nothing of folders)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,20 @@ from typing import Any
 
 import torch
 
+from core.data import split_dataset
 from core.eval.metrics import item_attribute_matrix
 from core.eval.runner import evaluate_split
 from core.models.base import ModelInputs
 from core.models.registry import build_model, make_config
-from core.store.artifacts import TrainedModel, code_version, save_artifact, split_fingerprint
+from core.store.artifacts import (
+    ArtifactError,
+    TrainedModel,
+    code_version,
+    load_artifact,
+    read_meta,
+    save_artifact,
+    split_fingerprint,
+)
 from core.train.trainer import (
     Callback,
     TrainConfig,
@@ -67,13 +77,9 @@ def train_model(
     Returns a TrainedModel in eval mode with `metrics = {"test": {...}, "per_quartile": [...]}`
     (`"valid"` in place of `"test"` when evaluate_test is False).
     """
-    from core.data import split_dataset
-
     cfg = train_config or TrainConfig()
     device = resolve_device(cfg.device)
     if init_from is not None:  # start from the artifact's settings; overrides may restate them
-        from core.store.artifacts import read_meta
-
         overrides = {**(read_meta(init_from).get("config") or {}), **(overrides or {})}
     config = make_config(model_name, overrides)  # fail on a bad setting before splitting
     if split is None:
@@ -126,8 +132,6 @@ def _warm_start(init_from, dataset, model_name, config, split, model, device) ->
     and split; returns what meta.json records about it (None without init_from)."""
     if init_from is None:
         return None
-    from core.store.artifacts import ArtifactError, load_artifact
-
     warm = load_artifact(init_from, dataset, device)
     meta = warm.meta
     problems = []

@@ -2,7 +2,7 @@
 measure explanation fidelity and latency.
 
 Raw ids in, raw ids and names out. An unknown user or item, or a method the model cannot serve,
-is a one-line error with exit status 2 (core.cli maps UsageError / NotSupported).
+is a one-line error with exit status 2 (core.cli.main maps UsageError / NotSupported).
 """
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ import json
 import time
 from pathlib import Path
 
-from core.explain.base import Explanation, parse_node_id
+from core.cli.common import UsageError, explain_args, internal_id, load_context, progress_bar
+from core.explain import api, fidelity, latency
+from core.explain.fidelity import sample_users
+from core.explain.records import to_raw
+from core.explain.registry import supported_methods
 
 METHODS = ("attention", "paths", "edges", "counterfactual", "influence", "popularity")
 
@@ -30,7 +34,7 @@ def register(sub) -> None:
         default=None,
         help="explanation method (default: the first the model supports)",
     )
-    _common(ex)
+    explain_args(ex)
     ex.set_defaults(handler=cmd_explain)
     bench = sub.add_parser("bench", help="explanation benchmarks of a trained artifact")
     kinds = bench.add_subparsers(dest="bench", required=True)
@@ -46,7 +50,7 @@ def register(sub) -> None:
         help="planted drivers CSV (default: ground_truth.csv next to the data)",
     )
     fid.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    _common(fid)
+    explain_args(fid)
     fid.set_defaults(handler=cmd_bench_fidelity)
     lat = kinds.add_parser("latency", help="p50 / p95 ms per explanation method and whole card")
     lat.add_argument("artifact", help="artifact folder written by `train`")
@@ -62,84 +66,8 @@ def register(sub) -> None:
         " time; meaningful with one torch thread, OMP_NUM_THREADS=1)",
     )
     lat.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    _common(lat)
+    explain_args(lat)
     lat.set_defaults(handler=cmd_bench_latency)
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--dataset", default=None, help="dataset folder (default: the one recorded in the artifact)"
-    )
-    parser.add_argument("--format", default=None, help="dataset format (default: as recorded)")
-    parser.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-
-
-def load_context(artifact: str, dataset: str | None, fmt: str | None, device: str):
-    """(dataset, dataset folder, ExplainContext) for an artifact; errors become UsageError."""
-    from core.cli import UsageError
-    from core.data import load_dataset
-    from core.data.load import resolve_path
-    from core.explain.context import ExplainContext
-    from core.store import ArtifactError, load_artifact, read_meta
-    from core.train import resolve_device
-
-    try:
-        recorded = read_meta(artifact).get("dataset") or {}
-        path = dataset or recorded.get("path")
-        if not path:
-            raise UsageError(f"{artifact}: no dataset path recorded; pass --dataset")
-        ds = load_dataset(path, fmt or recorded.get("format"))
-        trained = load_artifact(artifact, ds, resolve_device(device))
-    except ArtifactError as err:
-        raise UsageError(str(err)) from None
-    return ds, resolve_path(path), ExplainContext.from_dataset(ds, trained.split, trained.model)
-
-
-def _internal(idmap, raw: str, what: str, ds) -> int:
-    from core.cli import UsageError
-
-    idx = idmap.get(raw)
-    if idx is None:
-        examples = ", ".join(idmap.raw[:3])
-        raise UsageError(f"unknown {what} '{raw}' in dataset {ds.name} (e.g. {examples})")
-    return idx
-
-
-def raw_node(ds, nid: str) -> str:
-    """'u:3' -> the user's raw id, 'i:7' / 'e:1503' -> the entity's raw id."""
-    kind, idx = parse_node_id(nid)
-    return ds.user_ids.to_raw(idx) if kind == "u" else ds.entity_ids.to_raw(idx)
-
-
-def to_raw(ds, expl: Explanation) -> dict:
-    """An explanation as JSON-ready data with raw ids (names unescaped)."""
-    cf = expl.counterfactual
-    return {
-        "rank": expl.rank,
-        "item": ds.item_ids.to_raw(expl.item),
-        "title": ds.title(expl.item),
-        "score": expl.score,
-        "method": expl.method,
-        "model": expl.model,
-        "sentence": expl.sentence,
-        "contributions": [
-            {"kind": c.kind, "name": c.name, "weight": c.weight,
-             "id": c.id if c.kind in ("attribute_type", "edge") else raw_node(ds, c.id)}
-            for c in expl.contributions
-        ],
-        "paths": [
-            {"kind": p.kind, "score": p.score,
-             "edges": [[raw_node(ds, e.src), e.relation, raw_node(ds, e.dst)] for e in p.edges],
-             "names": [expl.subgraph.nodes.get(n, "") if expl.subgraph else "" for n in p.nodes]}
-            for p in expl.paths
-        ],
-        "counterfactual": None if cf is None else {
-            "removed": [raw_node(ds, n) for n in cf.removed],
-            "removed_names": list(cf.removed_names),
-            "new_rank": cf.new_rank, "new_score": cf.new_score, "k": cf.k, "valid": cf.valid,
-        },
-    }  # fmt: skip
 
 
 def _print_text(row: dict, per_kind: int = 3, n_paths: int = 3) -> None:
@@ -161,20 +89,17 @@ def _print_text(row: dict, per_kind: int = 3, n_paths: int = 3) -> None:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from core.cli import UsageError
-    from core.explain import api
-    from core.explain.registry import supported_methods
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
     ds, _, ctx = load_context(args.artifact, args.dataset, args.format, args.device)
-    user = _internal(ds.user_ids, args.user, "user", ds)
+    user = internal_id(ds.user_ids, args.user, "user", ds)
     method = args.method or next(iter(supported_methods(ctx)), None)
     if method is None:
         raise UsageError(f"model {ctx.model.name} supports no explanation method")
     if args.item is not None:
         expls = [
-            api.explain(ctx, user, _internal(ds.item_ids, args.item, "item", ds), method, args.k)
+            api.explain(ctx, user, internal_id(ds.item_ids, args.item, "item", ds), method, args.k)
         ]
     else:
         expls = api.explain_top_k(ctx, user, args.k, method)
@@ -200,17 +125,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_fidelity(args: argparse.Namespace) -> int:
-    from core.explain import fidelity
 
     ds, folder, ctx = load_context(args.artifact, args.dataset, args.format, args.device)
     gt = Path(args.ground_truth) if args.ground_truth else Path(folder) / "ground_truth.csv"
     drivers = fidelity.load_ground_truth(gt, ds) if gt.is_file() else None
-    from core.explain.registry import supported_methods
 
     cfg = fidelity.FidelityConfig(n_users=args.users, k=args.k, seed=args.seed)
     methods = args.methods.split(",") if args.methods else None
     offered = [m for m in (methods or supported_methods(ctx)) if m in supported_methods(ctx)]
-    with _bar(len(offered) * args.users, "fidelity", args.no_progress) as bar:
+    with progress_bar(len(offered) * args.users, "fidelity", args.no_progress) as bar:
 
         def step(method: str, done: int) -> None:
             bar.set_postfix_str(method)
@@ -236,20 +159,7 @@ def cmd_bench_fidelity(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bar(total: int, desc: str, disabled: bool):
-    """A tqdm bar on stderr (stdout stays clean for --json)."""
-    import sys
-
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="user", file=sys.stderr, disable=disabled)
-
-
 def cmd_bench_latency(args: argparse.Namespace) -> int:
-    from core.cli import UsageError
-    from core.explain import latency
-    from core.explain.fidelity import sample_users
-    from core.explain.registry import supported_methods
 
     _, _, ctx = load_context(args.artifact, args.dataset, args.format, args.device)
     offered = supported_methods(ctx)
@@ -258,7 +168,7 @@ def cmd_bench_latency(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"model {ctx.model.name} cannot explain by {', '.join(unknown)}")
     users = sample_users(ctx, args.users, args.seed)
-    with _bar(len(users), "latency", args.no_progress) as bar:
+    with progress_bar(len(users), "latency", args.no_progress) as bar:
         clock = time.process_time if args.cpu_time else time.perf_counter
         times = latency.measure(ctx, users, args.k, methods, not args.no_card, bar.update, clock)
     stats = latency.summary(times)

@@ -1,8 +1,9 @@
-"""`python -m core ...`: stats, train, evaluate, recommend, explain, bench, narrate.
+"""`python -m core ...`: stats, train, evaluate, recommend, explain, bench, narrate,
+explain-all, sample-models.
 
-Each command group lives in its own module (cli_data, cli_models, cli_explain) and registers its
-sub-commands here; this file only dispatches and turns expected errors into exit status 2 with a
-one-line message instead of a traceback.
+Each command group lives in its own module of this package and registers its sub-commands here;
+this file only dispatches and turns expected errors into exit status 2 with a one-line message
+instead of a traceback.
 """
 
 from __future__ import annotations
@@ -11,21 +12,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from core.cli import data, explain, export, models, narrate, samples
+from core.cli.common import UsageError
 from core.data.errors import DataError
 from core.models.base import NotSupported
 from core.store.artifacts import ArtifactError
 
-
-class UsageError(Exception):
-    """A request that cannot be served as asked (unknown user, bad artifact, ...)."""
+GROUPS = (data, models, explain, narrate, export, samples)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core import cli_data, cli_explain, cli_export, cli_models, cli_narrate
-
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (cli_data, cli_models, cli_explain, cli_narrate, cli_export):
+    for module in GROUPS:
         module.register(sub)
     return parser
 

@@ -11,13 +11,18 @@ from __future__ import annotations
 import argparse
 import json
 
-from core.narrate.narrator import MODES
+from core.cli.common import UsageError, explain_args, internal_id, load_context
+from core.explain import api
+from core.explain.evidence import build_evidence
+from core.explain.grounding import Checker
+from core.explain.registry import supported_methods
+from core.narrate.base import BackendError
+from core.narrate.config import LLMSettings, make_backend
+from core.narrate.narrator import MODES, narrate
 
 
 def register(sub) -> None:
     """Add `narrate` to the argparse sub-parsers `sub`."""
-    from core.cli_explain import _common
-
     p = sub.add_parser("narrate", help="checked language-model explanations of recommendations")
     p.add_argument("artifact", help="artifact folder written by `train`")
     p.add_argument("--user", required=True, help="raw user id, as in the data files")
@@ -30,13 +35,11 @@ def register(sub) -> None:
     )
     p.add_argument("--llm-url", default=None, help="OpenAI-compatible API root (overrides env)")
     p.add_argument("--llm-model", default=None, help="model name (overrides RECLENS_LLM_MODEL)")
-    _common(p)
+    explain_args(p)
     p.set_defaults(handler=cmd_narrate)
 
 
 def _method(ctx, requested: str | None) -> str:
-    from core.cli import UsageError
-    from core.explain.registry import supported_methods
 
     offered = supported_methods(ctx)
     if requested:
@@ -47,9 +50,6 @@ def _method(ctx, requested: str | None) -> str:
 
 
 def _backend(args):
-    from core.cli import UsageError
-    from core.narrate.base import BackendError
-    from core.narrate.config import LLMSettings, make_backend
 
     try:
         return make_backend(LLMSettings.from_env(url=args.llm_url, model=args.llm_model))
@@ -58,21 +58,16 @@ def _backend(args):
 
 
 def cmd_narrate(args: argparse.Namespace) -> int:
-    from core.cli import UsageError
-    from core.cli_explain import _internal, load_context
-    from core.explain import api
-    from core.explain.evidence import build_evidence
-    from core.explain.grounding import Checker
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
     if args.check is not None and args.item is None:
         raise UsageError("--check needs --item (the explanation to check the text against)")
     ds, _, ctx = load_context(args.artifact, args.dataset, args.format, args.device)
-    user = _internal(ds.user_ids, args.user, "user", ds)
+    user = internal_id(ds.user_ids, args.user, "user", ds)
     method = _method(ctx, args.method)
     if args.item is not None:
-        item = _internal(ds.item_ids, args.item, "item", ds)
+        item = internal_id(ds.item_ids, args.item, "item", ds)
         expls = [api.explain(ctx, user, item, method, args.k)]
     else:
         expls = api.explain_top_k(ctx, user, args.k, method)
@@ -95,8 +90,6 @@ def _print_check(row: dict, args) -> int:
 
 
 def _narrate_all(args, ds, ctx, method: str, expls, checker) -> int:
-    from core.explain.evidence import build_evidence
-    from core.narrate.narrator import narrate
 
     backend = _backend(args)
     rows = []

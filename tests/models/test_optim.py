@@ -1,8 +1,8 @@
-"""core/train/optim.py: the lean Adam step must leave exactly what torch.optim.Adam leaves."""
+"""core/models/optim.py: the lean Adam step must leave exactly what torch.optim.Adam leaves."""
 
 import torch
 
-from core.train.optim import adam_step, clear_grads, step_all
+from core.models.optim import adam_step, clear_grads, step_all
 
 
 def _pair(lr=1e-2, **kw):

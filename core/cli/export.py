@@ -12,6 +12,14 @@ import argparse
 import hashlib
 from pathlib import Path
 
+import torch
+import torch.distributed as dist
+
+from core import export
+from core.cli.common import UsageError, dataset_args, load_context
+from core.train import distributed
+from core.train.distributed import env_rank
+
 
 def register(sub) -> None:
     """Add `explain-all` to the argparse sub-parsers `sub`."""
@@ -33,27 +41,18 @@ def register(sub) -> None:
     ex.add_argument(
         "--random-draws", type=int, default=2, help="random deletions per row (default 2)"
     )
-    ex.add_argument(
-        "--dataset", default=None, help="dataset folder (default: the one recorded in the artifact)"
-    )
-    ex.add_argument("--format", default=None, help="dataset format (default: as recorded)")
+    dataset_args(ex)
     ex.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
     ex.set_defaults(handler=cmd_explain_all)
 
 
 def cmd_explain_all(args: argparse.Namespace) -> int:
-    from core import export
-    from core.cli import UsageError
-    from core.cli_explain import load_context
-    from core.train.distributed import env_rank
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
     rank = env_rank()
     device = args.device
     if rank.world_size > 1:
-        from core.train import distributed
-
         _, resolved = distributed.init(args.device)
         device = str(resolved)
     try:
@@ -77,8 +76,6 @@ def cmd_explain_all(args: argparse.Namespace) -> int:
         totals = _totals(report, rank.world_size)
     finally:
         if rank.world_size > 1:
-            from core.train import distributed
-
             distributed.shutdown()  # after the barrier every rank's shards are in place
     if not rank.is_main:
         return 0
@@ -93,8 +90,6 @@ def cmd_explain_all(args: argparse.Namespace) -> int:
 
 
 def _users(args: argparse.Namespace, ds, ctx) -> list[int]:
-    from core import export
-    from core.cli import UsageError
 
     if args.users is None:
         return export.all_users_with_history(ctx)
@@ -121,9 +116,6 @@ def _totals(report, world_size: int) -> tuple[int, int, int]:
     """(shards written, shards skipped, rows written) summed over the ranks."""
     counts = [len(report.written), len(report.skipped), report.rows]
     if world_size > 1:
-        import torch
-        import torch.distributed as dist
-
         t = torch.tensor(counts, dtype=torch.int64)
         dist.all_reduce(t)
         counts = t.tolist()

@@ -14,6 +14,19 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm import tqdm
+
+from core.cli.common import UsageError, dataset_args
+from core.data import load_dataset
+from core.eval.metrics import item_attribute_matrix
+from core.eval.runner import evaluate_split
+from core.models.base import model_device
+from core.models.registry import MODELS, UnknownModelError, make_config, parse_override
+from core.store.artifacts import artifact_lock
+from core.store.opening import open_artifact
+from core.store.training import train_model
+from core.train import TrainConfig, distributed
+from core.train.minibatch import MiniBatch, MiniBatchError
 
 
 def register(sub) -> None:
@@ -21,7 +34,7 @@ def register(sub) -> None:
     _register_train(sub)
     ev = sub.add_parser("evaluate", help="full-ranking test metrics of a trained artifact")
     ev.add_argument("artifact", help="artifact folder written by `train`")
-    _dataset_args(ev)
+    dataset_args(ev)
     ev.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ev.set_defaults(handler=cmd_evaluate)
@@ -29,7 +42,7 @@ def register(sub) -> None:
     rec.add_argument("artifact", help="artifact folder written by `train`")
     rec.add_argument("--user", required=True, help="raw user id, as in the data files")
     rec.add_argument("-k", type=int, default=10, help="number of items (default 10)")
-    _dataset_args(rec)
+    dataset_args(rec)
     rec.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
     rec.add_argument("--json", action="store_true", help="print JSON instead of a table")
     rec.set_defaults(handler=cmd_recommend)
@@ -109,23 +122,10 @@ def _scale_args(tr: argparse.ArgumentParser) -> None:
     )
 
 
-def _dataset_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--dataset", default=None, help="dataset folder (default: the one recorded in the artifact)"
-    )
-    parser.add_argument("--format", default=None, help="dataset format (default: as recorded)")
-
-
 # --- train ------------------------------------------------------------------------------------
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.cli import UsageError
-    from core.data import load_dataset
-    from core.models.registry import MODELS, UnknownModelError
-    from core.store.artifacts import artifact_lock
-    from core.train import TrainConfig, train_model
-    from core.train.minibatch import MiniBatchError
 
     if args.model not in MODELS:
         raise UsageError(f"unknown model '{args.model}'; known models: {', '.join(sorted(MODELS))}")
@@ -162,8 +162,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         bar.close()
         if rank is not None:
-            from core.train import distributed
-
             distributed.shutdown()
     if not main:
         return 0
@@ -179,12 +177,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _scale_strategy(args: argparse.Namespace, cfg):
     """(strategy or None, (Rank, device) under --distributed or None, extra callbacks)."""
-    from core.cli import UsageError
 
     strategy = None
     if args.minibatch or args.fanouts:
-        from core.train.minibatch import MiniBatch
-
         try:
             fanouts = tuple(int(f) for f in args.fanouts.split(",")) if args.fanouts else ()
         except ValueError:
@@ -196,7 +191,6 @@ def _scale_strategy(args: argparse.Namespace, cfg):
         strategy = MiniBatch(fanouts=fanouts, seed=cfg.seed)
     if not args.distributed:
         return strategy, None, []
-    from core.train import distributed
 
     rank = distributed.init(cfg.device)
     parallel = distributed.DataParallel(inner=strategy)
@@ -204,8 +198,6 @@ def _scale_strategy(args: argparse.Namespace, cfg):
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    from core.cli import UsageError
-    from core.models.registry import parse_override
 
     overrides: dict[str, Any] = {}
     if args.dim is not None:
@@ -216,8 +208,6 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
         overrides[key.strip()] = parse_override(args.model, key.strip(), value.strip())
     if overrides:
-        from core.models.registry import make_config
-
         make_config(args.model, overrides)  # unknown keys fail here, before loading data
     return overrides
 
@@ -250,7 +240,6 @@ class _ProgressBar:
     """tqdm over epochs showing loss and the latest validation metric (a trainer Callback)."""
 
     def __init__(self, epochs: int, monitor: str, enabled: bool) -> None:
-        from tqdm import tqdm
 
         self.key = f"val_{monitor}"
         self.latest: float | None = None
@@ -281,22 +270,10 @@ class _ProgressBar:
 
 
 def _load(args: argparse.Namespace):
-    from core.data import load_dataset
-    from core.store import ArtifactError, load_artifact, read_meta
-    from core.train import resolve_device
-
-    meta = read_meta(args.artifact)
-    recorded = meta.get("dataset") or {}
-    path = args.dataset or recorded.get("path")
-    if not path:
-        raise ArtifactError(f"{args.artifact}: no dataset path recorded; pass --dataset")
-    ds = load_dataset(path, args.format or recorded.get("format"))
-    return ds, load_artifact(args.artifact, ds, resolve_device(args.device))
+    return open_artifact(args.artifact, args.dataset, args.device, args.format)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from core.eval.metrics import item_attribute_matrix
-    from core.eval.runner import evaluate_split
 
     ds, trained = _load(args)
     res = evaluate_split(
@@ -332,8 +309,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from core.cli import UsageError
-    from core.eval.runner import model_device
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
