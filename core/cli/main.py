@@ -12,13 +12,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from core.cli import data, explain, export, models, narrate, samples
+from core.cli import data, explain, export, imports, models, narrate, samples
 from core.cli.common import UsageError
 from core.data.errors import DataError
 from core.models.base import NotSupported
 from core.store.artifacts import ArtifactError
 
-GROUPS = (data, models, explain, narrate, export, samples)
+GROUPS = (data, models, explain, narrate, export, imports, samples)
 
 
 def build_parser() -> argparse.ArgumentParser:
