@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-IMPORTERS: tuple = ()
+from core.cli import import_tables
+
+IMPORTERS: tuple = (import_tables,)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
