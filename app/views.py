@@ -26,6 +26,7 @@ from core.explain.heatmap import HeatmapData, heatmap_data
 from core.explain.present import node_namer, path_shares
 from core.models.base import NotSupported
 from core.safe_text import md
+from core.store.caption import origin_caption
 
 LARGE = 5000  # above this many users a text box replaces the searchable list
 
@@ -123,6 +124,7 @@ def card_parts(
         ),
         edges=tables.edges_frame(expl, name=name),
         measure=measure,
+        origin=origin_caption(state.trained(key, path).meta),
     )
 
 

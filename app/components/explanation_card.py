@@ -109,6 +109,7 @@ class CardParts:
     contributions: pd.DataFrame | None = None
     edges: pd.DataFrame | None = None
     measure: Callable[[], Measured] = Measured
+    origin: str = ""  # what an imported model's card explains (core.store.caption); "" if trained
 
 
 def _feedback(key: str, on_feedback: Callable[[int, str], None]) -> None:
@@ -149,6 +150,8 @@ def show_explanation_card(
 ) -> None:
     """Render the whole card. narrow: stack everything in one column (side-by-side views).
     `narration` (core.narrate.narrator.Narration) replaces the sentence when a model is set."""
+    if parts.origin:
+        st.caption(md(parts.origin))
     if narration is not None:
         show_narration(st, narration, key)
     else:

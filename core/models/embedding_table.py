@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.models.base import ModelInputs, Recommender
+from core.models.base import ModelInputs, Recommender, draw_
 from core.models.refit import RefitConfig, RefitResult, fit, history_mask, negatives
 
 ScoreRule = Literal["dot", "cosine"]
@@ -47,8 +47,7 @@ class EmbeddingTable(Recommender):
         self.config = config
         self.user_emb = nn.Embedding(n_users, config.dim)
         self.item_emb = nn.Embedding(n_items, config.dim)
-        nn.init.zeros_(self.user_emb.weight)  # the import fills both tables
-        nn.init.zeros_(self.item_emb.weight)
+        self.init_weights(None)  # the import then overwrites both tables
         self._train: Tensor = torch.empty(0, 2, dtype=torch.long)
 
     @classmethod
@@ -60,7 +59,9 @@ class EmbeddingTable(Recommender):
         return model.to(device)
 
     def init_weights(self, generator: torch.Generator | None) -> None:
-        """Nothing to draw: the weights are the imported tables."""
+        """A small normal draw, as BPR-MF's; an import replaces it with the tables."""
+        for emb in (self.user_emb, self.item_emb):
+            draw_(emb.weight, nn.init.normal_, generator, std=0.1)
 
     @torch.no_grad()
     def set_tables(self, users: np.ndarray, items: np.ndarray) -> None:
@@ -69,7 +70,13 @@ class EmbeddingTable(Recommender):
             emb.weight.copy_(torch.as_tensor(table, dtype=emb.weight.dtype))
 
     def loss(self, users: Tensor, pos: Tensor, neg: Tensor) -> Tensor:
-        raise NotImplementedError("imported embedding tables are not trained by RecLens")
+        """BPR under the rule, plus the batch L2 of BPR-MF. Imports never train (the registry
+        offers this model only to `import`); the loss keeps it a complete Recommender."""
+        u = self._user(self.user_emb(users))
+        diff = (u * self._items(pos)).sum(1) - (u * self._items(neg)).sum(1)
+        rows = (self.user_emb(users), self.item_emb(pos), self.item_emb(neg))
+        l2 = sum(r.pow(2).sum() for r in rows) / 2 / len(users)
+        return F.softplus(-diff).mean() + self.config.reg * l2
 
     # --- scoring -----------------------------------------------------------------------------
     def _user(self, vectors: Tensor) -> Tensor:

@@ -1,12 +1,13 @@
 """Fit a RecLens model as a surrogate of a black box that can only dump its top-k lists.
 
 The surrogate is an ordinary LightGCN or KGAT built on the dataset's training interactions (the
-users' histories are its input: its graph), trained not on those histories but to reproduce the
+users' histories are its input: its graph), trained to reproduce the
 lists, by ranking distillation (Tang & Wang, KDD 2018): each listed (user, item) is a positive
 against items the user's list does not hold, with the model's own BPR loss; items near the top of
-a list are drawn more often (`top_repeat`). The users with lists are cut into three seeded parts:
-the lists of the first are fitted, the second's top-k lists pick the epoch (recall@k on them is
-their overlap@k), and the third's measure the agreement the surrogate is reported with. Users of
+a list are drawn more often (`top_repeat`), and the histories themselves are positives too
+(`history_weight`), which is all a held-out user contributes. The users with lists are cut into
+three seeded parts: the lists of the first are fitted, the second's top-k lists pick the epoch
+(recall@k on them is their overlap@k), and the third's measure the agreement reported. Users of
 the held-out parts are scored only through their histories, as a new user of the black box would
 be; the agreement on them is therefore what the surrogate reproduces, not what it memorised.
 """
@@ -33,9 +34,17 @@ class SurrogateConfig:
     model: str = "lightgcn"  # "lightgcn" or "kgat"
     k: int = 10  # agreement is measured (and the epoch picked) at this list length
     holdout: tuple[float, float] = (0.1, 0.1)  # shares of listed users for picking and measuring
-    top_repeat: int = 2  # list items ranked within the top k count this many times per epoch
+    # list items ranked within the top k count this many times per epoch. Chosen with
+    # history_weight on validation overlap@10 (RecBole LightGCN lists, ml-100k, 94 users):
+    # 1 -> 0.78, 2 -> 0.84, 4 -> 0.85 without histories; with them 4 -> 0.91, 8 -> 0.93, 16 -> 0.92
+    top_repeat: int = 8
     epochs: int = 300  # upper bound; validation overlap@k stops it earlier
     patience: int = 10  # evaluations without improvement before stopping
+    batch_size: int | None = None  # list pairs per step; None: the model's default
+    lr: float | None = None  # Adam rate; None: the model's default
+    # times each history pair also counts as a positive per epoch: it trains the held-out users'
+    # own vectors on what the black box sees of them (0 -> 0.89, 1 -> 0.90, 2 -> 0.92 at repeat 4)
+    history_weight: int = 1
     seed: int = 2020  # seeds the user cut, the model's start, batches and negatives
     device: str = "cpu"
 
@@ -86,6 +95,8 @@ def fit_surrogate(
     model.init_weights(torch.Generator().manual_seed(cfg.seed))
     users = cut_users(lists.listed_users, cfg.holdout, cfg.seed)
     targets = _distillation_pairs(lists, users["fit"], cfg)
+    history = np.asarray(inputs.train, dtype=np.int64).reshape(-1, 2)
+    targets = np.concatenate([targets] + [history] * cfg.history_weight)
     split = Split(
         train=np.asarray(inputs.train, dtype=np.int64),
         valid=lists.pairs(users["valid"], cfg.k),
@@ -99,6 +110,8 @@ def fit_surrogate(
         monitor=f"recall@{cfg.k}",  # with the list's top k as the relevant set: overlap@k
         seed=cfg.seed,
         device=cfg.device,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
     )
     fit_inputs = dataclasses.replace(inputs, train=targets)
     result = fit(model, fit_inputs, split, train_cfg, callbacks)
