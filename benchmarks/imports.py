@@ -42,7 +42,7 @@ from core.models.base import ModelInputs  # noqa: E402
 from core.models.registry import build_model  # noqa: E402
 from core.store.imported import _split, import_embeddings, import_lists  # noqa: E402
 from core.store.training import train_model  # noqa: E402
-from core.train.surrogate import SurrogateConfig, cut_users  # noqa: E402
+from core.train.surrogate import SurrogateConfig, cut_users, fit_surrogate  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "imports"
 
@@ -154,6 +154,19 @@ def references(ds, files: dict[str, Path], work: Path) -> dict[str, dict]:
     return out
 
 
+def tune(case: str, settings: list[str]) -> None:
+    """Validation only: fit a surrogate of RecBole's lists per JSON of SurrogateConfig fields
+    and print its best validation overlap@10; the held-out users are never scored."""
+    ds = load_dataset(VS_OUT / "splits" / case)
+    lists = read_lists(OUT / f"{case}-lightgcn" / "lists.csv", ds)
+    inputs = ModelInputs.from_dataset(ds, _split(ds))
+    for text in settings:
+        result = fit_surrogate(inputs, lists, SurrogateConfig(**json.loads(text))).result
+        row = {"settings": text, "valid": round(result.best_score, 4)}
+        row.update(best=result.best_epoch, epochs=result.epochs_run)
+        print(json.dumps(row), flush=True)
+
+
 def table(rows: list[dict]) -> str:
     keys = list(rows[0])
 
@@ -171,11 +184,22 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", nargs="*", default=["ml100k"], help="ml100k, ml100k-kg")
     p.add_argument("--fresh", action="store_true", help="re-run RecBole and ALS")
+    p.add_argument(
+        "--systems", nargs="*", default=["RecBole", "numpy"], help="RecBole and/or numpy (ALS)"
+    )
+    p.add_argument("--tune", nargs="*", default=None, help="SurrogateConfig JSONs: valid only")
     args = p.parse_args()
+    if args.tune is not None:
+        tune(args.cases[0], args.tune)
+        return 0
     if not PEER_PY.exists():
         p.error(f"{PEER_PY} not found: run `make peer` first")
     for case in args.cases:
-        files = make_files(case, args.fresh)
+        files = {
+            name: folder
+            for name, folder in make_files(case, args.fresh).items()
+            if name.split()[0] in args.systems
+        }
         ds = load_dataset(VS_OUT / "splits" / case)
         work = OUT / f"{case}-artifacts"
         emb = [

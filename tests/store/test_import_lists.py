@@ -143,13 +143,14 @@ def test_a_surrogate_reproduces_lists_on_held_out_users(tmp_path, sample):
     assert origin.kind == "surrogate" and origin.summary.startswith("surrogate of lists, ")
 
 
-def test_cli_imports_lists_and_the_artifact_explains(tmp_path, sample, capsys):
+@pytest.mark.parametrize("surrogate", ["lightgcn", "kgat"])
+def test_cli_imports_lists_and_the_artifact_explains(tmp_path, sample, capsys, surrogate):
     path = _teacher_lists(sample, tmp_path / "lists.csv")
     out = tmp_path / "art"
     argv = ["import", "lists", str(path), "--dataset", "sample", "--out", str(out)]
-    assert main([*argv, "--epochs", "2", "--surrogate", "lightgcn"]) == 0
+    assert main([*argv, "--epochs", "1", "--surrogate", surrogate]) == 0
     text = capsys.readouterr().out
-    assert "lightgcn surrogate agrees" in text and "held-out users" in text
+    assert f"{surrogate} surrogate agrees" in text and "held-out users" in text
     ctx = ExplainContext.from_artifact(out)
     assert origin_of(ctx.artifact.meta).kind == "surrogate"
     assert main(["explain", str(out), "--user", "u0001", "-k", "1"]) == 0
