@@ -4,7 +4,11 @@ agreement; a model trained here carries nothing extra."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +23,8 @@ from core.store.caption import REFIT_NOTE, origin_caption
 from core.store.imported import import_embeddings
 from core.store.layout import artifact_folder
 from core.store.origin import Origin
-from tests.app.conftest import MAIN
+from tests.app.conftest import MAIN, ROOT
+from tests.app.test_browser import ARGS, CHROMIUM, Guarded, _free_port, wait_until_serving
 
 LIBRARY = "Sys *x* ![i](http://example.com/i.png)"  # data text: must stay text on the card
 
@@ -81,3 +86,45 @@ def test_the_user_explorer_card_of_imported_embeddings_says_so(imported_ws, monk
     # the rest of the card is there: the deletion curve of the re-fitted user vector
     assert len(at.get("plotly_chart")) >= 1
     assert any(c.startswith("Removing the 3 history items") for c in captions), captions
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin")
+def test_the_imported_card_in_chromium(imported_ws, tiny_env):
+    """The launched dashboard draws an imported model's whole card: its origin line, the
+    influence contributions, the deletion curve of the re-fitted user vector and the
+    counterfactual, with nothing fetched off localhost."""
+    from playwright.sync_api import sync_playwright
+
+    ws, ds = imported_ws
+    port = _free_port()
+    env = {**os.environ, **tiny_env.env, "RECLENS_WORKSPACE": str(ws)}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port)]
+    cmd += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    cmd += ["--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    url = f"http://localhost:{port}"
+    try:
+        wait_until_serving(proc, url, 60, lambda: proc.stderr.read().decode())
+        user = ds.user_ids.to_raw(3)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            guarded = Guarded(browser)
+            page = guarded.page()
+            link = f"{url}/?page=user_explorer&model=embeddings&user={user}&method=influence"
+            page.goto(link, wait_until="domcontentloaded")
+            page.get_by_text("Explains imported embeddings", exact=False).wait_for(timeout=90_000)
+            page.get_by_text("Removing the 3 history items", exact=False).wait_for(timeout=90_000)
+            assert page.get_by_text(REFIT_NOTE, exact=False).count() >= 1
+            assert page.get_by_text("Sys *x* ![i]", exact=False).count() >= 1  # literal text
+            assert page.locator(".js-plotly-plot svg.main-svg").count() >= 1  # deletion curve
+            artifacts = ROOT / "tests" / "artifacts"
+            artifacts.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(artifacts / "imported_card.png"), full_page=True)
+            browser.close()
+        assert guarded.attempted == [] and guarded.dialogs == []
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
