@@ -200,3 +200,12 @@ def test_embeddings_are_import_only(tmp_path, capsys):
     assert "embeddings" in IMPORT_ONLY and "embeddings" not in trainable_models()
     assert main(["train", "sample", "--model", "embeddings", "--out", str(tmp_path / "x")]) == 2
     assert "made by `python -m core import`" in capsys.readouterr().err
+
+
+def test_a_pickled_npy_is_refused_without_unpickling(tmp_path, ds):
+    arr = np.empty((2, 1), dtype=object)
+    arr[0, 0], arr[1, 0] = [1.0], [2.0]
+    np.save(tmp_path / "u.npy", arr, allow_pickle=True)
+    (tmp_path / "u.txt").write_text("u0\nu1\n")
+    with pytest.raises(DataError, match=r"u\.npy: not a numeric \.npy array"):
+        read_vectors(tmp_path / "u.npy", tmp_path / "u.txt")
