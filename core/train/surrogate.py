@@ -20,13 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.data import Split
+from core.data import DataError, Split
 from core.eval.agreement import Agreement, agreement
 from core.models.base import ModelInputs, Recommender
 from core.models.registry import build_model
 from core.train.trainer import Callback, TrainConfig, TrainResult, fit
 
 SURROGATES = ("lightgcn", "kgat")
+MIN_USERS = 10  # listed users needed: at least one each to fit, pick the epoch and measure
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,12 @@ def fit_surrogate(
     """Fit `config.model` to reproduce `lists` (core.data.toplists.TopLists) over `inputs`
     (the dataset's training interactions: the histories). overrides: model settings."""
     cfg = config or SurrogateConfig()
+    if len(lists.listed_users) < MIN_USERS:
+        raise DataError(
+            f"lists for {len(lists.listed_users)} users; a surrogate needs at least {MIN_USERS}, "
+            "since some users' lists are held out to pick the epoch and to measure agreement",
+            path=lists.path,
+        )
     model = build_model(cfg.model, inputs, overrides, cfg.device)
     model.init_weights(torch.Generator().manual_seed(cfg.seed))
     users = cut_users(lists.listed_users, cfg.holdout, cfg.seed)

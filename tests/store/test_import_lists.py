@@ -163,3 +163,12 @@ def test_a_lists_file_with_an_unknown_user_fails_the_command_cleanly(tmp_path, c
     assert main(argv) == 2
     assert "user id 'nobody' is not in the dataset" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
+
+
+def test_lists_of_too_few_users_are_refused_before_fitting(tmp_path, ds):
+    rows = [f"u{u},i{i},{i + 1}" for u in range(4) for i in range(5)]
+    path = _write(tmp_path / "l.csv", rows, header="user,item,rank")
+    with pytest.raises(
+        DataError, match=r"l\.csv: lists for 4 users; a surrogate needs at least 10"
+    ):
+        import_lists(ds, path)
