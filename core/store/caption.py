@@ -7,6 +7,7 @@ from typing import Any
 
 from core.store.origin import CHECKPOINT, EMBEDDINGS, SURROGATE, origin_of
 
+NAMES = {"lightgcn": "LightGCN", "kgat": "KGAT"}
 REFIT_NOTE = "user vector re-fitted on the edited history, item vectors frozen"
 
 
@@ -20,15 +21,17 @@ def origin_caption(meta: dict[str, Any]) -> str:
     source = f" from {origin.library}" if origin.library not in ("", "RecLens") else ""
     if origin.kind == SURROGATE:
         key = next((k for k in m if k.startswith("agreement@") and "_" not in k), "")
-        k = key.split("@")[1] if key else "10"
-        figure = f"agrees {m[key]:.2f}@{k}" if key else "was fitted"
-        corr = m.get("rank_corr")
-        detail = f"; rank correlation {corr:.2f}" if isinstance(corr, (int, float)) else ""
-        users = m.get("heldout_users")
-        on = f" on {users:.0f} held-out users" if isinstance(users, (int, float)) else ""
+        figure = f"agrees {m[key]:.2f}@{key.split('@')[1]}" if key else "was fitted"
+        notes = []
+        if isinstance(m.get("heldout_users"), (int, float)):
+            notes.append(f"on {m['heldout_users']:.0f} held-out users")
+        if isinstance(m.get("rank_corr"), (int, float)):
+            notes.append(f"rank correlation {m['rank_corr']:.2f}")
+        detail = f" ({', '.join(notes)})" if notes else ""
+        model = NAMES.get(origin.model, origin.model)
         return (
-            f"Explains a surrogate that {figure} with your lists{source} (a {origin.model} "
-            f"fitted to them{on}{detail}). Fidelity and counterfactuals measure the surrogate."
+            f"Explains a surrogate that {figure} with your lists{source}{detail}: a {model} "
+            "fitted to reproduce them. Fidelity and counterfactuals measure the surrogate."
         )
     if origin.kind == EMBEDDINGS:
         rule = origin.settings.get("score", "dot")
