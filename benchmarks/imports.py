@@ -156,12 +156,15 @@ def references(ds, files: dict[str, Path], work: Path) -> dict[str, dict]:
 
 def tune(case: str, settings: list[str]) -> None:
     """Validation only: fit a surrogate of RecBole's lists per JSON of SurrogateConfig fields
-    and print its best validation overlap@10; the held-out users are never scored."""
+    (plus "overrides": model settings) and print its best validation overlap@10; the
+    held-out users' agreement is never printed."""
     ds = load_dataset(VS_OUT / "splits" / case)
     lists = read_lists(OUT / f"{case}-lightgcn" / "lists.csv", ds)
     inputs = ModelInputs.from_dataset(ds, _split(ds))
     for text in settings:
-        result = fit_surrogate(inputs, lists, SurrogateConfig(**json.loads(text))).result
+        fields = json.loads(text)
+        overrides = fields.pop("overrides", None)  # model settings, e.g. {"reg": 1e-5}
+        result = fit_surrogate(inputs, lists, SurrogateConfig(**fields), overrides=overrides).result
         row = {"settings": text, "valid": round(result.best_score, 4)}
         row.update(best=result.best_epoch, epochs=result.epochs_run)
         print(json.dumps(row), flush=True)
