@@ -31,7 +31,9 @@ def register(sources: argparse._SubParsersAction) -> None:
     emb.set_defaults(handler=cmd_embeddings)
     lst = sources.add_parser("lists", help="a black box's top-k lists, explained by a surrogate")
     lst.add_argument("lists", help="user,item,rank[,score] table: .csv or .parquet")
-    lst.add_argument("--surrogate", choices=SURROGATES, default="lightgcn")
+    lst.add_argument(
+        "--surrogate", choices=SURROGATES, default="lightgcn", help="model fitted (lightgcn)"
+    )
     lst.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 300)")
     lst.add_argument("--seed", type=int, default=None, help="seed of the fit (default 2020)")
     _common(lst)
