@@ -95,6 +95,8 @@ class Evidence:
     template: str
     numbers: tuple[float, ...]  # every number a text may state (scores, weights, ranks, k)
     links: tuple[Link, ...]
+    # what each number is ("the item's rank", "P1's share of the path evidence"), for attribution
+    number_labels: tuple[tuple[float, str], ...] = ()
 
     @property
     def entities(self) -> frozenset[str]:
@@ -207,6 +209,16 @@ def _links(paths: tuple[EvidencePath, ...], user: str, item: str, weights, cf) -
         for (i, a), (j, b) in zip(named, named[1:], strict=False):
             rel = relation_key(p.hops[i].relation) if j == i + 1 else "co_liked"
             out.append(Link(a, b, rel, (p.pid,)))
+        # two items through one entity share it: "Gravity shares a director with The Martian"
+        for i in range(1, len(p.hops)):
+            a, b, c = p.hops[i - 1].src, p.hops[i].src, p.hops[i].dst
+            key = relation_key(p.hops[i - 1].relation)
+            if (
+                b.startswith("e:")
+                and a.startswith("i:")
+                and relation_key(p.hops[i].relation) == key
+            ):
+                out.append(Link(a, c, key, (p.pid,)))
     for w in weights:
         if w.kind in ("history_item", "entity") and w.id != item:
             out.append(Link(w.id, item, "attention", ()))
@@ -222,17 +234,27 @@ def _links(paths: tuple[EvidencePath, ...], user: str, item: str, weights, cf) -
     return tuple(Link(a, b, r, tuple(sorted(p))) for (a, b, r), p in merged.items())
 
 
-def _numbers(expl: Explanation, paths, weights, cf) -> tuple[float, ...]:
-    nums = [expl.score, float(expl.rank), float(len(paths))]
-    nums += [p.score for p in paths] + [h.weight for p in paths for h in p.hops]
-    nums += [p.share for p in paths]  # a text may state them as percentages
-    nums += [w.weight for w in weights]
+def _numbers(expl: Explanation, paths, weights, cf) -> list[tuple[float, str]]:
+    """(value, what it is) for every number a text may state."""
+    nums = [(expl.score, "the item's score"), (float(expl.rank), "the item's rank")]
+    nums.append((float(len(paths)), "the number of paths"))
+    for p in paths:
+        nums += [(p.score, f"{p.pid}'s score"), (p.share, f"{p.pid}'s share of the paths")]
+        nums += [(h.weight, f"a hop weight on {p.pid}") for h in p.hops]
+    nums += [(w.weight, f'the weight of "{w.name}"') for w in weights]
     if cf is not None:
-        nums += [float(cf.new_rank), float(cf.k), float(len(cf.removed))]
-    nums += [float(v) for v in expl.extra.values() if isinstance(v, int | float)]
+        nums += [(float(cf.new_rank), "the rank without the removed items")]
+        nums += [(float(cf.k), "the list size"), (float(len(cf.removed)), "the items removed")]
+    for key, v in expl.extra.items():
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            nums.append((float(v), key.replace("_", " ")))
     if expl.counterfactual is not None:
-        nums.append(expl.counterfactual.new_score)
-    return tuple(sorted({float(x) for x in nums if math.isfinite(float(x))}))
+        nums.append((expl.counterfactual.new_score, "the score without the removed items"))
+    out: dict[float, str] = {}
+    for x, label in nums:
+        if math.isfinite(float(x)):
+            out.setdefault(float(x), label)
+    return sorted(out.items())
 
 
 def _select_paths(expl: Explanation, lexicon: Lexicon, max_paths: int) -> list:
@@ -295,6 +317,7 @@ def build_evidence(
         c = expl.counterfactual
         cf = EvidenceCounterfactual(c.removed, c.removed_names, c.new_rank, c.k, c.valid)
     weights_t = tuple(weights)
+    labels = _numbers(expl, paths, weights_t, cf)
     return Evidence(
         user=expl.user,
         user_name=str(expl.extra.get("user_name", f"user {expl.user}")),
@@ -308,8 +331,9 @@ def build_evidence(
         weights=weights_t,
         counterfactual=cf,
         template=expl.sentence,
-        numbers=_numbers(expl, paths, weights_t, cf),
+        numbers=tuple(x for x, _ in labels),
         links=_links(paths, node_id("u", expl.user), item, weights_t, cf),
+        number_labels=tuple(labels),
     )
 
 

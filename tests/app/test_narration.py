@@ -42,7 +42,10 @@ def test_view_of_a_failed_check_shows_the_template_and_why():
     view = narration_view(narrate(hand_evidence(), _Scripted(bad), hand_checker()))
     assert view["text"] == hand_evidence().template and view["template"] is None
     assert "failed the grounding check" in view["label"]
-    assert view["violations"] == ['foreign_entity: "Mr. Nobody" is not in the evidence']
+    assert view["violations"] == [
+        'unsupported: "b>rocks</b" is stated nowhere in the evidence',
+        'foreign_entity: "Mr. Nobody" is not in the evidence',
+    ]
 
 
 def test_view_of_the_plain_template_has_no_label():

@@ -78,7 +78,7 @@ ADVERSARIAL = [
      "Science Fiction [P2].", set()),
     ("the martian stars matt damon, as interstellar does.", set()),
     ("Martian is directed by Ridley Scott, who also directed Gravity.", set()),  # alias
-    ("The Martian is like Moonlight.", set()),  # word-bounded: "Moon" is not named
+    ("The Martian is like Moonlight.", {"unsupported"}),  # word-bounded: not "Moon", but a name
     ("Moon, from your history, led to The Martian.", set()),  # "history" is a word here
     # foreign entity
     ("The Martian was directed by Ridley Scott, like Mr. Nobody.", {"foreign_entity"}),
@@ -94,7 +94,7 @@ ADVERSARIAL = [
     # invented numbers
     ("The Martian scores 0.95 and is directed by Ridley Scott [P1].", {"number"}),
     ("The Martian is your number 1 pick.", {"number"}),
-    ("The Martian is 75% likely to please you.", {"number"}),
+    ("The Martian is 75% likely to please you.", {"number", "unsupported"}),
     # wrong citations
     ("Moon shares its genre, Science Fiction, with The Martian [P1].", {"citation"}),
     ("The Martian was directed by Ridley Scott [P4].", {"citation"}),
