@@ -16,7 +16,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from core.explain.base import Explanation, node_id
-from core.explain.lexicon import Lexicon, relation_key, verbalise
+from core.explain.lexicon import Lexicon, relation_key, role_noun, verbalise
 
 MAX_PATHS = 3
 MAX_WEIGHTS = 5
@@ -97,6 +97,7 @@ class Evidence:
     links: tuple[Link, ...]
     # what each number is ("the item's rank", "P1's share of the path evidence"), for attribution
     number_labels: tuple[tuple[float, str], ...] = ()
+    anonymous: tuple[str, ...] = ()  # entities with no name, called by role (readable.py)
 
     @property
     def entities(self) -> frozenset[str]:
@@ -126,7 +127,7 @@ class Evidence:
             f'Recommended item: "{self.item_name}" (rank {self.rank}, score {_num(self.score)})'
         ]
         for p in self.paths:
-            steps = " ".join(_hop_text(h) for h in p.hops)
+            steps = _shared_text(p, self.anonymous) or " ".join(_hop_text(h) for h in p.hops)
             lines.append(f"[{p.pid}] ({_share(p.share)} of the path evidence): {steps}")
         liked = [w for w in self.weights if w.kind == "history_item"]
         if liked:
@@ -174,6 +175,17 @@ def _hop_text(h: Hop) -> str:
     if h.relation.startswith("~"):  # entity -> item: state it of the item
         return _fact(h.dst_name, h.phrase, h.src_name, also=True) + "."
     return _fact(h.src_name, h.phrase, h.dst_name, also=False) + ";"
+
+
+def _shared_text(p: EvidencePath, anonymous: tuple[str, ...]) -> str:
+    """'the user liked "A"; "A" and "B" share an actor.' for a path through a nameless entity."""
+    hops = p.hops
+    if len(hops) != 3 or hops[1].dst not in anonymous:
+        return ""
+    noun = role_noun(hops[1].relation)
+    article = "an" if noun[:1] in "aeiou" else "a"
+    a, b = hops[0].dst_name, hops[2].dst_name
+    return f'the user liked "{a}"; "{a}" and "{b}" share {article} {noun}.'
 
 
 def _fact(subject: str, phrase: str, obj: str, also: bool) -> str:
@@ -334,6 +346,7 @@ def build_evidence(
         numbers=tuple(x for x, _ in labels),
         links=_links(paths, node_id("u", expl.user), item, weights_t, cf),
         number_labels=tuple(labels),
+        anonymous=tuple(sorted(expl.extra.get("entity_ids", {}))),
     )
 
 

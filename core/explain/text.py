@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from core.explain.base import Explanation, Path
+from core.explain.lexicon import role_noun
 from core.subgraph import relation_phrase
 
 
@@ -36,6 +37,14 @@ def _path_sentence(expl: Explanation, path: Path) -> str:
         entity = path.nodes[2]
         via = [p.nodes[1] for p in expl.paths if p.kind == path.kind and p.nodes[2] == entity]
         liked = [names[n] for n in dict.fromkeys(via) if n in names][:2]
+        if entity in expl.extra.get("entity_ids", {}):  # no name: say what it is (readable.py)
+            noun = role_noun(path.edges[1].relation)
+            article = "an" if noun[:1] in "aeiou" else "a"
+            verb = "share" if len(liked) > 1 else "shares"
+            return (
+                f"Recommended because you liked {names_list(liked)}, which {verb} {article} "
+                f'{noun} with "{target}".'
+            )
         rel = relation_phrase(path.edges[2].relation)
         return (
             f'Recommended because you liked {names_list(liked)}, which, like "{target}", '
