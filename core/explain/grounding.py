@@ -219,8 +219,10 @@ class Checker:
                 continue
             # the phrase states a fact between its nearest named neighbours ("A ... directed
             # by B"); with one neighbour, a fact touching it; with none, any fact of the evidence
-            before = [m for m in named if m.end <= ps][-1:]
             after = [m for m in named if m.start >= pe][:1]
+            # "A is linked to B (genre)": with nothing after it, the phrase joins the two
+            # names before it
+            before = [m for m in named if m.end <= ps][-1 if after else -2 :]
             ends = [nodes[m] for m in before + after]
             if len(ends) == 2:
                 pool = [lk for lk in ev.links if _joins(lk, ends[0], ends[1])]

@@ -102,7 +102,8 @@ def sentence(expl: Explanation) -> str:
         )
     if not liked:
         return _path_sentence(expl, expl.paths[0]) if expl.paths else ""
-    text = f"Recommended mostly because you liked {names_list(liked)}"
+    # the item is named, so a checked text can be told from one about another item
+    text = f'"{target}" is recommended mostly because you liked {names_list(liked)}'
     on_paths = {n for p in expl.paths for n in p.nodes[1:-1]}  # a shown path backs the claim
     entities = [
         c for c in expl.contributions if c.kind == "entity" and c.weight > 0 and c.id in on_paths
