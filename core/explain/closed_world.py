@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Literal
 
 from core.explain.evidence import Evidence
-from core.explain.lexicon import STOPWORDS, Mention, relation_key, relation_phrases, tokens
+from core.explain.lexicon import (
+    STOPWORDS,
+    Mention,
+    relation_key,
+    relation_phrases,
+    role_noun,
+    tokens,
+)
 
 VOCABULARY_FILE = Path(__file__).with_name("discourse_vocabulary.txt")
 _SECTION = re.compile(r"^\[[a-z_]+\]$")
@@ -159,13 +166,26 @@ def relation_attribution(text: str, s: int, e: int, rels, pool, ev: Evidence) ->
     names = _names(ev)
     if links:
         lk = links[0]
-        phrase = (relation_phrases(lk.relation) or (lk.relation,))[0]
-        what = f'"{names.get(lk.a, lk.a)}" {phrase} "{names.get(lk.b, lk.b)}"'
+        a, b = _oriented(lk, ev)
+        if a.startswith("i:") and b.startswith("i:"):  # two items through one entity
+            what = f'"{names.get(a, a)}" and "{names.get(b, b)}" share {role_noun(lk.relation)}s'
+        else:
+            phrase = (relation_phrases(lk.relation) or (lk.relation,))[0]
+            what = f'"{names.get(a, a)}" {phrase} "{names.get(b, b)}"'
         ids: tuple[str, ...] = (lk.a, lk.b)
     else:
         what, ids = f"an attribute type the model weighted ({', '.join(sorted(rels))})", ()
     where = f" (on {', '.join(pids)})" if pids else ""
     return Attribution(s, e, text[s:e], "relation", ids, pids, what + where)
+
+
+def _oriented(lk, ev: Evidence) -> tuple[str, str]:
+    """The link's ends as the stored triple reads them (head, tail)."""
+    for p in ev.paths:
+        for h in p.hops:
+            if {h.src, h.dst} == {lk.a, lk.b} and relation_key(h.relation) == lk.relation:
+                return (h.dst, h.src) if h.relation.startswith("~") else (h.src, h.dst)
+    return lk.a, lk.b
 
 
 def number_attribution(text: str, s: int, e: int, value_ok) -> Attribution:

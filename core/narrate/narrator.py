@@ -66,6 +66,8 @@ class Narration:
             "verdict": self.verdict,
             "grounded": self.report.grounded if self.report else None,
             "violations": [v.__dict__ for v in self.violations],
+            # what each span of the shown text rests on (path, hop or number)
+            "attributions": [a.to_dict() for a in self.report.attributions] if self.report else [],
             "template": self.template,
             "backend": self.backend,
             "model": self.model,

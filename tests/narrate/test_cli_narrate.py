@@ -99,6 +99,10 @@ def test_check_any_text(artifact, capsys):
     base = ["narrate", artifact, "--user", "u1", "--item", expl["item"], "--json", "--check"]
     ok = _json(capsys, base + [expl["sentence"]])
     assert ok["grounded"] is True and ok["violations"] == []
+    # --json gives what each verified span rests on, as the dashboard shows it
+    spans = {a["span"]: a for a in ok["attributions"]}
+    assert expl["title"] in spans and spans[expl["title"]]["kind"] == "entity"
+    assert all(ok["text"][a["start"] : a["end"]] == a["span"] for a in ok["attributions"])
     foreign = next(t for i, t in TITLES.items() if t not in json.dumps(expl))
     bad = _json(capsys, base + [f"{expl['title']} is loved by fans of {foreign}."])
     assert bad["grounded"] is False and bad["hallucinated"] is True
