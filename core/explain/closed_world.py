@@ -144,6 +144,53 @@ def _overlaps(s: int, e: int, spans) -> bool:
     return any(a < e and s < b for a, b in spans)
 
 
+# --- claims the word list alone cannot hold -------------------------------------------------
+
+# a history word says the user liked the name next to it: "you liked X", "X, which you liked"
+HISTORY_WORDS = frozenset(
+    "liked enjoyed loved watched rated seen read listened interacted chose".split()
+)
+NEGATIONS = frozenset("not no never nor neither none".split())
+_BETWEEN = re.compile(r'^[\s"“”,]*(?:(?:both|the|a|an)\s+[\s"“]*)?$', re.I)
+_YOU = re.compile(r"\b(?:you|the user)\s+(?:have\s+|had\s+|also\s+|once\s+)?$", re.I)
+_WHICH_YOU = re.compile(r"(?:which|that|who|whom)\s+(?:you|the user)\s+(?:have\s+|had\s+)?$", re.I)
+
+
+def history_claims(text: str, s: int, e: int, mentions: list[Mention]):
+    """(history word span, the mention it says the user liked) within sentence [s, e)."""
+    out = []
+    sent = [m for m in mentions if s <= m.start < e]
+    for tok, ts, te in tokens(text[s:e]):
+        if tok not in HISTORY_WORDS:
+            continue
+        ts, te = ts + s, te + s
+        if not _YOU.search(text[s:ts]):
+            continue  # "other users who liked X" says nothing of the user's history
+        after = [m for m in sent if m.start >= te and _BETWEEN.match(text[te : m.start])]
+        if after:
+            out.append(((ts, te), after[0]))
+            continue
+        before = [m for m in sent if m.end <= ts]
+        if before and _WHICH_YOU.search(text[before[-1].end : ts].lstrip(" ,")):
+            out.append(((ts, te), before[-1]))
+    return out
+
+
+def liked_items(ev: Evidence) -> frozenset[str]:
+    """Node ids the evidence says the user liked (interacted with)."""
+    user = f"u:{ev.user}"
+    out = {lk.a if lk.b == user else lk.b for lk in ev.links if lk.relation == "interacted"}
+    return frozenset(out - {user})
+
+
+def negated_relations(text: str, s: int, e: int, relation_spans) -> list[tuple[int, int]]:
+    """Negation words in a sentence that states a relation: the check cannot tell a denied fact
+    from a stated one, so it attributes neither."""
+    if not any(s <= a < e for a, _ in relation_spans):
+        return []
+    return [(ts + s, te + s) for tok, ts, te in tokens(text[s:e]) if tok in NEGATIONS]
+
+
 # --- attribution -----------------------------------------------------------------------------
 
 

@@ -185,6 +185,7 @@ class Checker:
             msg = f'the recommended item "{ev.item_name}" is not named'
             out.append(Violation("item_missing", msg, 0, 0, ""))
         claims += _check_numbers(text, taken, ev, out, attrs, spans)
+        claims += self._check_history(text, sentences, mentions, ev, out)
         allowed = cw.discourse_vocabulary() | cw.evidence_words(ev)
         for s, e in cw.unsupported_spans(text, taken + spans, allowed, sentences):
             claims += 1
@@ -237,6 +238,25 @@ class Checker:
             else:
                 attrs.append(cw.relation_attribution(text, ps, pe, rels, pool, ev))
         return claims
+
+    def _check_history(self, text, sentences, mentions, ev: Evidence, out) -> int:
+        """'you liked X' must name an item of the user's history as the evidence gives it; a
+        negation in a sentence that states a relation is not attributed."""
+        liked, n = cw.liked_items(ev), 0
+        named = [(m.start, m.end) for m in mentions]
+        for s, e in sentences:
+            for (hs, he), m in cw.history_claims(text, s, e, mentions):
+                n += 1
+                if set(m.ids) & ev.entities and not set(m.ids) & liked:
+                    msg = f'the evidence does not say you liked "{m.text}"'
+                    out.append(Violation("relation", msg, hs, he, text[hs:he]))
+            rel = [(a + s, b + s) for a, b, _ in self.relations.find(text[s:e])]
+            rel = [(a, b) for a, b in rel if _free(a, b, named)]  # not inside a name
+            for ns, ne in cw.negated_relations(text, s, e, rel):
+                n += 1
+                msg = f'"{text[ns:ne]}" denies a fact: only stated facts can be checked'
+                out.append(Violation("unsupported", msg, ns, ne, text[ns:ne]))
+        return n
 
     def _check_connected(self, text, s, e, named, nodes, ev: Evidence, out) -> int:
         groups = {nodes[m] for m in named}

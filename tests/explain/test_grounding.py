@@ -200,3 +200,23 @@ def test_evidence_states_path_scores_as_shares(kgat_ctx):
     assert "score 0.5)" not in facts
     report = checker.check("Ann Lee carries 86% of the evidence [P1].", ev)
     assert not report.hallucinated, report.violations
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'The user liked "The Martian," which has genre "Science Fiction."',  # SmolLM2's answer
+        "You liked The Martian and Gravity, directed by Ridley Scott.",
+        "The Martian, which you liked, is directed by Ridley Scott.",
+        "The Martian is not directed by Ridley Scott.",  # a denied fact
+    ],
+)
+def test_history_claims_and_denials_are_checked(checker, evidence, text):
+    """'you liked X' needs X in the history the evidence gives; the check cannot verify a
+    denial, so a negated relation is not attributed (both passed the open-world check)."""
+    assert not checker.check(text, evidence).grounded
+
+
+def test_history_claims_of_history_items_pass(checker, evidence):
+    ok = "The Martian is directed by Ridley Scott, like Gravity, which you liked."
+    assert checker.check(ok, evidence).grounded
