@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 import time
 from collections import defaultdict
@@ -36,6 +37,8 @@ from core.explain.lexicon import relation_key  # noqa: E402
 from core.explain.readable import is_id_like  # noqa: E402
 
 DEFAULT_ARTIFACTS = ROOT / "benchmarks" / "out" / "artifacts-grounding"
+RAW_ID = re.compile(r"\b[mg]\.[0-9a-z_]{3,}\b")  # a Freebase id shown as a name
+IDS_SHOWN: list[tuple[str, int, int]] = []  # (dataset, texts with a raw id, texts) per card
 
 
 def outsiders_of(ctx, ev, rng: random.Random, n: int = 40) -> list[str]:
@@ -57,6 +60,9 @@ def run_one(dataset: str, model: str, args, rng: random.Random) -> list[dict]:
     rows = []
     for user in rng.sample(users, min(args.users, len(users))):
         for expl in api.explain_top_k(ctx, user, args.k, method):
+            labels = list(expl.subgraph.nodes.values()) if expl.subgraph else []
+            raw = [t for t in [expl.sentence, *labels] if RAW_ID.search(t)]
+            IDS_SHOWN.append((dataset, len(raw), 1 + len(labels)))
             ev = build_evidence(expl, checker.lexicon)
             for c in cases(ev, rng, outsiders_of(ctx, ev, rng), relations):
                 report = checker.check(c.text, ev)
@@ -106,6 +112,12 @@ def table(rows: list[dict], args) -> str:
         f"models trained {args.epochs} epochs (capped: the benchmark measures the text check). "
         f"Sources: {src}."
     )
+    shown = defaultdict(lambda: [0, 0])
+    for d, bad, n in IDS_SHOWN:
+        shown[d][0] += bad
+        shown[d][1] += n
+    ids = "; ".join(f"{d}: {b} of {n}" for d, (b, n) in sorted(shown.items()))
+    note += f" Sentences and graph labels showing a raw Freebase id: {ids}."
     return "\n".join(lines) + "\n\n" + note
 
 

@@ -50,7 +50,7 @@ def role_label(nid: str, expl: Explanation, names: dict[str, str]) -> str:
     noun = role_noun(rels[0]) if rels else "entity"
     shown = list(dict.fromkeys(neighbours))[:MAX_NEIGHBOURS]
     if not shown:
-        return f"a {noun}"
+        return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
     return f"{noun} of " + " and ".join(shown)
 
 

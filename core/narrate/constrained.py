@@ -1,22 +1,22 @@
-"""Constrained generation for small in-process models (issue 26): a llama.cpp grammar (GBNF) that
-admits only what the closed-world check can attribute.
+"""Constrained generation for small in-process models (issue 26): slot filling through a
+llama.cpp grammar (GBNF) built from the evidence.
 
-The grammar admits one sentence that opens with the recommended item's name, quoted, and
-continue with words of the discourse vocabulary, words of the evidence's relation
-verbalisations, and the evidence's names (quoted, exactly as given). No digit, no other word and
-no other name can be sampled, so what a small model can still get wrong is only how the facts
-connect (which the check's relation and connection rules catch), never a name, an award or a
-story from world knowledge. The grammar is data for the backend; the check still runs on every
-answer and the template is still the fallback.
+The grammar admits `"<item>" is recommended because <reason>.[ Also, <reason>.]`,
+where each reason is one evidence fact in words: a path ("you liked "Gravity", which is also
+directed by "Ridley Scott"", "it shares an actor with "Star Wars", which you liked"), a shared
+user, or a weighted history item. The model chooses which facts to give, in which order and in
+which of two wordings; it cannot write a name, a number or a word of its own. What it buys: a
+small model's answer passes the check (SmolLM2-135M's free answers almost never did); what it
+costs: the text is hardly freer than the template. The check still runs on every answer and the
+template stays the fallback. A capable endpoint (OpenAI-compatible) is asked without it.
 """
 
 from __future__ import annotations
 
-from core.explain.closed_world import discourse_vocabulary
-from core.explain.evidence import Evidence
-from core.explain.lexicon import relation_phrases, tokens
+from core.explain.evidence import Evidence, EvidencePath
+from core.explain.lexicon import relation_phrases, role_noun
 
-MAX_WORDS = 40  # words after the item's name
+MAX_REASONS = 2
 
 
 def _literal(text: str) -> str:
@@ -24,35 +24,56 @@ def _literal(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def evidence_names(ev: Evidence) -> list[str]:
-    """Every name a text about `ev` may use (never a user's)."""
-    names = [ev.item_name] + [w.name for w in ev.weights if w.kind != "attribute_type"]
-    for p in ev.paths:
-        for h in p.hops:
-            names += [n for nid, n in ((h.src, h.src_name), (h.dst, h.dst_name)) if nid[0] != "u"]
-    if ev.counterfactual:
-        names += list(ev.counterfactual.removed_names)
-    return list(dict.fromkeys(n for n in names if n))
+def _article(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
-def allowed_words(ev: Evidence) -> list[str]:
-    """Lower-case words: the discourse vocabulary and the evidence relations' wording."""
-    rels = {lk.relation for lk in ev.links} | ev.attribute_relations
-    words = set(discourse_vocabulary())
-    words |= {t for r in rels for ph in relation_phrases(r) for t, _, _ in tokens(ph)}
-    return sorted(w for w in words if w.isalpha() and len(w) > 1 or w in ("a", "i"))
+def _path_reasons(p: EvidencePath, anonymous: tuple[str, ...]) -> list[str]:
+    hops = p.hops
+    if not hops or not hops[0].src.startswith("u:"):
+        return []
+    liked = hops[0].dst_name
+    if len(hops) == 3 and hops[1].dst.startswith("e:"):
+        noun = role_noun(hops[1].relation)
+        if hops[1].dst in anonymous:
+            return [f'it shares {_article(noun)} with "{liked}", which you liked']
+        ent = hops[1].dst_name
+        phrase = (relation_phrases(hops[1].relation) or (noun,))[0]
+        first = (
+            f'you liked "{liked}", which is also {phrase} "{ent}"'
+            if phrase.endswith(" by")
+            else f'you liked "{liked}", which also has the {noun} "{ent}"'
+        )
+        return [first, f'it shares {_article(noun)}, "{ent}", with "{liked}", which you liked']
+    if len(hops) == 3 and hops[1].relation == "~interacted":
+        return [f'other users who liked "{liked}" also liked it']
+    if len(hops) == 2:
+        phrase = (relation_phrases(hops[1].relation) or ("linked",))[0]
+        return [f'you liked "{liked}", which is linked to it ({phrase})']
+    return []
 
 
-def grammar(ev: Evidence) -> str:
-    """The GBNF grammar of texts about `ev` (see the module docstring)."""
-    names = " | ".join(_literal(f'"{n}"') for n in evidence_names(ev))
-    words = " | ".join(_literal(w) for w in allowed_words(ev))
+def reasons(ev: Evidence) -> list[str]:
+    """Every reason the grammar offers, in evidence order."""
+    out = [r for p in ev.paths for r in _path_reasons(p, ev.anonymous)]
+    if not out:
+        liked = [w.name for w in ev.weights if w.kind == "history_item" and w.id != ev.item]
+        out = [f'you liked "{name}"' for name in liked[:3]]
+    return list(dict.fromkeys(out))
+
+
+def grammar(ev: Evidence) -> str | None:
+    """The GBNF grammar of texts about `ev`; None when the evidence offers no reason."""
+    found = reasons(ev)
+    if not found:
+        return None
+    more = " | ".join(_literal(r) for r in found)
     return "\n".join(
         [
-            f"root ::= item (\" \" piece){{2,{MAX_WORDS}}} \".\"",
+            # one sentence per reason, so each relation phrase sits next to its own names
+            f'root ::= item " is recommended because " reason "." (" Also, " reason "."){{0,'
+            f"{MAX_REASONS - 1}}}",
             f"item ::= {_literal(chr(34) + ev.item_name + chr(34))}",
-            'piece ::= (word | name) ","?',
-            f"name ::= {names}",
-            f"word ::= {words}",
+            f"reason ::= {more}",
         ]
     )

@@ -133,11 +133,13 @@ def narrate(
     mode: Mode = "polish",
     temperature: float = 0.7,
     max_tokens: int | None = None,
-    constrain: bool = False,
+    constrain: bool | None = None,
 ) -> Narration:
     """Checked narration of one evidence; never raises for backend trouble. constrain: send
-    the backend a grammar of what the check can attribute (core.narrate.constrained; only
-    for backends that take one, the in-process llama.cpp)."""
+    the backend the slot-filling grammar of core.narrate.constrained; None (default): for the
+    in-process llama.cpp backend (the one that takes a grammar and needs it)."""
+    if constrain is None:
+        constrain = backend.name == "llamacpp"
     template_report = checker.check(ev.template, ev)
     if backend.name == "template":
         return _template(ev, backend, mode, "template", (), (), 0.0, template_report)
