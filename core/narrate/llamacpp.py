@@ -74,16 +74,18 @@ class LlamaCppBackend:
         grammar: str | None = None,
     ) -> Completion:
         """grammar: a GBNF grammar the reply must follow (core.narrate.constrained)."""
-        from llama_cpp import LlamaGrammar  # the optional extra, imported with the model
-
         start = time.perf_counter()
-        constraint = LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
+        kw = {}
+        if grammar:
+            from llama_cpp import LlamaGrammar  # the optional extra, imported with the model
+
+            kw["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
         with self._lock:
             out = self._llm.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
                 temperature=float(temperature),
                 max_tokens=int(max_tokens),
-                grammar=constraint,
+                **kw,
             )
         choice = (out.get("choices") or [{}])[0]
         if choice.get("finish_reason") == "length":
