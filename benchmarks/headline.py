@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(table + "\n\n" + note)
     if args.write:
-        cmd = f"nice -n 10 env OMP_NUM_THREADS=1 .venv/bin/python benchmarks/headline.py {args.artifact}"
+        cmd = "nice -n 10 env OMP_NUM_THREADS=1 .venv/bin/python benchmarks/headline.py "
+        cmd += str(args.artifact)
         write_section(
             "headline", f"### Headline sentences (issue 26)\n\n`{cmd}`\n\n{table}\n\n{note}"
         )
