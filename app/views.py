@@ -186,7 +186,9 @@ def user_report(ds: Dataset, ctx, model_label: str, user: int, method: str, k: i
                 expl,
                 ds.title(item),
                 counterfactual_text(expl),
-                tables.paths_frame(expl, name=name, shares=path_shares(ctx, expl)),
+                tables.paths_frame(
+                    expl, name=readable_namer(expl, name), shares=path_shares(ctx, expl)
+                ),
                 heatmap_figure(ds, items, found) if n == 0 and found is not None else None,
                 None
                 if expl.subgraph is None
