@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.data import load_dataset
+from core.explain import api
 from core.explain.base import Edge, Explanation
 from core.explain.base import Path as KGPath
 from core.explain.context import ExplainContext
@@ -115,3 +116,6 @@ def test_no_exported_card_claims_a_personal_reason_its_deletion_contradicts(tmp_
     assert not (personal & contradicted).any()
     assert contradicted.sum() > 0  # the case exists on this model, so the test can fail
     assert not frame["sentence"].str.contains(FREEBASE).any()
+    labels = [n for u in users[:3] for e in api.explain_top_k(ctx, u, 10, "paths")
+              for n in e.subgraph.nodes.values()]  # fmt: skip
+    assert labels and not any(FREEBASE.search(n) for n in labels)  # graph labels read by role
