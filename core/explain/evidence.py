@@ -98,6 +98,9 @@ class Evidence:
     # what each number is ("the item's rank", "P1's share of the path evidence"), for attribution
     number_labels: tuple[tuple[float, str], ...] = ()
     anonymous: tuple[str, ...] = ()  # entities with no name, called by role (readable.py)
+    # False when the card's deletion test contradicts a personal reason (headline.py): a text
+    # may then not give the user's history as the reason
+    personal: bool = True
 
     @property
     def entities(self) -> frozenset[str]:
@@ -137,6 +140,12 @@ class Evidence:
         ents = [w for w in self.weights if w.kind == "entity"]
         if ents:
             lines.append("Entities weighted: " + ", ".join(f'"{w.name}"' for w in ents))
+        if not self.personal:
+            lines.append(
+                "Measured: removing the history items this explanation ranks highest moves the "
+                "item no more than removing random ones; do not give the user's history as the "
+                "reason."
+            )
         cf = self.counterfactual
         if cf is not None and cf.valid:
             gone = ", ".join(f'"{n}"' for n in cf.removed_names)
@@ -347,6 +356,7 @@ def build_evidence(
         links=_links(paths, node_id("u", expl.user), item, weights_t, cf),
         number_labels=tuple(labels),
         anonymous=tuple(sorted(expl.extra.get("entity_ids", {}))),
+        personal=bool(expl.extra.get("personal", True)),
     )
 
 

@@ -247,7 +247,10 @@ class Checker:
         for s, e in sentences:
             for (hs, he), m in cw.history_claims(text, s, e, mentions):
                 n += 1
-                if set(m.ids) & ev.entities and not set(m.ids) & liked:
+                if not ev.personal:  # the card's deletion test contradicts a personal reason
+                    msg = "the measurement says this depends little on your history"
+                    out.append(Violation("relation", msg, hs, he, text[hs:he]))
+                elif set(m.ids) & ev.entities and not set(m.ids) & liked:
                     msg = f'the evidence does not say you liked "{m.text}"'
                     out.append(Violation("relation", msg, hs, he, text[hs:he]))
             rel = [(a + s, b + s) for a, b, _ in self.relations.find(text[s:e])]

@@ -64,6 +64,8 @@ def reasons(ev: Evidence) -> list[str]:
 
 def grammar(ev: Evidence) -> str | None:
     """The GBNF grammar of texts about `ev`; None when the evidence offers no reason."""
+    if not ev.personal:  # the measured sentence is the only one the card supports
+        return f"root ::= {_literal(ev.template)}" if ev.template else None
     found = reasons(ev)
     if not found:
         return None

@@ -4,6 +4,7 @@ names for id-only entities, on the hand-built evidence and on an ml-100k KGAT ex
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from core.explain.lexicon import Lexicon
 from core.explain.readable import is_id_like, readable
 from core.explain.text import with_sentence
 from core.export import ExportConfig, export_explanations, finish, read_export
+from core.narrate.constrained import grammar
 from core.store.training import train_model
 from core.subgraph import Subgraph
 from core.train import TrainConfig
@@ -45,6 +47,16 @@ def test_a_contradicted_personal_reason_is_replaced_and_the_new_sentence_is_grou
     assert report.grounded, report.violations
     kinds = {a.kind for a in report.attributions}
     assert {"entity", "number"} <= kinds  # each number points at what it is
+
+
+def test_a_text_about_an_impersonal_card_may_not_give_the_history_as_reason():
+    out = with_headline(hand_explanation(), 0.0, 1.5, 3, 40, 100)
+    checker = hand_checker()
+    ev = build_evidence(out, checker.lexicon)
+    assert not ev.personal and "do not give the user's history" in ev.facts()
+    personal = "The Martian is directed by Ridley Scott, like Gravity, which you liked."
+    assert not checker.check(personal, ev).grounded
+    assert grammar(ev) == "root ::= " + json.dumps(out.sentence)  # only the measured sentence
 
 
 def test_no_measurement_contradicts_nothing():
