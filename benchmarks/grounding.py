@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.explain_common import get_context, write_section  # noqa: E402
-from benchmarks.grounding_cases import FORMS, KINDS, cases  # noqa: E402
+from benchmarks.grounding_cases import FORMS, KINDS, LATER_FORMS, cases  # noqa: E402
 from core.explain import api  # noqa: E402
 from core.explain.card import primary_method  # noqa: E402
 from core.explain.evidence import build_evidence  # noqa: E402
@@ -48,10 +48,11 @@ differently, titles unquoted, two sentences, with a path citation; on ml-100k-re
 entities have only Freebase ids, the paraphrases use role phrases: "shares an actor with ...");
 and 15 hallucination kinds appended to or substituted into a faithful sentence. A text counts as
 refused when the check does not pass it (what the narrator would not show). The kinds and forms
-were fixed (committed) before the benchmark was first run; no case was added after seeing
-results. What changed in the checker after the first run (sample): a relation phrase with no
-name after it ("A is linked to B (genre)") now joins the two names before it (`swapped_hop` was
-0.00), and the attention/edges template names its item (it failed as `item_missing`, so the
+were fixed (committed) before the benchmark was first run; the three "added after" forms were
+added after every fixed form had been accepted, to probe the vocabulary with wordings a chatty
+model uses (the check was not changed for them). What changed in the checker after the first
+run (sample): a relation phrase with no name after it ("A is linked to B (genre)") now joins
+the two names before it (`swapped_hop` was 0.00), and the attention/edges template names its item (it failed as `item_missing`, so the
 template passed 0.67). The history-claim and negation rules came from a SmolLM2 answer ("The user
 liked <the recommended item>"), not from these cases. Limits: the paraphrases are written by us
 from the same vocabulary the check uses, so faithful acceptance here is an upper bound for a
@@ -105,7 +106,8 @@ def table(rows: list[dict], args) -> str:
     for r in rows:
         by[(r["label"], r["kind"])].append(r)
     hall = [r for r in rows if r["label"] == "hallucination"]
-    faith = [r for r in rows if r["label"] == "faithful"]
+    faith = [r for r in rows if r["label"] == "faithful" and r["kind"] in FORMS]
+    later = [r for r in rows if r["label"] == "faithful" and r["kind"] in LATER_FORMS]
     lines = [
         "| texts | kind | n | refused (recall) / accepted |",
         "|---|---|---:|---:|",
@@ -121,6 +123,15 @@ def table(rows: list[dict], args) -> str:
         f"| faithful | {f} | {len(by[('faithful', f)])} | {_rate(by[('faithful', f)], True)} "
         "accepted |"
         for f in FORMS
+    ]
+    lines.append(
+        f"| faithful, added after the first results | all | {len(later)} | "
+        f"{_rate(later, True)} accepted |"
+    )
+    lines += [
+        f"| faithful, added after | {f} | {len(by[('faithful', f)])} | "
+        f"{_rate(by[('faithful', f)], True)} accepted |"
+        for f in LATER_FORMS
     ]
     tpl = by[("template", "template")]
     lines.append(f"| template | card sentence | {len(tpl)} | {_rate(tpl, True)} accepted |")

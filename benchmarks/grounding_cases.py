@@ -56,6 +56,9 @@ KINDS = ("foreign_person", "award", "critic", "company", "style", "trending", "u
          "invented_relation", "dataset_entity", "wrong_relation", "number", "popularity", "time",
          "opinion", "swapped_hop")  # fmt: skip
 FORMS = ("reordered", "passive", "other_wording", "unquoted", "two_sentences", "cited")
+# Added after the first results (every fixed form was accepted): wordings a chatty language model
+# uses, written without looking at the vocabulary file, to probe how tight it is.
+LATER_FORMS = ("hedged", "casual", "lowercase_names")
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,25 @@ def faithful(f: Fact, rng: random.Random) -> list[Case]:
     return [Case(t, "faithful", form) for form, t in texts.items()]
 
 
+def later_forms(f: Fact) -> list[Case]:
+    """The forms added after the first results (see LATER_FORMS)."""
+    T, L = _q(f.target), _q(f.liked)
+    if f.entity and not f.anonymous:
+        link = (
+            f'it is linked to "{f.entity}" ({(relation_phrases(f.rel) or (role_noun(f.rel),))[0]})'
+        )
+    elif f.entity:
+        link = f"it shares {_article(role_noun(f.rel))} with {L}"
+    else:
+        link = f"it goes with {L}"
+    texts = {
+        "hedged": f"You might enjoy {T}, since {link}, just like {L}, which you liked.",
+        "casual": f"Since you liked {L}, you'll probably like {T} too: {link}.",
+        "lowercase_names": f"because you liked {f.liked.lower()}, we picked {f.target.lower()}.",
+    }
+    return [Case(t, "faithful", form) for form, t in texts.items()]
+
+
 def _base(f: Fact) -> str:
     """A faithful sentence without its final full stop, to append a false claim to."""
     if f.entity and not f.anonymous:
@@ -212,4 +234,5 @@ def cases(
     out = [Case(ev.template, "template", "template")] if ev.template else []
     if f is None:
         return out
-    return out + faithful(f, rng) + hallucinations(f, ev, rng, outsiders, relations)
+    found = faithful(f, rng) + hallucinations(f, ev, rng, outsiders, relations)
+    return out + found + later_forms(f)  # last, so the earlier cases keep their random draws
