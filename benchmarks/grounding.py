@@ -50,17 +50,18 @@ and 15 hallucination kinds appended to or substituted into a faithful sentence. 
 refused when the check does not pass it (what the narrator would not show). The kinds and forms
 were fixed (committed) before the benchmark was first run; the three "added after" forms were
 added after every fixed form had been accepted, to probe the vocabulary with wordings a chatty
-model uses (the check was not changed for them). What changed in the checker after the first
-run (sample): a relation phrase with no name after it ("A is linked to B (genre)") now joins
-the two names before it (`swapped_hop` was 0.00), and the attention/edges template names its item (it failed as `item_missing`, so the
-template passed 0.67). The history-claim and negation rules came from a SmolLM2 answer ("The user
-liked <the recommended item>"), not from these cases. Limits: the paraphrases are written by us
-from the same vocabulary the check uses, so faithful acceptance here is an upper bound for a
-language model's free text (SmolLM2's acceptance is in the narrator table). Artifacts: the
-ml-100k-recbole-kg KGAT is the library-default one of the headline benchmark, put in the
-artifacts folder before the run (`python -m core train <ml-100k-recbole-kg> --model kgat --seed 0
---split random --out benchmarks/out/artifacts-grounding/ml-100k-recbole-kg-kgat`, early-stopped:
-best epoch 37 of 47); every other model is trained by this script for --epochs (capped)."""
+model uses (the check was not changed for them). What changed in the checker after the first run
+(sample): a relation phrase with no name after it ("A is linked to B (genre)") now joins the two
+names before it (`swapped_hop` was 0.00), and the attention/edges template names its item (it
+failed as `item_missing`, so the template passed 0.67). The history-claim and negation rules
+came from a SmolLM2 answer ("The user liked <the recommended item>"), not from these cases.
+Limits: the paraphrases are written by us from the same vocabulary the check uses, so faithful
+acceptance here is an upper bound for a language model's free text (SmolLM2's acceptance is in
+the narrator table). Artifacts: the ml-100k-recbole-kg KGAT is the library-default one of the
+headline benchmark, put in the artifacts folder before the run (`python -m core train
+<ml-100k-recbole-kg> --model kgat --seed 0 --split random --out
+benchmarks/out/artifacts-grounding/ml-100k-recbole-kg-kgat`, early-stopped: best epoch 37 of
+47); every other model is trained by this script for --epochs (capped)."""
 
 
 def outsiders_of(ctx, ev, rng: random.Random, n: int = 40) -> list[str]:
