@@ -235,9 +235,9 @@ def _oriented(lk, ev: Evidence) -> tuple[str, str]:
     return lk.a, lk.b
 
 
-def number_attribution(text: str, s: int, e: int, value_ok) -> Attribution:
-    """value_ok: the evidence number label the span equals (at its stated precision)."""
-    return Attribution(s, e, text[s:e], "number", (), (), value_ok)
+def number_attribution(text: str, s: int, e: int, label: str) -> Attribution:
+    """label: what the evidence number the span equals (at its stated precision) is."""
+    return Attribution(s, e, text[s:e], "number", (), (), label)
 
 
 def citation_attribution(text: str, s: int, e: int, pids: list[str], ev: Evidence) -> Attribution:
@@ -258,7 +258,3 @@ def _names(ev: Evidence) -> dict[str, str]:
         out.setdefault(w.id, w.name)
     out[f"u:{ev.user}"] = "you"
     return out
-
-
-def relation_keys(relations) -> frozenset[str]:
-    return frozenset(relation_key(r) for r in relations)
