@@ -33,6 +33,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
 from core.data import split_dataset
+from core.data.recbole_split import METHOD as RECBOLE_SPLIT
+from core.data.recbole_split import recbole_split
 from core.models.base import ModelInputs, Recommender
 from core.models.registry import UnknownModelError, make_config, model_class
 
@@ -298,12 +300,16 @@ def rebuild_split(folder: Path, meta: dict[str, Any], dataset):
     """The split recorded in meta, recomputed from the dataset and checked against its hash."""
 
     info = meta.get("split") or {}
-    split = split_dataset(
-        dataset,
-        method=info.get("method"),
-        ratios=tuple(info.get("ratios") or (0.8, 0.1, 0.1)),
-        seed=info.get("seed") if info.get("seed") is not None else 2020,
-    )
+    if info.get("method") == RECBOLE_SPLIT:  # an imported RecBole checkpoint's own split
+        source = info.get("folder") or (meta.get("dataset") or {}).get("path") or ""
+        split = recbole_split(dataset, source, info.get("recbole") or {}, info.get("knowledge"))
+    else:
+        split = split_dataset(
+            dataset,
+            method=info.get("method"),
+            ratios=tuple(info.get("ratios") or (0.8, 0.1, 0.1)),
+            seed=info.get("seed") if info.get("seed") is not None else 2020,
+        )
     if info.get("fingerprint") and split_fingerprint(split) != info["fingerprint"]:
         raise ArtifactError(
             f"{folder}: the split recomputed from meta.json ({info}) differs from the one the "
