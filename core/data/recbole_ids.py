@@ -42,6 +42,17 @@ class RecBoleIds:
     users: np.ndarray
     items: np.ndarray
     notes: list[str] = field(default_factory=list)
+    linked: frozenset[str] = frozenset()  # knowledge-aware: items with a kept KG link
+
+
+@dataclass(frozen=True)
+class RecBoleKGIds:
+    """entities: int64 [E+1], the RecLens entity id of each RecBole entity id (-1 at [PAD]; -1
+    for none). relations: int64 [R+2], the RecLens relation of each RecBole relation id ([PAD]
+    at 0 and the interaction relation "[UI-Relation]" last map to -1)."""
+
+    entities: np.ndarray
+    relations: np.ndarray
 
 
 def _refuse_unsupported(settings: dict[str, Any], folder: Path) -> None:
@@ -141,6 +152,7 @@ def recbole_ids(
     item_file = _loaded(settings, "item", folder, name)
     user_feat = _tokens(user_file, "user_id") if user_file else np.empty(0, dtype=object)
     item_feat = _tokens(item_file, "item_id") if item_file else np.empty(0, dtype=object)
+    linked: set[str] = set()
     if not benchmark:
         if settings.get("filter_inter_by_user_or_item", True):
             if user_file:
@@ -168,4 +180,33 @@ def recbole_ids(
         users=_to_reclens(user_tokens, dataset.user_ids, "user", folder),
         items=_to_reclens(item_tokens, dataset.item_ids, "item", folder),
         notes=notes,
+        linked=frozenset(linked) if knowledge else frozenset(),
+    )
+
+
+def recbole_kg_ids(dataset: Dataset, folder: str | Path, ids: RecBoleIds) -> RecBoleKGIds:
+    """RecBole's entity and relation ids (kg_dataset._merge_item_and_entity): items first, in
+    item id order (a linked item is its entity), then the other entities of .kg in first-seen
+    order over heads then tails; relations in first-seen order after [PAD], "[UI-Relation]"
+    last (kg_reverse_r off)."""
+    folder = Path(folder)
+    name = sorted({p.name.split(".")[0] for p in folder.glob("*.inter")})[0]
+    kg, link = folder / f"{name}.kg", folder / f"{name}.link"
+    heads, tails = _tokens(kg, "head_id"), _tokens(kg, "tail_id")
+    entity2item = dict(zip(_tokens(link, "entity_id"), _tokens(link, "item_id"), strict=True))
+    kept = {e for e, i in entity2item.items() if i in ids.linked}
+    _, tokens = pd.factorize(np.concatenate([heads, tails]))
+    others = [t for t in tokens if t not in kept]
+    other_ids = pd.Index(dataset.entity_ids.raw).get_indexer(others)
+    if (other_ids < 0).any():
+        raw = others[int(np.flatnonzero(other_ids < 0)[0])]
+        raise DataError(f"RecBole entity {raw!r} is not among the dataset's entities", path=kg)
+    relations = pd.factorize(_tokens(kg, "relation_id"))[1]
+    rel_ids = pd.Index(dataset.relation_names).get_indexer(relations)
+    if (rel_ids < 0).any():
+        raw = relations[int(np.flatnonzero(rel_ids < 0)[0])]
+        raise DataError(f"RecBole relation {raw!r} is not among the dataset's relations", path=kg)
+    return RecBoleKGIds(
+        entities=np.concatenate([ids.items, other_ids]).astype(np.int64),
+        relations=np.concatenate([[-1], rel_ids, [-1]]).astype(np.int64),
     )

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from core.data import Dataset
-from core.data.recbole_ids import recbole_ids
+from core.data.recbole_ids import recbole_ids, recbole_kg_ids
 from core.data.recbole_split import METHOD, split_from_ids
 from core.eval.runner import evaluate_split
 from core.models.base import ModelInputs
@@ -141,7 +141,15 @@ def import_recbole(
     ids = recbole_ids(dataset, folder, ckpt.settings, mapping.knowledge)
     split = split_from_ids(dataset, ids, ckpt.settings, Path(folder))
     inputs = ModelInputs.from_dataset(dataset, split)
-    model = build_model(mapping, ckpt.settings, inputs, ckpt.state, ids)
+    kg_ids = recbole_kg_ids(dataset, folder, ids) if mapping.knowledge else None
+    model = build_model(mapping, ckpt.settings, inputs, ckpt.state, ids, kg_ids)
+    notes = list(ids.notes)
+    unknown = dataset.n_items - (len(ids.items) - 1)
+    if unknown:
+        notes.append(
+            f"{unknown} item(s) RecBole dropped are unknown to the checkpoint: scored as items "
+            "with a zero embedding and no edges"
+        )
     metrics, measured = _measure(model, split, ckpt)
     origin = Origin(
         kind=CHECKPOINT,
@@ -178,4 +186,4 @@ def import_recbole(
         "import_seconds": round(time.perf_counter() - start, 3),
     }
     path = save_artifact(out, model, meta, metrics)
-    return ImportResult(path, origin, metrics, list(ids.notes))
+    return ImportResult(path, origin, metrics, notes)

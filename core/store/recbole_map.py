@@ -5,6 +5,7 @@ settings and how its state_dict rows move to RecLens ids (`RecBoleIds.users` / `
 RecLens id of each RecBole id, [PAD] at RecBole id 0 dropped).
 
 - BPR: score = <user_embedding[u], item_embedding[i]> -> BPRMF (dim = embedding_size).
+- KGAT ("bi" aggregator): core.store.recbole_kgat, RecBole's merged-pair attention included.
 - LightGCN: layer-mean propagation over D^-1/2 A D^-1/2 of the training graph, dot product ->
   LightGCN (dim = embedding_size, n_layers). RecBole adds 1e-7 to each degree before the
   inverse square root; RecLens does not, a relative difference below 1e-7 per message.
@@ -20,12 +21,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from core.data.recbole_ids import RecBoleIds
+from core.data.recbole_ids import RecBoleIds, RecBoleKGIds
 from core.models.base import ModelInputs, Recommender
 from core.models.bprmf import BPRMFConfig
 from core.models.lightgcn import LightGCNConfig
 from core.models.registry import model_class
 from core.store.artifacts import ArtifactError
+from core.store.recbole_kgat import kgat_config, load_kgat
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ class Mapping:
     reclens: str  # RecLens model name (core.models.registry)
     knowledge: bool  # RecBole's knowledge-aware dataset (items without a KG link dropped)
     config: Callable[[dict[str, Any]], Any]  # RecBole settings -> RecLens config
-    load: Callable[[Recommender, dict[str, Tensor], RecBoleIds], None]  # weights, in place
+    # weights into the model, in place: (model, state_dict, ids, KG ids or None)
+    load: Callable[[Recommender, dict[str, Tensor], RecBoleIds, RecBoleKGIds | None], None]
     settings: tuple[str, ...]  # the RecBole settings that shape its scores (recorded)
 
 
@@ -64,7 +67,7 @@ def _tensor(state: dict[str, Tensor], key: str) -> Tensor:
     return state[key]
 
 
-def _load_bpr(model: Recommender, state: dict[str, Tensor], ids: RecBoleIds) -> None:
+def _load_bpr(model: Recommender, state: dict[str, Tensor], ids: RecBoleIds, _kg=None) -> None:
     users = _rows(_tensor(state, "user_embedding.weight"), ids.users, model.n_users, "user", "u")
     items = _rows(_tensor(state, "item_embedding.weight"), ids.items, model.n_items, "item", "i")
     with torch.no_grad():
@@ -72,7 +75,7 @@ def _load_bpr(model: Recommender, state: dict[str, Tensor], ids: RecBoleIds) -> 
         model.item_emb.weight.copy_(items)
 
 
-def _load_lightgcn(model: Recommender, state: dict[str, Tensor], ids: RecBoleIds) -> None:
+def _load_lightgcn(model: Recommender, state: dict[str, Tensor], ids: RecBoleIds, _kg=None) -> None:
     users = _rows(_tensor(state, "user_embedding.weight"), ids.users, model.n_users, "user", "u")
     items = _rows(_tensor(state, "item_embedding.weight"), ids.items, model.n_items, "item", "i")
     with torch.no_grad():
@@ -98,6 +101,20 @@ MAPPINGS: dict[str, Mapping] = {
         _load_lightgcn,
         ("embedding_size", "n_layers", "reg_weight"),
     ),
+    "KGAT": Mapping(
+        "kgat",
+        True,
+        kgat_config,
+        load_kgat,
+        (
+            "embedding_size",
+            "kg_embedding_size",
+            "layers",
+            "aggregator_type",
+            "mess_dropout",
+            "reg_weight",
+        ),
+    ),
 }
 
 
@@ -116,6 +133,7 @@ def build_model(
     inputs: ModelInputs,
     state: dict[str, Tensor],
     ids: RecBoleIds,
+    kg_ids: RecBoleKGIds | None = None,
 ) -> Recommender:
     """The RecLens model of `mapping` with the checkpoint's weights, on CPU, in eval mode."""
     try:
@@ -123,7 +141,7 @@ def build_model(
     except (KeyError, TypeError, ValueError) as err:
         raise ArtifactError(f"checkpoint config lacks a usable setting ({err})") from None
     model = model_class(mapping.reclens).build(inputs, config, torch.device("cpu"))
-    mapping.load(model, state, ids)
+    mapping.load(model, state, ids, kg_ids)
     model.eval()
     with torch.no_grad():
         model.prepare_inference()
