@@ -89,6 +89,9 @@ def make(args: argparse.Namespace) -> dict:
     target = out / f"{args.model}.pth"
     shutil.copyfile(trainer.saved_model_file, target)
     model.eval()
+    if args.model in KG_MODELS:  # the attention of the loaded (best) weights, not the last epoch's
+        with torch.no_grad():
+            model.update_attentive_A()
     result = {
         "model": args.model,
         "checkpoint": str(target),
