@@ -37,6 +37,7 @@ from core.data.recbole_split import METHOD as RECBOLE_SPLIT
 from core.data.recbole_split import recbole_split
 from core.models.base import ModelInputs, Recommender
 from core.models.registry import UnknownModelError, make_config, model_class
+from core.store.origin import origin_label
 
 WEIGHTS, META, METRICS = "weights.safetensors", "meta.json", "metrics.json"
 FORMAT_VERSION = 1
@@ -103,6 +104,7 @@ class ArtifactInfo:
     created: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None  # set when the folder looks like an artifact but cannot be read
+    origin: str = ""  # "" when trained here, else e.g. "RecBole 1.2.1 LightGCN" (origin_label)
 
 
 def split_fingerprint(split) -> str:
@@ -357,7 +359,15 @@ def _info(folder: Path) -> ArtifactInfo:
         fingerprint=str((meta.get("dataset") or {}).get("fingerprint", "")),
         created=str(meta.get("created", "")),
         metrics={k: float(v) for k, v in flat.items() if isinstance(v, (int, float))},
+        origin=_origin(meta),
     )
+
+
+def _origin(meta: dict[str, Any]) -> str:
+    try:
+        return origin_label(meta)
+    except (TypeError, ValueError) as err:
+        return f"unknown origin ({err})"
 
 
 def delete_artifact(folder: str | Path) -> None:

@@ -11,9 +11,10 @@ import torch
 
 from core.cli.main import main
 from core.data import load_dataset
-from core.store.artifacts import ArtifactError, load_artifact, read_meta
+from core.store.artifacts import ArtifactError, list_artifacts, load_artifact, read_meta
 from core.store.origin import origin_label, origin_of
 from core.store.recbole_import import import_recbole
+from core.store.workspace import models_for
 from tests.store.recbole_fakes import fake_recbole, write_checkpoint
 from tests.store.recbole_folder import SETTINGS, first_seen, write_folder
 
@@ -121,3 +122,13 @@ def test_cli_imports_and_prints_the_parity_figures(tmp_path, monkeypatch, capsys
     text = capsys.readouterr().out
     assert "imported RecBole 1.2 BPR" in text and "ndcg@20" in text
     assert np.isfinite(origin_of(read_meta(out)).measured["ndcg@20"])
+
+
+def test_an_imported_model_is_listed_under_its_origin(tmp_path, tiny):
+    folder, ds = tiny
+    path, _, _ = _checkpoint(tmp_path, folder)
+    workspace = tmp_path / "ws"
+    import_recbole(path, ds, folder, workspace / "imported" / "bpr", version="1.2.1")
+    models = models_for(workspace, ds)
+    assert list(models) == ["RecBole 1.2.1 BPR"]
+    assert [a.origin for a in list_artifacts(workspace)] == ["RecBole 1.2.1 BPR"]
