@@ -15,8 +15,8 @@ from core.safe_text import md
 from core.store.workspace import mark_complete
 from tests.app.conftest import MAIN
 from tests.store.recbole_fakes import fake_recbole
-from tests.store.test_recbole_import import _checkpoint
 from tests.store.recbole_folder import write_folder
+from tests.store.test_recbole_import import _checkpoint
 
 
 @pytest.fixture
