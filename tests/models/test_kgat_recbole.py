@@ -52,14 +52,17 @@ def _reference_scores(w, edges, n_users):
     return torch.cat([ego, F.normalize(h1, dim=1)], 1)
 
 
-@pytest.fixture
-def imported(tmp_path, monkeypatch):
-    fake_recbole(monkeypatch)
-    folder = write_folder(tmp_path, kg=True)
-    # a second relation between a pair already joined: RecBole sums the two logits
+def kgat_folder(root):
+    """The tiny KG folder with a second relation joining a pair already joined by "genre"."""
+    folder = write_folder(root, kg=True)
     with open(folder / "tiny.kg", "a", encoding="utf-8") as f:
         f.write("m.i0\tstyle\tg0\nm.i3\tstyle\tg0\n")
-    ds = load_dataset(folder, "recbole")
+    return folder
+
+
+def kgat_checkpoint(folder, ds, path):
+    """A RecBole-like KGAT checkpoint for `folder` (fake_recbole must be active): (ids, KG ids,
+    weights, path)."""
     settings = {**SETTINGS, "model": "KGAT", "embedding_size": D, "kg_embedding_size": K}
     settings.update(layers=[D], aggregator_type="bi", mess_dropout=0.1, reg_weight=1e-5)
     ids = recbole_ids(ds, folder, settings, knowledge=True)
@@ -75,7 +78,15 @@ def imported(tmp_path, monkeypatch):
     for k in ("W1", "W2"):
         w[f"aggregator_layers.0.{k}.weight"] = torch.randn(D, D, generator=gen)
         w[f"aggregator_layers.0.{k}.bias"] = torch.randn(D, generator=gen)
-    path = write_checkpoint(tmp_path / "KGAT.pth", settings, w)
+    return ids, kg, w, write_checkpoint(path, settings, w)
+
+
+@pytest.fixture
+def imported(tmp_path, monkeypatch):
+    fake_recbole(monkeypatch)
+    folder = kgat_folder(tmp_path)
+    ds = load_dataset(folder, "recbole")
+    ids, kg, w, path = kgat_checkpoint(folder, ds, tmp_path / "KGAT.pth")
     result = import_recbole(path, ds, folder, tmp_path / "art")
     return ds, ids, kg, w, load_artifact(result.folder, ds), result.notes
 

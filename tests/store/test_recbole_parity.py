@@ -21,7 +21,7 @@ from core.store.recbole_import import import_recbole
 ROOT = Path(__file__).resolve().parents[2]
 PEER = ROOT / ".venv-peer" / "bin" / "python"
 DATA = ROOT.parent / "shared" / "datasets" / "ml-100k-recbole-kg"
-EPOCHS = {"BPR": 5, "LightGCN": 5, "KGAT": 2}
+EPOCHS = {"BPR": 2, "LightGCN": 2, "KGAT": 1}  # short: `make test` runs slow tests too
 
 pytestmark = [
     pytest.mark.slow,
