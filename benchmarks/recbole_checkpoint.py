@@ -82,6 +82,9 @@ def make(args: argparse.Namespace) -> dict:
     init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
     model = get_model(config["model"])(config, train_data._dataset).to(config["device"])
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
+    runs = []
+    train_epoch = trainer._train_epoch
+    trainer._train_epoch = lambda *a, **kw: runs.append(1) or train_epoch(*a, **kw)
     best_valid, _ = trainer.fit(train_data, valid_data, saved=True, show_progress=False)
     test = trainer.evaluate(test_data, load_best_model=True)  # loads the written checkpoint
     out = Path(args.out)
@@ -99,6 +102,8 @@ def make(args: argparse.Namespace) -> dict:
         "ndcg@20": float(test["ndcg@20"]),
         "best_valid": float(best_valid),
         "valid_metric": config["valid_metric"],
+        "epochs": len(runs),  # run, of at most --epochs (RecBole stops after stopping_step evals)
+        "best_epoch": len(runs) - trainer.cur_step * config["eval_step"],
         "n_users": int(dataset.user_num),
         "n_items": int(dataset.item_num),
         "pairs": _pairs(dataset, model, args.seed),
