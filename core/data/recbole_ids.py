@@ -110,6 +110,16 @@ def _linked_items(folder: Path, name: str, inter_items: np.ndarray | None) -> se
     return {i for i, e in item2ent.items() if i in seen and e in kg_ents}
 
 
+def _name(folder: Path) -> str:
+    """NAME of the folder's NAME.inter (or NAME.train.inter) files."""
+    names = sorted({p.name.split(".")[0] for p in folder.glob("*.inter")})
+    if not names:
+        raise DataError(
+            "no NAME.inter file: not the atomic files of a RecBole dataset", path=folder
+        )
+    return folder.name if folder.name in names else names[0]
+
+
 def _factorized(*columns: np.ndarray) -> np.ndarray:
     """Tokens in RecBole's id order, [PAD] first (dataset._remap)."""
     _, uniques = pd.factorize(np.concatenate(columns))
@@ -144,7 +154,7 @@ def recbole_ids(
         )
     users = np.asarray(dataset.user_ids.raw, dtype=object)[inter["user"].to_numpy()]
     items = np.asarray(dataset.item_ids.raw, dtype=object)[inter["item"].to_numpy()]
-    name = sorted({p.name.split(".")[0] for p in folder.glob("*.inter")})[0]
+    name = _name(folder)
     benchmark = settings.get("benchmark_filename")
     keep = np.ones(len(inter), dtype=bool)
     notes: list[str] = []
@@ -190,7 +200,7 @@ def recbole_kg_ids(dataset: Dataset, folder: str | Path, ids: RecBoleIds) -> Rec
     order over heads then tails; relations in first-seen order after [PAD], "[UI-Relation]"
     last (kg_reverse_r off)."""
     folder = Path(folder)
-    name = sorted({p.name.split(".")[0] for p in folder.glob("*.inter")})[0]
+    name = _name(folder)
     kg, link = folder / f"{name}.kg", folder / f"{name}.link"
     heads, tails = _tokens(kg, "head_id"), _tokens(kg, "tail_id")
     entity2item = dict(zip(_tokens(link, "entity_id"), _tokens(link, "item_id"), strict=True))

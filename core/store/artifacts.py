@@ -32,7 +32,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
-from core.data import split_dataset
+from core.data import DataError, split_dataset
 from core.data.recbole_split import METHOD as RECBOLE_SPLIT
 from core.data.recbole_split import recbole_split
 from core.models.base import ModelInputs, Recommender
@@ -304,7 +304,10 @@ def rebuild_split(folder: Path, meta: dict[str, Any], dataset):
     info = meta.get("split") or {}
     if info.get("method") == RECBOLE_SPLIT:  # an imported RecBole checkpoint's own split
         source = info.get("folder") or (meta.get("dataset") or {}).get("path") or ""
-        split = recbole_split(dataset, source, info.get("recbole") or {}, info.get("knowledge"))
+        try:
+            split = recbole_split(dataset, source, info.get("recbole") or {}, info.get("knowledge"))
+        except DataError as err:
+            raise ArtifactError(f"{folder}: cannot rebuild RecBole's split ({err})") from None
     else:
         split = split_dataset(
             dataset,

@@ -132,3 +132,12 @@ def test_an_imported_model_is_listed_under_its_origin(tmp_path, tiny):
     models = models_for(workspace, ds)
     assert list(models) == ["RecBole 1.2.1 BPR"]
     assert [a.origin for a in list_artifacts(workspace)] == ["RecBole 1.2.1 BPR"]
+
+
+def test_loading_without_the_atomic_files_says_the_split_cannot_be_rebuilt(tmp_path, tiny):
+    folder, ds = tiny
+    path, _, _ = _checkpoint(tmp_path, folder)
+    result = import_recbole(path, ds, folder, tmp_path / "art")
+    folder.rename(tmp_path / "moved")
+    with pytest.raises(ArtifactError, match="cannot rebuild RecBole's split"):
+        load_artifact(result.folder, ds)
