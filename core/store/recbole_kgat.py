@@ -108,13 +108,12 @@ def _logits(model: KGAT) -> Tensor:
     )
 
 
-def _merged_attention(model: KGAT) -> Tensor:
+def _merged_attention(model: KGAT, logits: Tensor) -> Tensor:
     """RecBole's row softmax over summed (head, tail) logits, spread over RecLens's edges."""
     src, dst = model.ckg.edges()
     rel = model.ckg.edata["rel"]
     n_kg = (len(model.relation_names) - 2) // 2
     used = (rel < n_kg) | (rel >= 2 * n_kg)  # RecBole has no inverse KG edges
-    logits = _logits(model)
     n = model.ckg.num_nodes()
     pair = (src * n + dst)[used]
     uniq, which, count = torch.unique(pair, return_inverse=True, return_counts=True)
@@ -141,5 +140,6 @@ def load_kgat(model: KGAT, state: dict[str, Tensor], ids: RecBoleIds, kg: RecBol
             for ours, theirs in ((layer.w1, "W1"), (layer.w2, "W2")):
                 ours.weight.copy_(_weight(state, f"aggregator_layers.{k}.{theirs}.weight"))
                 ours.bias.copy_(_weight(state, f"aggregator_layers.{k}.{theirs}.bias"))
-        model.attention_logits.copy_(_logits(model))
-        model.attention.copy_(_merged_attention(model))
+        logits = _logits(model)
+        model.attention_logits.copy_(logits)
+        model.attention.copy_(_merged_attention(model, logits))
