@@ -65,6 +65,17 @@ def test_import_shows_parity_and_lists_the_model_with_its_origin(env):
     assert "RecBole 1.2 BPR" in at.sidebar.selectbox(key="model").options
 
 
+def test_the_leaderboard_says_an_imported_model_was_tested_on_its_own_split(env):
+    folder, _, checkpoint = env
+    _import(_train_page(), checkpoint, folder)
+    at = AppTest.from_file(MAIN, default_timeout=120)
+    at.query_params["page"] = "overview"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = " ".join(d.value.to_string() for d in at.dataframe)
+    assert "RecBole 1.2 BPR (its own split)" in shown
+
+
 def test_a_path_outside_the_data_roots_is_refused(env, tmp_path):
     folder, _, checkpoint = env
     outside = tmp_path / "elsewhere"
