@@ -82,6 +82,8 @@ def show_result(result: ImportResult) -> None:
     )
     rows = [{"figure": k, "value": round(v, 6)} for k, v in result.origin.measured.items()]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
+    if result.mismatch:
+        st.warning(md(result.mismatch))
     for note in result.notes:
         st.caption(md(note))
 

@@ -40,11 +40,14 @@ def _run(args: argparse.Namespace) -> int:
         )
     measured = result.origin.measured
     if args.json:
-        print(json.dumps({"artifact": str(result.folder), "measured": measured}))
+        out = {"artifact": str(result.folder), "measured": measured, "warning": result.mismatch}
+        print(json.dumps(out))
         return 0
     print(f"imported {result.origin.summary} -> {Path(result.folder)}")
     for note in result.notes:
         print(f"  note: {note}")
     for name, value in measured.items():
         print(f"  {name}: {value:.6f}")
+    if result.mismatch:
+        print(f"warning: {result.mismatch}")
     return 0

@@ -34,6 +34,10 @@ from core.store.origin import CHECKPOINT, Origin
 from core.store.recbole_map import build_model, mapping_for, recorded_settings
 from core.store.safe_checkpoint import CheckpointError, Inert, load_checkpoint
 
+# RecBole rounds the stored best validation score (4 decimals by default): a larger difference
+# means the dataset, the split or the weights are not what the checkpoint was validated on
+VALID_TOLERANCE = 1e-3
+
 # the RecBole settings that rebuild its ids and split (core.data.recbole_ids / recbole_split)
 SPLIT_SETTINGS = (
     "seed",
@@ -71,6 +75,17 @@ class ImportResult:
     origin: Origin
     metrics: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def mismatch(self) -> str | None:
+        """A warning when RecLens's validation figure differs from the checkpoint's own."""
+        diff = self.origin.measured.get("valid difference")
+        if diff is None or diff <= VALID_TOLERANCE:
+            return None
+        return (
+            f"RecLens's validation figure differs from the one the checkpoint records by "
+            f"{diff:.4f}: the dataset or its settings may not be those it was trained on"
+        )
 
 
 def _plain(value: Any) -> Any:

@@ -32,6 +32,7 @@ from tests.app.test_browser import (
 )
 from tests.models.test_kgat_recbole import kgat_checkpoint, kgat_folder
 from tests.store.recbole_fakes import fake_recbole
+from tests.store.test_recbole_import import _checkpoint
 
 pytestmark = [
     pytest.mark.browser,
@@ -62,7 +63,8 @@ def imported_server(tmp_path, monkeypatch):
     )
     url = f"http://localhost:{port}"
     wait_until_serving(proc, url, 60, lambda: proc.stderr.read().decode())
-    yield url, ds.user_ids.to_raw(busiest)
+    bpr, _, _ = _checkpoint(tmp_path, folder)  # for the upload test
+    yield url, ds.user_ids.to_raw(busiest), folder, bpr
     proc.terminate()
     proc.wait(timeout=20)
 
@@ -70,7 +72,7 @@ def imported_server(tmp_path, monkeypatch):
 def test_imported_model_full_card_in_chromium(imported_server):
     from playwright.sync_api import sync_playwright
 
-    url, user = imported_server
+    url, user, _, _ = imported_server
     shots = ROOT / "tests" / "artifacts"
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
@@ -86,5 +88,33 @@ def test_imported_model_full_card_in_chromium(imported_server):
         page.get_by_text("Contributions").first.wait_for(timeout=60_000)
         assert page.get_by_text("No deletion test").count() == 0
         page.screenshot(path=str(shots / "imported_model_card.png"))
+        browser.close()
+    assert guarded.attempted == [] and guarded.dialogs == []
+
+
+def test_upload_a_checkpoint_on_the_train_page(imported_server):
+    from playwright.sync_api import sync_playwright
+
+    url, _, folder, checkpoint = imported_server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        guarded = Guarded(browser)
+        page = guarded.page()
+        page.goto(f"{url}/?page=train", wait_until="domcontentloaded")
+        page.get_by_text("Import a model").wait_for(timeout=90_000)
+        page.get_by_text("upload", exact=True).click()
+        page.locator('input[type="file"]').last.set_input_files(str(checkpoint))
+        page.get_by_text("BPR.pth").wait_for(timeout=30_000)
+        box = page.get_by_label(
+            "Dataset folder (RecBole atomic files the checkpoint was trained on)"
+        )
+        box.fill(str(folder))
+        box.press("Enter")
+        page.get_by_role("button", name="Import", exact=True).click()
+        page.get_by_text("Imported RecBole 1.2 BPR").wait_for(timeout=90_000)
+        # the parity figures' table (a canvas grid: its cells are in the DOM, not visible)
+        cell = page.locator("td[role=gridcell]", has_text="valid difference")
+        cell.wait_for(state="attached", timeout=30_000)
+        page.screenshot(path=str(ROOT / "tests" / "artifacts" / "imported_upload.png"))
         browser.close()
     assert guarded.attempted == [] and guarded.dialogs == []

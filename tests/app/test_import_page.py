@@ -59,6 +59,8 @@ def test_import_shows_parity_and_lists_the_model_with_its_origin(env):
     assert any(md("Imported RecBole 1.2 BPR") in s.value for s in at.success)
     figures = next(d.value for d in at.dataframe if "figure" in d.value.columns)
     assert {"recall@20", "ndcg@20"} <= set(figures["figure"])
+    # the fake checkpoint records a best validation score of 0.25 that its weights do not give
+    assert any("differs from the one the checkpoint records" in w.value for w in at.warning)
     table = next(d.value for d in at.dataframe if "origin" in d.value.columns)
     assert list(table["origin"]) == ["RecBole 1.2 BPR"]
     at.run()  # the sidebar lists it on the next run

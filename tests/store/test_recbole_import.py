@@ -121,6 +121,7 @@ def test_cli_imports_and_prints_the_parity_figures(tmp_path, monkeypatch, capsys
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "imported RecBole 1.2 BPR" in text and "ndcg@20" in text
+    assert "warning: RecLens's validation figure differs" in text  # the fake records 0.25
     assert np.isfinite(origin_of(read_meta(out)).measured["ndcg@20"])
 
 
