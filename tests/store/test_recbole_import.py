@@ -142,3 +142,16 @@ def test_loading_without_the_atomic_files_says_the_split_cannot_be_rebuilt(tmp_p
     folder.rename(tmp_path / "moved")
     with pytest.raises(ArtifactError, match="cannot rebuild RecBole's split"):
         load_artifact(result.folder, ds)
+
+
+def test_downstream_commands_work_on_an_imported_model(tmp_path, monkeypatch, capsys):
+    fake_recbole(monkeypatch)
+    folder = write_folder(tmp_path)
+    path, users, _ = _checkpoint(tmp_path, folder, model="LightGCN")
+    out = str(tmp_path / "art")
+    assert main(["import", "recbole", str(path), "--dataset", str(folder), "--out", out]) == 0
+    assert main(["evaluate", out, "--json"]) == 0
+    assert main(["recommend", out, "--user", users[0], "-k", "3"]) == 0
+    assert main(["explain", out, "--user", users[0], "-k", "1", "--json"]) == 0
+    text = capsys.readouterr().out
+    assert "recall@20" in text and f"top 3 for user {users[0]}" in text
