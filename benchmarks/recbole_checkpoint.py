@@ -74,6 +74,8 @@ def make(args: argparse.Namespace) -> dict:
     extra = {"epochs": args.epochs, "seed": args.seed}
     if args.embedding_size:
         extra["embedding_size"] = args.embedding_size
+    if args.aggregator:
+        extra["aggregator_type"] = args.aggregator
     config, work = _config(args.model, name, data_path, extra)
     os.chdir(work)
     init_seed(config["seed"], config["reproducibility"])
@@ -118,6 +120,7 @@ def main() -> int:
     p.add_argument("--model", required=True, choices=("BPR", "LightGCN", "KGAT"))
     p.add_argument("--epochs", type=int, default=300, help="cap; RecBole's default is 300")
     p.add_argument("--embedding-size", type=int, default=None, help="default: RecBole's")
+    p.add_argument("--aggregator", default=None, help="KGAT: bi (default), gcn or graphsage")
     p.add_argument("--seed", type=int, default=2020)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", required=True)

@@ -7,7 +7,8 @@ RecBole's KGAT (recbole/model/knowledge_aware_recommender/kgat.py) at inference:
   embeddings; RecBole puts the logits in a sparse [N, N] matrix and `torch.sparse.softmax`
   normalises its rows after coalescing, so the logits of a (head, tail) pair joined by several
   relations are *summed* into one entry, and each row is a softmax over distinct tails;
-- layers: its "bi" aggregator (LeakyReLU slope 0.01, biases) is RecLens's bi-interaction;
+- layers: its "bi" aggregator (LeakyReLU slope 0.01, biases) is RecLens's bi-interaction, its
+  "gcn" and "graphsage" RecLens's aggregators of those names;
   outputs L2-normalised and concatenated after the layer-0 embedding; score = dot product.
 
 The RecLens CKG has every KG edge in both directions and two interaction relations. The import
@@ -34,14 +35,17 @@ from core.models.kgat_config import KGATConfig
 from core.store.artifacts import ArtifactError
 
 RECBOLE_SLOPE = 0.01  # torch.nn.LeakyReLU's default, which RecBole's Aggregator uses
+# RecBole's aggregator_type -> KGATConfig.aggregator
+AGGREGATORS = {"bi": "bi-interaction", "gcn": "gcn", "graphsage": "graphsage"}
 
 
 def kgat_config(settings: dict[str, Any]) -> KGATConfig:
-    """KGATConfig at the checkpoint's settings; aggregators other than "bi" are refused."""
+    """KGATConfig at the checkpoint's settings; an unknown aggregator_type is refused."""
     kind = settings.get("aggregator_type", "bi")
-    if kind != "bi":
+    if kind not in AGGREGATORS:
         raise ArtifactError(
-            f"RecBole KGAT aggregator_type {kind!r} cannot be imported yet; supported: bi"
+            f"RecBole KGAT aggregator_type {kind!r} cannot be imported; supported: "
+            f"{', '.join(AGGREGATORS)}"
         )
     reg = float(settings["reg_weight"])
     return KGATConfig(
@@ -54,7 +58,7 @@ def kgat_config(settings: dict[str, Any]) -> KGATConfig:
         kg_triples="kg",
         negative_slope=RECBOLE_SLOPE,
         normalize=True,
-        aggregator="bi-interaction",
+        aggregator=AGGREGATORS[kind],
         combine="concat",
     )
 
@@ -137,7 +141,9 @@ def load_kgat(model: KGAT, state: dict[str, Tensor], ids: RecBoleIds, kg: RecBol
         model.scorer.relation.weight.copy_(rel_emb)
         model.scorer.projection.copy_(proj)
         for k, layer in enumerate(model.layers):
-            for ours, theirs in ((layer.w1, "W1"), (layer.w2, "W2")):
+            pairs = [(layer.w, "W")] if model.config.aggregator in ("gcn", "graphsage") else []
+            pairs = pairs or [(layer.w1, "W1"), (layer.w2, "W2")]
+            for ours, theirs in pairs:
                 ours.weight.copy_(_weight(state, f"aggregator_layers.{k}.{theirs}.weight"))
                 ours.bias.copy_(_weight(state, f"aggregator_layers.{k}.{theirs}.bias"))
         logits = _logits(model)

@@ -9,21 +9,26 @@ the layer-0 embedding concatenated with every L2-normalised layer output.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from core.data import load_dataset
 from core.data.recbole_ids import recbole_ids, recbole_kg_ids
+from core.models.kgat import KGAT
+from core.models.kgat_config import RECBOLE_DEFAULT
 from core.store.artifacts import load_artifact
 from core.store.recbole_import import import_recbole
+from tests.models.tiny import check_contract, check_history_rescoring, tiny_inputs
 from tests.store.recbole_fakes import fake_recbole, write_checkpoint
 from tests.store.recbole_folder import SETTINGS, write_folder
 
 D, K = 4, 3
 
 
-def _reference_scores(w, edges, n_users):
+def _reference_scores(w, edges, n_users, kind="bi"):
     """RecBole KGAT's final embeddings from weights `w` and edges [(h, r, t)] over RecBole's
     node ids (users then entities). Returns [N, D * 2]."""
     ego = torch.cat([w["user_embedding.weight"], w["entity_embedding.weight"]])
@@ -48,7 +53,12 @@ def _reference_scores(w, edges, n_users):
     def lin(x, k):
         return x @ w[f"aggregator_layers.0.{k}.weight"].T + w[f"aggregator_layers.0.{k}.bias"]
 
-    h1 = act(lin(ego + side, "W1")) + act(lin(ego * side, "W2"))
+    if kind == "gcn":
+        h1 = act(lin(ego + side, "W"))
+    elif kind == "graphsage":
+        h1 = act(lin(torch.cat([ego, side], 1), "W"))
+    else:
+        h1 = act(lin(ego + side, "W1")) + act(lin(ego * side, "W2"))
     return torch.cat([ego, F.normalize(h1, dim=1)], 1)
 
 
@@ -60,11 +70,11 @@ def kgat_folder(root):
     return folder
 
 
-def kgat_checkpoint(folder, ds, path):
+def kgat_checkpoint(folder, ds, path, kind="bi"):
     """A RecBole-like KGAT checkpoint for `folder` (fake_recbole must be active): (ids, KG ids,
     weights, path)."""
     settings = {**SETTINGS, "model": "KGAT", "embedding_size": D, "kg_embedding_size": K}
-    settings.update(layers=[D], aggregator_type="bi", mess_dropout=0.1, reg_weight=1e-5)
+    settings.update(layers=[D], aggregator_type=kind, mess_dropout=0.1, reg_weight=1e-5)
     ids = recbole_ids(ds, folder, settings, knowledge=True)
     kg = recbole_kg_ids(ds, folder, ids)
     gen = torch.Generator().manual_seed(3)
@@ -75,20 +85,22 @@ def kgat_checkpoint(folder, ds, path):
         "relation_embedding.weight": torch.randn(n_rel, K, generator=gen),
         "trans_w.weight": torch.randn(n_rel, D * K, generator=gen),
     }
-    for k in ("W1", "W2"):
-        w[f"aggregator_layers.0.{k}.weight"] = torch.randn(D, D, generator=gen)
+    names = {"bi": [("W1", D), ("W2", D)], "gcn": [("W", D)], "graphsage": [("W", 2 * D)]}
+    for k, fan_in in names[kind]:
+        w[f"aggregator_layers.0.{k}.weight"] = torch.randn(D, fan_in, generator=gen)
         w[f"aggregator_layers.0.{k}.bias"] = torch.randn(D, generator=gen)
     return ids, kg, w, write_checkpoint(path, settings, w)
 
 
-@pytest.fixture
-def imported(tmp_path, monkeypatch):
+@pytest.fixture(params=["bi", "gcn", "graphsage"])
+def imported(request, tmp_path, monkeypatch):
     fake_recbole(monkeypatch)
     folder = kgat_folder(tmp_path)
     ds = load_dataset(folder, "recbole")
-    ids, kg, w, path = kgat_checkpoint(folder, ds, tmp_path / "KGAT.pth")
+    ids, kg, w, path = kgat_checkpoint(folder, ds, tmp_path / "KGAT.pth", request.param)
     result = import_recbole(path, ds, folder, tmp_path / "art")
-    return ds, ids, kg, w, load_artifact(result.folder, ds), result.notes
+    trained = load_artifact(result.folder, ds)
+    return ds, ids, kg, (w, request.param), trained, result.notes
 
 
 def _recbole_edges(ds, ids, kg, split):
@@ -111,7 +123,7 @@ def test_scores_equal_recboles_forward_with_merged_pair_attention(imported):
     edges, to_user, to_ent = _recbole_edges(ds, ids, kg, trained.split)
     pairs = [(h, t) for h, _, t in edges]
     assert len(pairs) > len(set(pairs))  # the fixture does join a pair by two relations
-    final = _reference_scores(w, edges, len(ids.users))
+    final = _reference_scores(w[0], edges, len(ids.users), w[1])
     n_users = len(ids.users)
     for u in range(ds.n_users):
         for i in to_ent:
@@ -138,3 +150,13 @@ def test_items_recbole_dropped_are_named_in_the_notes(imported):
     *_, notes = imported
     # i8's entity is missing from .kg and i9..i11 have no link: four items RecBole never numbers
     assert any(n.startswith("4 item(s) RecBole dropped") for n in notes)
+
+
+@pytest.mark.parametrize("kind", ["gcn", "graphsage"])
+def test_the_gcn_and_graphsage_aggregators_train_and_rescore(kind):
+    config = dataclasses.replace(RECBOLE_DEFAULT, kg_lr=0.01, aggregator=kind)
+    inputs = tiny_inputs()
+    torch.manual_seed(0)
+    model = KGAT.build(inputs, config, torch.device("cpu"))
+    check_contract(model, inputs, lr=0.01)
+    check_history_rescoring(model, inputs)
