@@ -22,7 +22,8 @@ import numpy as np
 from core.data import Dataset
 from core.data.recbole_ids import recbole_ids, recbole_kg_ids
 from core.data.recbole_split import METHOD, split_from_ids
-from core.eval.runner import evaluate_split
+from core.eval.metrics import item_attribute_matrix
+from core.eval.runner import evaluate, evaluate_split
 from core.models.base import ModelInputs
 from core.store.artifacts import (
     code_version,
@@ -125,16 +126,35 @@ def read_recbole_checkpoint(path: str | Path) -> RecBoleCheckpoint:
     )
 
 
-def _measure(model, split, ckpt: RecBoleCheckpoint) -> tuple[dict, dict[str, float]]:
-    valid = evaluate_split(model, split, "valid", beyond_accuracy=False)
-    test = evaluate_split(model, split, "test", beyond_accuracy=False)
+def _parity(model, split, ckpt: RecBoleCheckpoint, unknown: np.ndarray) -> dict[str, float]:
+    """The figures RecBole itself would report: rankings over the checkpoint's items only (the
+    items it never numbered are masked for every user, as if seen)."""
+    hidden = np.stack(np.meshgrid(np.arange(model.n_users), unknown), -1).reshape(-1, 2)
+    train = np.concatenate([split.train, hidden]) if len(unknown) else split.train
+    valid = evaluate(model, train, split.valid, beyond_accuracy=False)
+    test = evaluate(model, train, split.test, valid=split.valid, beyond_accuracy=False)
     measured = {k: test.metrics[k] for k in ("recall@20", "ndcg@20") if k in test.metrics}
     metric = str(ckpt.settings.get("valid_metric", "")).lower()
     if ckpt.best_valid is not None and metric in valid.metrics:
         measured[f"valid {metric}"] = valid.metrics[metric]
         measured[f"valid {metric} (RecBole)"] = ckpt.best_valid
         measured["valid difference"] = abs(valid.metrics[metric] - ckpt.best_valid)
-    return {"valid": valid.metrics, "test": test.metrics}, measured
+    if len(unknown):
+        measured["items unknown to the checkpoint"] = float(len(unknown))
+    return measured
+
+
+def _metrics(model, split, inputs: ModelInputs) -> dict:
+    """metrics.json as training writes it: RecLens's test evaluation over every item of the
+    dataset, what `python -m core evaluate` prints."""
+    attributes = item_attribute_matrix(inputs.n_items, inputs.kg)
+    test = evaluate_split(model, split, "test", item_attributes=attributes)
+    return {
+        "test": test.metrics,
+        "per_quartile": test.per_quartile,
+        "eval_seconds": test.seconds,
+        "n_test_users": test.n_users,
+    }
 
 
 def import_recbole(
@@ -159,13 +179,16 @@ def import_recbole(
     kg_ids = recbole_kg_ids(dataset, folder, ids) if mapping.knowledge else None
     model = build_model(mapping, ckpt.settings, inputs, ckpt.state, ids, kg_ids)
     notes = list(ids.notes)
-    unknown = dataset.n_items - (len(ids.items) - 1)
-    if unknown:
+    n_unknown = dataset.n_items - (len(ids.items) - 1)
+    if n_unknown:
         notes.append(
-            f"{unknown} item(s) RecBole dropped are unknown to the checkpoint: scored as items "
-            "with a zero embedding and no edges"
+            f"{n_unknown} item(s) RecBole dropped are unknown to the checkpoint: scored as items "
+            "with a zero embedding and no edges; the parity figures rank the checkpoint's items "
+            "only, as RecBole does"
         )
-    metrics, measured = _measure(model, split, ckpt)
+    unknown = np.setdiff1d(np.arange(dataset.n_items), ids.items[1:])
+    measured = _parity(model, split, ckpt, unknown)
+    metrics = _metrics(model, split, inputs)
     origin = Origin(
         kind=CHECKPOINT,
         library="RecBole",
