@@ -5,7 +5,8 @@ settings and how its state_dict rows move to RecLens ids (`RecBoleIds.users` / `
 RecLens id of each RecBole id, [PAD] at RecBole id 0 dropped).
 
 - BPR: score = <user_embedding[u], item_embedding[i]> -> BPRMF (dim = embedding_size).
-- KGAT ("bi" aggregator): core.store.recbole_kgat, RecBole's merged-pair attention included.
+- KGAT (aggregators bi, gcn, graphsage): core.store.recbole_kgat, RecBole's merged-pair
+  attention included.
 - LightGCN: layer-mean propagation over D^-1/2 A D^-1/2 of the training graph, dot product ->
   LightGCN (dim = embedding_size, n_layers). RecBole adds 1e-7 to each degree before the
   inverse square root; RecLens does not, a relative difference below 1e-7 per message.
@@ -67,17 +68,22 @@ def _tensor(state: dict[str, Tensor], key: str) -> Tensor:
     return state[key]
 
 
+def _embedding(state: dict[str, Tensor], what: str, index: np.ndarray, size: int) -> Tensor:
+    key = f"{what}_embedding.weight"
+    return _rows(_tensor(state, key), index, size, what, key)
+
+
 def _load_bpr(model: Recommender, state: dict[str, Tensor], ids: RecBoleIds, _kg=None) -> None:
-    users = _rows(_tensor(state, "user_embedding.weight"), ids.users, model.n_users, "user", "u")
-    items = _rows(_tensor(state, "item_embedding.weight"), ids.items, model.n_items, "item", "i")
+    users = _embedding(state, "user", ids.users, model.n_users)
+    items = _embedding(state, "item", ids.items, model.n_items)
     with torch.no_grad():
         model.user_emb.weight.copy_(users)
         model.item_emb.weight.copy_(items)
 
 
 def _load_lightgcn(model: Recommender, state: dict[str, Tensor], ids: RecBoleIds, _kg=None) -> None:
-    users = _rows(_tensor(state, "user_embedding.weight"), ids.users, model.n_users, "user", "u")
-    items = _rows(_tensor(state, "item_embedding.weight"), ids.items, model.n_items, "item", "i")
+    users = _embedding(state, "user", ids.users, model.n_users)
+    items = _embedding(state, "item", ids.items, model.n_items)
     with torch.no_grad():
         model.embedding.weight.copy_(torch.cat([users, items]))
 
