@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from core.store.origin import Origin
 from tests.app.conftest import MAIN, ROOT
 from tests.app.test_browser import ARGS, CHROMIUM, Guarded, _free_port, wait_until_serving
 
+LABEL = "embeddings, dot"  # the origin label the model lists show
 LIBRARY = "Sys *x* ![i](http://example.com/i.png)"  # data text: must stay text on the card
 
 
@@ -75,7 +77,8 @@ def test_the_user_explorer_card_of_imported_embeddings_says_so(imported_ws, monk
     monkeypatch.setenv("RECLENS_WORKSPACE", str(ws))
     at = AppTest.from_file(MAIN, default_timeout=180)
     user = ds.user_ids.to_raw(3)
-    at.query_params.update(page="user_explorer", model="embeddings", user=user, method="influence")
+    # an imported model is listed under its origin label (core.store.workspace.models_for)
+    at.query_params.update(page="user_explorer", model=LABEL, user=user, method="influence")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     captions = [c.value for c in at.caption]
@@ -113,7 +116,7 @@ def test_the_imported_card_in_chromium(imported_ws, tiny_env):
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             guarded = Guarded(browser)
             page = guarded.page()
-            link = f"{url}/?page=user_explorer&model=embeddings&user={user}&method=influence"
+            link = f"{url}/?page=user_explorer&model={quote(LABEL)}&user={user}&method=influence"
             page.goto(link, wait_until="domcontentloaded")
             page.get_by_text("Explains imported embeddings", exact=False).wait_for(timeout=90_000)
             page.get_by_text("Removing the 3 history items", exact=False).wait_for(timeout=90_000)
