@@ -27,6 +27,7 @@ from core.explain.present import node_namer, path_shares
 from core.explain.readable import readable_namer
 from core.models.base import NotSupported
 from core.safe_text import md
+from core.store.caption import origin_caption
 
 LARGE = 5000  # above this many users a text box replaces the searchable list
 
@@ -125,6 +126,7 @@ def card_parts(
         ),
         edges=tables.edges_frame(expl, name=name),
         measure=measure,
+        origin=origin_caption(state.trained(key, path).meta),
     )
 
 

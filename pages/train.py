@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app import auth, importui, links, trainui, workspace
-from core.models.registry import MODELS
+from core.models.registry import trainable_models
 
 st.title("Train a model")
 source = st.radio(
@@ -13,7 +13,7 @@ source = st.radio(
 data_path = trainui.dataset_source(source)
 
 left, right = st.columns(2)
-model = left.selectbox("Model", list(MODELS), format_func=workspace.label, key="tr_model")
+model = left.selectbox("Model", trainable_models(), format_func=workspace.label, key="tr_model")
 epochs = right.number_input("Epochs", 1, 500, 10, key="tr_epochs")
 overrides = trainui.hyperparameters(model)
 admin = auth.require_admin("train, overwrite or delete models")  # open when none is configured

@@ -110,6 +110,7 @@ class CardParts:
     contributions: pd.DataFrame | None = None
     edges: pd.DataFrame | None = None
     measure: Callable[[], Measured] = Measured
+    origin: str = ""  # what an imported model's card explains (core.store.caption); "" if trained
 
 
 def _feedback(key: str, on_feedback: Callable[[int, str], None]) -> None:
@@ -153,6 +154,8 @@ def show_explanation_card(
 ) -> None:
     """Render the whole card. narrow: stack everything in one column (side-by-side views).
     `narration` (core.narrate.narrator.Narration) replaces the sentence when a model is set."""
+    if parts.origin:
+        st.caption(md(parts.origin))
     sentence_slot = None
     if narration is not None:
         show_narration(st, narration, key)

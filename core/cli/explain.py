@@ -17,6 +17,7 @@ from core.explain import api, fidelity, latency
 from core.explain.fidelity import sample_users
 from core.explain.records import to_raw
 from core.explain.registry import supported_methods
+from core.store.caption import origin_caption
 
 METHODS = ("attention", "paths", "edges", "counterfactual", "influence", "popularity")
 
@@ -104,6 +105,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     else:
         expls = api.explain_top_k(ctx, user, args.k, method)
     rows = [to_raw(ds, e) for e in expls]
+    caption = origin_caption(ctx.artifact.meta) if ctx.artifact is not None else ""
     if args.json:
         print(
             json.dumps(
@@ -111,6 +113,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
                     "user": args.user,
                     "model": ctx.model.name,
                     "method": method,
+                    **({"origin": caption} if caption else {}),
                     "explanations": rows,
                 },
                 indent=2,
@@ -119,6 +122,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         )
         return 0
     print(f"user {args.user}, model {ctx.model.name}, method {method}:")
+    if caption:
+        print(caption)
     for row in rows:
         _print_text(row)
     return 0

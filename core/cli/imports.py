@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli import import_recbole
+from core.cli import import_recbole, import_tables
 
-IMPORTERS: tuple = (import_recbole,)
+IMPORTERS: tuple = (import_recbole, import_tables)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -21,7 +21,14 @@ from core.data import load_dataset
 from core.eval.metrics import item_attribute_matrix
 from core.eval.runner import evaluate_split
 from core.models.base import model_device
-from core.models.registry import MODELS, UnknownModelError, make_config, parse_override
+from core.models.registry import (
+    IMPORT_ONLY,
+    MODELS,
+    UnknownModelError,
+    make_config,
+    parse_override,
+    trainable_models,
+)
 from core.store.artifacts import artifact_lock
 from core.store.opening import open_artifact
 from core.store.training import train_model
@@ -127,6 +134,11 @@ def _scale_args(tr: argparse.ArgumentParser) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
 
+    if args.model in IMPORT_ONLY:
+        raise UsageError(
+            f"model '{args.model}' is made by `python -m core import`, not trained; "
+            f"trainable models: {', '.join(trainable_models())}"
+        )
     if args.model not in MODELS:
         raise UsageError(f"unknown model '{args.model}'; known models: {', '.join(sorted(MODELS))}")
     try:

@@ -15,6 +15,7 @@ import torch
 from core.models.attention import Attention
 from core.models.base import ModelInputs, Recommender
 from core.models.bprmf import BPRMF
+from core.models.embedding_table import EmbeddingTable
 from core.models.kgat import KGAT
 from core.models.lightgcn import LightGCN
 from core.models.mostpop import MostPop
@@ -28,7 +29,16 @@ MODELS: dict[str, type[Recommender]] = {
     "transe": TransE,
     "transr": TransR,
     "kgat": KGAT,
+    "embeddings": EmbeddingTable,
 }
+# made only by `python -m core import` (their weights come from another system): never offered
+# for training
+IMPORT_ONLY: frozenset[str] = frozenset({"embeddings"})
+
+
+def trainable_models() -> list[str]:
+    """The models the Train page and `python -m core train` offer, in registry order."""
+    return [name for name in MODELS if name not in IMPORT_ONLY]
 
 
 class UnknownModelError(ValueError):

@@ -101,7 +101,7 @@ def test_batched_rescoring_with_user_params_equals_rebuilt_model(key):
         torch.testing.assert_close(fast[b], rebuilt, atol=1e-5, rtol=1e-5)
 
 
-REFIT_MODELS = ["bprmf", "lightgcn", "kgat", "transe", "transr"]
+REFIT_MODELS = ["bprmf", "lightgcn", "kgat", "transe", "transr", "embeddings"]
 
 
 @pytest.mark.parametrize("name", REFIT_MODELS + ["kgat-light"])
