@@ -53,7 +53,9 @@ def _register_train(sub) -> None:
     tr.add_argument("dataset", help='dataset folder, or "sample"')
     tr.add_argument("--model", required=True, help="model name, e.g. bprmf")
     tr.add_argument("--format", default=None, help="dataset format (default: detect)")
-    tr.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 300; early stopping usually ends sooner)")
+    tr.add_argument(
+        "--epochs", type=int, default=None, help="maximum epochs (default 300; stops early)"
+    )
     tr.add_argument("--seed", type=int, default=None, help="training seed (default 2020)")
     tr.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
     tr.add_argument("--out", default=None, help="artifact folder (default: workspace/models/...)")
