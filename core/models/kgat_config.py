@@ -57,6 +57,7 @@ class KGATConfig:
 # speed benchmark to compare at the same settings.
 RECBOLE_DEFAULT = KGATConfig(
     layer_dims=(64,),
+    mess_dropout=0.1,
     reg=1e-5,
     kg_triples="kg",
     aggregator="bi-interaction",
@@ -67,6 +68,7 @@ RECBOLE_DEFAULT = KGATConfig(
 # on every CKG triple, L2 1e-5), the default before issue 14; its recommended lr is 1e-3.
 PAPER = KGATConfig(
     layer_dims=(64, 32, 16),
+    mess_dropout=0.1,
     reg=1e-5,
     kg_triples="ckg",
     aggregator="bi-interaction",
@@ -93,6 +95,7 @@ SAMPLE_FIRST_LAUNCH = KGATConfig(
     dim=224,
     relation_dim=64,
     layer_dims=(224, 224),
+    mess_dropout=0.1,
     reg=1e-5,
     kg_triples="kg",
     kg_batch_size=8192,
