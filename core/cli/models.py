@@ -70,6 +70,12 @@ def _register_train(sub) -> None:
     )
     tr.add_argument("--patience", type=int, default=None, help="early-stopping patience")
     tr.add_argument(
+        "--smooth-window",
+        type=int,
+        default=None,
+        help="patience counts records of the mean of the last N validations (default 5)",
+    )
+    tr.add_argument(
         "--sampling",
         choices=("pairs", "users"),
         default=None,
@@ -221,6 +227,7 @@ def _train_config(args: argparse.Namespace, cls):
         "lr": args.lr,
         "batch_size": args.batch_size,
         "patience": args.patience,
+        "smooth_window": args.smooth_window,
         "sampling": args.sampling,
         "split_method": args.split,
         "device": args.device,
