@@ -154,6 +154,13 @@ def card_rescoring(key: str, data_path: str, user: int, item: int, method: str, 
     return {p.name: p.value for p in parts}
 
 
+def headlined(key: str, data_path: str, user: int, item: int, method: str, k: int):
+    """The explanation with the sentence its deletion curve supports (core.explain.card)."""
+    expl = explanation(key, data_path, user, item, method, k)
+    curve = card_rescoring(key, data_path, user, item, method, k)["deletion"]
+    return card.headlined(context(key, data_path), expl, curve)
+
+
 @st.cache_data(max_entries=16)
 def fidelity_table(key: str, data_path: str):
     drivers = quality.planted_drivers(data_path, dataset(data_path))
@@ -188,7 +195,7 @@ def narration(
     settings: LLMSettings, mode: str,
 ) -> Narration:  # fmt: skip
     checker = grounding_checker(key, data_path)
-    evidence = build_evidence(explanation(key, data_path, user, item, method, k), checker.lexicon)
+    evidence = build_evidence(headlined(key, data_path, user, item, method, k), checker.lexicon)
     return narrate(evidence, llm_backend(settings), checker, mode=mode)
 
 

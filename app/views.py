@@ -24,6 +24,7 @@ from core.data import Dataset
 from core.explain import api, card, whatif
 from core.explain.heatmap import HeatmapData, heatmap_data
 from core.explain.present import node_namer, path_shares
+from core.explain.readable import readable_namer
 from core.models.base import NotSupported
 from core.safe_text import md
 
@@ -105,14 +106,15 @@ def card_parts(
     and the re-scoring parts of core.explain.card when the card asks (`measure`, cached)."""
     key, path = sel.key(model), sel.dataset_path
     ctx = state.context(key, path)
-    name = node_namer(sel.dataset)
+    name = readable_namer(expl, node_namer(sel.dataset))  # id-only entities read by role
 
     def measure() -> Measured:
         parts = state.card_rescoring(key, path, user, item, method, k)
         cf = parts["counterfactual"]
         record = None if cf is None else cf.counterfactual
         note = "" if record is not None else card.missing_counterfactual_note(ctx)
-        return Measured(parts["deletion"], record, note)
+        sentence = state.headlined(key, path, user, item, method, k).sentence
+        return Measured(parts["deletion"], record, note, sentence)
 
     return CardParts(
         heatmap=heat,
@@ -184,7 +186,9 @@ def user_report(ds: Dataset, ctx, model_label: str, user: int, method: str, k: i
                 expl,
                 ds.title(item),
                 counterfactual_text(expl),
-                tables.paths_frame(expl, name=name, shares=path_shares(ctx, expl)),
+                tables.paths_frame(
+                    expl, name=readable_namer(expl, name), shares=path_shares(ctx, expl)
+                ),
                 heatmap_figure(ds, items, found) if n == 0 and found is not None else None,
                 None
                 if expl.subgraph is None

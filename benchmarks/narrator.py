@@ -15,6 +15,7 @@ grounding.HALLUCINATIONS), not omissions.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import time
@@ -41,7 +42,9 @@ def available_backends() -> list:
     return out
 
 
-def run_row(ctx, method: str, backend, mode: str, users: list[int], k: int) -> dict:
+def run_row(
+    ctx, method: str, backend, mode: str, users: list[int], k: int, constrain: bool = False
+) -> dict:
     from core.explain import api
     from core.explain.evidence import build_evidence
     from core.explain.grounding import Checker, summarise
@@ -52,7 +55,7 @@ def run_row(ctx, method: str, backend, mode: str, users: list[int], k: int) -> d
     for u in users:
         for expl in api.explain_top_k(ctx, u, k, method):
             ev = build_evidence(expl, checker.lexicon)
-            narrations.append(narrate(ev, backend, checker, mode=mode))
+            narrations.append(narrate(ev, backend, checker, mode=mode, constrain=constrain))
     m = metrics(narrations)
     before = m.before if backend.name != "template" else summarise(n.report for n in narrations)
     named = sum(n.report is not None and n.report.grounded for n in narrations) / len(narrations)
@@ -66,15 +69,20 @@ def run_row(ctx, method: str, backend, mode: str, users: list[int], k: int) -> d
         "p50": m.latency_p50_s,
         "p95": m.latency_p95_s,
         "shown_grounded": named,
+        "first_pass": sum(
+            bool(n.attempts) and n.attempts[0].report is not None and n.attempts[0].report.grounded
+            for n in narrations
+        )
+        / len(narrations),
     }
 
 
 def table(rows: list[tuple[str, str, str, str, dict]]) -> str:
     head = (
         "| model | method | backend | mode | texts | halluc. before (expl / mention) "
-        "| halluc. after | coverage after | shown passes check | fallback | retried "
-        "| p50 s | p95 s |\n"
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| halluc. after | coverage after | shown passes check | first pass accepted | fallback "
+        "| retried | p50 s | p95 s |\n"
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     lines = [head]
     for model, method, backend, mode, r in rows:
@@ -84,7 +92,8 @@ def table(rows: list[tuple[str, str, str, str, dict]]) -> str:
             f"| {model} | {method} | {backend} | {mode} | {r['n']} "
             f"| {b.explanation_hallucination:.2f} / {b.mention_hallucination:.3f} "
             f"| {a.explanation_hallucination:.2f} | {cov} | {r['shown_grounded']:.2f} "
-            f"| {r['fallback']:.2f} | {r['retry']:.2f} | {r['p50']:.2f} | {r['p95']:.2f} |"
+            f"| {r['first_pass']:.2f} | {r['fallback']:.2f} | {r['retry']:.2f} "
+            f"| {r['p50']:.2f} | {r['p95']:.2f} |"
         )
     return "\n".join(lines)
 
@@ -104,6 +113,10 @@ def main(argv=None) -> int:
     p.add_argument("--artifacts", type=Path, default=DEFAULT_ARTIFACTS)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    p.add_argument(
+        "--constrain", nargs="+", default=["off", "on"], choices=["off", "on"],
+        help="llama.cpp with and/or without the slot-filling grammar (core.narrate.constrained)",
+    )  # fmt: skip
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     backends = available_backends()
@@ -114,12 +127,16 @@ def main(argv=None) -> int:
         gen = np.random.default_rng(args.seed)
         users = sorted(gen.choice(ds.n_users, size=min(args.users, ds.n_users), replace=False))
         for backend in backends:
-            for mode in args.modes if backend.name != "template" else ["polish"]:
+            ways = [c == "on" for c in args.constrain] if backend.name == "llamacpp" else [False]
+            for mode, constrain in itertools.product(
+                args.modes if backend.name != "template" else ["polish"], ways
+            ):
                 t0 = time.perf_counter()
                 n_users = args.users if backend.name == "template" else args.llm_users
                 picked = [int(u) for u in users[:n_users]]
-                r = run_row(ctx, METHOD[model], backend, mode, picked, args.k)
+                r = run_row(ctx, METHOD[model], backend, mode, picked, args.k, constrain)
                 label = backend.name + (f" ({backend.model})" if backend.model else "")
+                label += ", grammar" if constrain else ""
                 rows.append((model, METHOD[model], label, mode if backend.model else "–", r))
                 print(f"  {label} {mode}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     for backend in backends:

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from core.explain import api, fidelity
 from core.explain.context import ExplainContext
+from core.explain.headline import item_popularity, with_headline
 from core.explain.records import to_raw
 from core.explain.registry import supported_methods
 from core.models.base import can_rescore
@@ -180,8 +181,17 @@ def shard_frame(
                     "counterfactual": json.dumps(raw["counterfactual"], ensure_ascii=False),
                 }
                 row.update(_fidelity(ctx, expl, fcfg) if rescores else _no_fidelity(cfg))
+                row["sentence"] = _headline(ctx, expl, row).sentence  # from its own measurement
                 rows.append(row)
     return pd.DataFrame(rows, columns=_columns(cfg))
+
+
+def _headline(ctx, expl, row: dict):
+    """The explanation with the sentence its deletion figures support (headline.py)."""
+    if "drop@3" not in row:
+        return expl
+    pop = item_popularity(ctx.history_items, expl.item)
+    return with_headline(expl, row["drop@3"], row["random_drop@3"], 3, pop, ctx.n_users)
 
 
 def _fidelity(ctx, expl, fcfg: fidelity.FidelityConfig) -> dict[str, float]:

@@ -31,7 +31,11 @@ right.plotly_chart(
 st.subheader("Leaderboard (test split)")
 shown = set(sel.models.values())  # the newest artifact of each model, as the sidebar offers
 board = tables.leaderboard_frame(
-    {workspace.label(a.model): a.metrics for a in workspace.artifacts() if a.path in shown}
+    {
+        f"{a.origin} (its own split)" if a.origin else workspace.label(a.model): a.metrics
+        for a in workspace.artifacts()
+        if a.path in shown
+    }
 )
 if board.empty:
     st.info("No trained models for this dataset yet: train one on the Train page.")

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from app import auth, links, trainui, workspace
+from app import auth, importui, links, trainui, workspace
 from core.models.registry import MODELS
 
 st.title("Train a model")
@@ -27,13 +27,15 @@ overrides = trainui.hyperparameters(model)
 admin = auth.require_admin("train, overwrite or delete models")  # open when none is configured
 if st.button("Train", type="primary", disabled=data_path is None or not admin, key="tr_go"):
     trainui.train(data_path, model, overrides, int(epochs))
+importui.section(admin)
 
 st.subheader("Artifacts")
 infos = workspace.artifacts()
 if not infos:
     st.info("No artifacts yet.")
 else:
-    st.dataframe(pd.DataFrame([trainui.artifact_row(a) for a in infos]), hide_index=True)
+    rows = [{**trainui.artifact_row(a), "origin": a.origin or "trained here"} for a in infos]
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
     doomed = st.selectbox(
         "Delete an artifact",
         [str(a.path) for a in infos],

@@ -94,6 +94,7 @@ class Measured:
     curve: DeletionCurve | None = None
     counterfactual: Counterfactual | None = None
     counterfactual_note: str = ""  # why there is no counterfactual, when there is none
+    sentence: str = ""  # the sentence the deletion curve supports (core.explain.headline)
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,10 @@ def _feedback(key: str, on_feedback: Callable[[int, str], None]) -> None:
         st.success("Thanks, feedback saved.")
 
 
-def _show_measured(m: Measured, expl, title: str, key: str, cf_slot, curve_slot) -> None:
+def _show_measured(m: Measured, expl, title: str, key: str, slots) -> None:
+    sentence_slot, cf_slot, curve_slot = slots
+    if m.sentence and m.sentence != expl.sentence and sentence_slot is not None:
+        sentence_slot.markdown(f"**{md(m.sentence)}**")  # what the measurement supports
     texts = card_texts(expl, title, m.curve, m.counterfactual)
     if texts["counterfactual"]:
         cf_slot.markdown("What would change it: " + md(texts["counterfactual"]))
@@ -149,10 +153,12 @@ def show_explanation_card(
 ) -> None:
     """Render the whole card. narrow: stack everything in one column (side-by-side views).
     `narration` (core.narrate.narrator.Narration) replaces the sentence when a model is set."""
+    sentence_slot = None
     if narration is not None:
         show_narration(st, narration, key)
     else:
-        st.markdown(f"**{md(expl.sentence or 'No sentence for this explanation.')}**")
+        sentence_slot = st.empty()
+        sentence_slot.markdown(f"**{md(expl.sentence or 'No sentence for this explanation.')}**")
     cf_slot = st.empty()
     if parts.graph_html is not None:
         st.caption("Knowledge-graph evidence")
@@ -184,6 +190,6 @@ def show_explanation_card(
         col.caption(name)
         col.dataframe(frame.head(10), hide_index=True, width="stretch")
     time.sleep(SEND_PAUSE_S)  # let the server send what is drawn (see SEND_PAUSE_S)
-    _show_measured(parts.measure(), expl, title, key, cf_slot, curve_slot)
+    _show_measured(parts.measure(), expl, title, key, (sentence_slot, cf_slot, curve_slot))
     if on_feedback is not None:
         _feedback(key, on_feedback)

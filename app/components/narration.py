@@ -19,7 +19,8 @@ def _who(n: Narration) -> str:
 
 def narration_view(n: Narration) -> dict:
     """label (None for the plain template), text, template (shown one click away when the text
-    is the model's), violations (one line each, empty unless the check failed), errors."""
+    is the model's), violations (one line each, empty unless the check failed), errors, and
+    attributions (span, kind, what it rests on) of the shown text."""
     if n.source == "llm":
         label: str | None = CHECKED.format(who=_who(n))
     elif n.fell_back:
@@ -31,6 +32,11 @@ def narration_view(n: Narration) -> dict:
         "text": n.text or "(no sentence)",
         "template": n.template if n.source == "llm" else None,
         "violations": [f"{v.kind}: {v.message}" for v in n.violations],
+        # each verified span of the shown text and what it rests on (path, hop or number)
+        "attributions": [
+            {"span": a.span, "kind": a.kind, "rests on": a.what}
+            for a in (n.report.attributions if n.report else ())
+        ],
         "errors": [a.error for a in n.attempts if a.error],
     }
 
@@ -41,6 +47,10 @@ def show_narration(st, n: Narration, key: str) -> None:
     if view["label"]:
         st.caption(view["label"])
     st.text(view["text"])
+    if view["attributions"]:
+        with st.expander("What each phrase rests on"):
+            # a dataframe shows cells as plain text: nothing the model wrote is rendered
+            st.dataframe(view["attributions"], hide_index=True, key=f"{key}-attr")
     if view["template"] is not None:
         with st.expander("Template sentence"):
             st.text(view["template"])

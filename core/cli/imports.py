@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-IMPORTERS: tuple = ()
+from core.cli import import_recbole
+
+IMPORTERS: tuple = (import_recbole,)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

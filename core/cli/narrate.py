@@ -86,6 +86,8 @@ def _print_check(row: dict, args) -> int:
     print(f"grounded: {str(row['grounded']).lower()}  coverage: {row['coverage']}")
     for v in row["violations"]:
         print(f"  {v['kind']}: {v['message']}  [{v['span']}]")
+    for a in row["attributions"]:
+        print(f"  ok {a['kind']}: [{a['span']}] rests on {a['what']}")
     return 0
 
 

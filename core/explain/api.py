@@ -8,6 +8,7 @@ import numpy as np
 from core.explain import attention
 from core.explain.base import Explanation
 from core.explain.context import ExplainContext
+from core.explain.readable import readable
 from core.explain.registry import EXPLAINERS, supported_methods
 from core.models.base import NotSupported
 
@@ -36,7 +37,8 @@ def explain(
         raise IndexError(f"user {user} or item {item} out of range")
     scores = ctx.scores(user)
     rank = ctx.rank(user, scores, item)
-    return EXPLAINERS[method](ctx, user, item, score=float(scores[item]), rank=rank, k=k, **options)
+    expl = EXPLAINERS[method](ctx, user, item, score=float(scores[item]), rank=rank, k=k, **options)
+    return readable(expl)  # id-only entities named by their role (readable.py)
 
 
 def explain_top_k(
@@ -48,7 +50,7 @@ def explain_top_k(
     top = ctx.top_k(user, k, scores)
     fn = EXPLAINERS[method]
     return [
-        fn(ctx, user, int(i), score=float(scores[i]), rank=r + 1, k=k, **options)
+        readable(fn(ctx, user, int(i), score=float(scores[i]), rank=r + 1, k=k, **options))
         for r, i in enumerate(top)
     ]
 

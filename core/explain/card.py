@@ -14,6 +14,8 @@ everything the dashboard's card shows without a toggle:
   (`contributions` of kind history_item / attribute_type), the KG subgraph (`subgraph`), the
   top paths (`paths`; `Explanation.share_of_score(path)` gives each path's share of the
   explained score, 0..1, for display instead of raw products such as 0.0001);
+  Its sentence is the one the deletion curve supports (`headlined`: no personal reason when
+  removing the top 3 history items moves the item no more than 3 random ones);
 - `deletion`: the deletion curve of that explanation (`fidelity.DeletionCurve`: the item's rank
   after removing its top m = 0..3 history items and after m random ones; `ratio(3)` is the
   ratio to random at 3 removals), None when the user has too few history items, the model
@@ -42,6 +44,7 @@ from core.explain.base import Explanation
 from core.explain.context import ExplainContext
 from core.explain.counterfactual import order_from
 from core.explain.fidelity import DeletionCurve
+from core.explain.headline import item_popularity, with_headline
 from core.explain.registry import supported_methods
 from core.models.base import NotSupported, can_rescore
 
@@ -157,6 +160,15 @@ def _counterfactual(
     )
 
 
+def headlined(ctx: ExplainContext, expl: Explanation, curve: DeletionCurve | None) -> Explanation:
+    """`expl` with the sentence its deletion curve supports (core.explain.headline): a
+    personal reason only when its top 3 items move the item further than 3 random ones."""
+    if curve is None or len(curve.ranks) <= 3:
+        return expl
+    pop = item_popularity(ctx.history_items, expl.item)
+    return with_headline(expl, curve.drop(3), curve.random_drop(3), 3, pop, ctx.n_users)
+
+
 def missing_counterfactual_note(
     ctx: ExplainContext, settings: CardSettings = CardSettings()
 ) -> str:
@@ -187,7 +199,7 @@ def explain_card(
     rescored = deletion is not None or counterfactual is not None
     times = {name: p.ms for name, p in parts.items() if name == "explanation" or rescored}
     return Card(
-        parts["explanation"].value,
+        headlined(ctx, parts["explanation"].value, deletion),
         deletion,
         counterfactual,
         ctx.rescoring if rescored else None,

@@ -16,7 +16,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from core.explain.base import Explanation, node_id
-from core.explain.lexicon import Lexicon, relation_key, verbalise
+from core.explain.lexicon import Lexicon, relation_key, role_noun, verbalise
 
 MAX_PATHS = 3
 MAX_WEIGHTS = 5
@@ -95,6 +95,12 @@ class Evidence:
     template: str
     numbers: tuple[float, ...]  # every number a text may state (scores, weights, ranks, k)
     links: tuple[Link, ...]
+    # what each number is ("the item's rank", "P1's share of the path evidence"), for attribution
+    number_labels: tuple[tuple[float, str], ...] = ()
+    anonymous: tuple[str, ...] = ()  # entities with no name, called by role (readable.py)
+    # False when the card's deletion test contradicts a personal reason (headline.py): a text
+    # may then not give the user's history as the reason
+    personal: bool = True
 
     @property
     def entities(self) -> frozenset[str]:
@@ -124,7 +130,7 @@ class Evidence:
             f'Recommended item: "{self.item_name}" (rank {self.rank}, score {_num(self.score)})'
         ]
         for p in self.paths:
-            steps = " ".join(_hop_text(h) for h in p.hops)
+            steps = _shared_text(p, self.anonymous) or " ".join(_hop_text(h) for h in p.hops)
             lines.append(f"[{p.pid}] ({_share(p.share)} of the path evidence): {steps}")
         liked = [w for w in self.weights if w.kind == "history_item"]
         if liked:
@@ -134,6 +140,12 @@ class Evidence:
         ents = [w for w in self.weights if w.kind == "entity"]
         if ents:
             lines.append("Entities weighted: " + ", ".join(f'"{w.name}"' for w in ents))
+        if not self.personal:
+            lines.append(
+                "Measured: removing the history items this explanation ranks highest moves the "
+                "item no more than removing random ones; do not give the user's history as the "
+                "reason."
+            )
         cf = self.counterfactual
         if cf is not None and cf.valid:
             gone = ", ".join(f'"{n}"' for n in cf.removed_names)
@@ -174,6 +186,17 @@ def _hop_text(h: Hop) -> str:
     return _fact(h.src_name, h.phrase, h.dst_name, also=False) + ";"
 
 
+def _shared_text(p: EvidencePath, anonymous: tuple[str, ...]) -> str:
+    """'the user liked "A"; "A" and "B" share an actor.' for a path through a nameless entity."""
+    hops = p.hops
+    if len(hops) != 3 or hops[1].dst not in anonymous:
+        return ""
+    noun = role_noun(hops[1].relation)
+    article = "an" if noun[:1] in "aeiou" else "a"
+    a, b = hops[0].dst_name, hops[2].dst_name
+    return f'the user liked "{a}"; "{a}" and "{b}" share {article} {noun}.'
+
+
 def _fact(subject: str, phrase: str, obj: str, also: bool) -> str:
     """'"A" is directed by "B"', '"A" stars "B"', '"A" has genre "B"' (with "also")."""
     if phrase.endswith(" by"):
@@ -207,6 +230,16 @@ def _links(paths: tuple[EvidencePath, ...], user: str, item: str, weights, cf) -
         for (i, a), (j, b) in zip(named, named[1:], strict=False):
             rel = relation_key(p.hops[i].relation) if j == i + 1 else "co_liked"
             out.append(Link(a, b, rel, (p.pid,)))
+        # two items through one entity share it: "Gravity shares a director with The Martian"
+        for i in range(1, len(p.hops)):
+            a, b, c = p.hops[i - 1].src, p.hops[i].src, p.hops[i].dst
+            key = relation_key(p.hops[i - 1].relation)
+            if (
+                b.startswith("e:")
+                and a.startswith("i:")
+                and relation_key(p.hops[i].relation) == key
+            ):
+                out.append(Link(a, c, key, (p.pid,)))
     for w in weights:
         if w.kind in ("history_item", "entity") and w.id != item:
             out.append(Link(w.id, item, "attention", ()))
@@ -222,17 +255,27 @@ def _links(paths: tuple[EvidencePath, ...], user: str, item: str, weights, cf) -
     return tuple(Link(a, b, r, tuple(sorted(p))) for (a, b, r), p in merged.items())
 
 
-def _numbers(expl: Explanation, paths, weights, cf) -> tuple[float, ...]:
-    nums = [expl.score, float(expl.rank), float(len(paths))]
-    nums += [p.score for p in paths] + [h.weight for p in paths for h in p.hops]
-    nums += [p.share for p in paths]  # a text may state them as percentages
-    nums += [w.weight for w in weights]
+def _numbers(expl: Explanation, paths, weights, cf) -> list[tuple[float, str]]:
+    """(value, what it is) for every number a text may state."""
+    nums = [(expl.score, "the item's score"), (float(expl.rank), "the item's rank")]
+    nums.append((float(len(paths)), "the number of paths"))
+    for p in paths:
+        nums += [(p.score, f"{p.pid}'s score"), (p.share, f"{p.pid}'s share of the paths")]
+        nums += [(h.weight, f"a hop weight on {p.pid}") for h in p.hops]
+    nums += [(w.weight, f'the weight of "{w.name}"') for w in weights]
     if cf is not None:
-        nums += [float(cf.new_rank), float(cf.k), float(len(cf.removed))]
-    nums += [float(v) for v in expl.extra.values() if isinstance(v, int | float)]
+        nums += [(float(cf.new_rank), "the rank without the removed items")]
+        nums += [(float(cf.k), "the list size"), (float(len(cf.removed)), "the items removed")]
+    for key, v in expl.extra.items():
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            nums.append((float(v), key.replace("_", " ")))
     if expl.counterfactual is not None:
-        nums.append(expl.counterfactual.new_score)
-    return tuple(sorted({float(x) for x in nums if math.isfinite(float(x))}))
+        nums.append((expl.counterfactual.new_score, "the score without the removed items"))
+    out: dict[float, str] = {}
+    for x, label in nums:
+        if math.isfinite(float(x)):
+            out.setdefault(float(x), label)
+    return sorted(out.items())
 
 
 def _select_paths(expl: Explanation, lexicon: Lexicon, max_paths: int) -> list:
@@ -295,6 +338,7 @@ def build_evidence(
         c = expl.counterfactual
         cf = EvidenceCounterfactual(c.removed, c.removed_names, c.new_rank, c.k, c.valid)
     weights_t = tuple(weights)
+    labels = _numbers(expl, paths, weights_t, cf)
     return Evidence(
         user=expl.user,
         user_name=str(expl.extra.get("user_name", f"user {expl.user}")),
@@ -308,8 +352,11 @@ def build_evidence(
         weights=weights_t,
         counterfactual=cf,
         template=expl.sentence,
-        numbers=_numbers(expl, paths, weights_t, cf),
+        numbers=tuple(x for x, _ in labels),
         links=_links(paths, node_id("u", expl.user), item, weights_t, cf),
+        number_labels=tuple(labels),
+        anonymous=tuple(sorted(expl.extra.get("entity_ids", {}))),
+        personal=bool(expl.extra.get("personal", True)),
     )
 
 

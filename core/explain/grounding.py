@@ -12,9 +12,14 @@ A text is *grounded* when it has no violation:
   entities (nor an attribute type the model weighted);
 - number: a number equals no score, weight, rank or count of the evidence at its stated precision;
 - citation: a cited path id ("[P2]") does not exist, or the sentence names entities off that path;
+- unsupported (the closed world, core.explain.closed_world): a word or name that is none of the
+  above and not in the discourse vocabulary, nor part of an evidence name or of the wording of
+  an evidence relation (an award, a critic, a trend, a person from world knowledge);
 - item_missing: the recommended item is not named; empty: there is no text.
 
-The hallucination rates count only the first five kinds (false statements), not omissions.
+Every verified span gets an `Attribution` (the path, hop or number it rests on).
+
+The hallucination rates count only the first six kinds (false statements), not omissions.
 Claims counted for the mention-level rate: entity mentions, relation phrases, numbers, citations,
 one connection claim per sentence naming two or more entities, and the item being named.
 """
@@ -26,16 +31,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from core.explain import closed_world as cw
+from core.explain.closed_world import Attribution
 from core.explain.evidence import Evidence
 from core.explain.lexicon import VERBALISATIONS, Lexicon, Mention, RelationFinder
 
 ViolationKind = Literal[
-    "foreign_entity", "unconnected", "relation", "number", "citation", "item_missing", "empty"
+    "foreign_entity",
+    "unconnected",
+    "relation",
+    "number",
+    "citation",
+    "unsupported",
+    "item_missing",
+    "empty",
 ]
 
 # Violations that state something false; "item_missing" and "empty" are omissions: they fail the
 # check but are not counted as hallucinations.
-HALLUCINATIONS = frozenset({"foreign_entity", "unconnected", "relation", "number", "citation"})
+HALLUCINATIONS = frozenset(
+    {"foreign_entity", "unconnected", "relation", "number", "citation", "unsupported"}
+)
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 _CITATION = re.compile(r"\[\s*(P\d+(?:\s*[,;]\s*P\d+)*)\s*\]|\bP(\d+)\b")
@@ -59,6 +75,7 @@ class GroundingReport:
     n_bad_claims: int
     coverage: float | None  # fraction of evidence paths the text covers; None without paths
     mentions: tuple[Mention, ...]
+    attributions: tuple[Attribution, ...] = ()  # every verified span and what it rests on
 
     @property
     def hallucinated(self) -> bool:
@@ -72,6 +89,7 @@ class GroundingReport:
             "n_bad_claims": self.n_bad_claims,
             "coverage": self.coverage,
             "mentions": [{"span": m.text, "ids": list(m.ids)} for m in self.mentions],
+            "attributions": [a.to_dict() for a in self.attributions],
         }
 
 
@@ -111,17 +129,19 @@ class _Components:
         self.parent[self.find(a)] = self.find(b)
 
 
-def _number_ok(text: str, percent: bool, allowed: tuple[float, ...]) -> bool:
+def _number_ok(text: str, percent: bool, allowed) -> str | None:
+    """What evidence number `text` states at its precision (its label), or None.
+    allowed: (value, label) pairs."""
     value = float(text)
     decimals = len(text.split(".")[1]) if "." in text else 0
-    for v in allowed:
+    for v, label in allowed:
         v = v * 100 if percent else v
         if decimals == 0 and not percent:
             if v == value:
-                return True
+                return label
         elif round(v, decimals) == value:
-            return True
-    return False
+            return label
+    return None
 
 
 class Checker:
@@ -146,6 +166,7 @@ class Checker:
         mentions = self.lexicon.find(text)
         cites = list(_CITATION.finditer(text))
         taken = [(m.start, m.end) for m in mentions] + [(c.start(), c.end()) for c in cites]
+        attrs = [cw.entity_attribution(m, ev) for m in mentions if set(m.ids) & ev.entities]
         out = [
             Violation(
                 "foreign_entity", f'"{m.text}" is not in the evidence', m.start, m.end, m.text
@@ -154,15 +175,24 @@ class Checker:
             if not set(m.ids) & ev.entities
         ]
         claims = len(mentions) + len(cites) + 1  # + the item being named
-        for s, e in _sentences(text, mentions):
+        sentences = _sentences(text, mentions)
+        spans: list[tuple[int, int]] = []  # relation phrases and numbers, right or wrong
+        for s, e in sentences:
             sent = [m for m in mentions if s <= m.start < e]
-            claims += self._check_sentence(text, s, e, sent, ev, self.relations, taken, out)
-        out += self._check_citations(text, cites, mentions, ev)
+            claims += self._check_sentence(text, s, e, sent, ev, taken, out, attrs, spans)
+        out += self._check_citations(text, cites, mentions, ev, attrs)
         if not any(ev.item in m.ids for m in mentions):
             msg = f'the recommended item "{ev.item_name}" is not named'
             out.append(Violation("item_missing", msg, 0, 0, ""))
-        claims += _check_numbers(text, taken, ev, out)
+        claims += _check_numbers(text, taken, ev, out, attrs, spans)
+        claims += self._check_history(text, sentences, mentions, ev, out)
+        allowed = cw.discourse_vocabulary() | cw.evidence_words(ev)
+        for s, e in cw.unsupported_spans(text, taken + spans, allowed, sentences):
+            claims += 1
+            msg = f'"{text[s:e]}" is stated nowhere in the evidence'
+            out.append(Violation("unsupported", msg, s, e, text[s:e]))
         out.sort(key=lambda v: (v.start, v.kind))
+        attrs.sort(key=lambda a: (a.start, a.kind))
         return GroundingReport(
             grounded=not out,
             violations=tuple(out),
@@ -170,24 +200,30 @@ class Checker:
             n_bad_claims=min(sum(v.kind in HALLUCINATIONS for v in out), claims),
             coverage=_coverage(ev, mentions, cites),
             mentions=tuple(mentions),
+            attributions=tuple(attrs),
         )
 
-    def _check_sentence(self, text, s, e, mentions, ev, relations, taken, out) -> int:
-        """Connection and relation checks of one sentence; returns the claims it made."""
+    def _check_sentence(self, text, s, e, mentions, ev, taken, out, attrs, spans) -> int:
+        """Connection and relation checks of one sentence; returns the claims it made. Appends
+        violations to `out`, attributions to `attrs` and every relation phrase to `spans`."""
         nodes = {m: frozenset(m.ids) & ev.entities for m in mentions}
         named = [m for m in mentions if nodes[m]]
         claims = self._check_connected(text, s, e, named, nodes, ev, out)
-        for ps, pe, rels in relations.find(text[s:e]):
+        for ps, pe, rels in self.relations.find(text[s:e]):
             ps, pe = ps + s, pe + s
             if not _free(ps, pe, taken):
                 continue
             claims += 1
+            spans.append((ps, pe))
             if rels & ev.attribute_relations:  # the model weighted this relation type itself
+                attrs.append(cw.relation_attribution(text, ps, pe, rels, [], ev))
                 continue
             # the phrase states a fact between its nearest named neighbours ("A ... directed
             # by B"); with one neighbour, a fact touching it; with none, any fact of the evidence
-            before = [m for m in named if m.end <= ps][-1:]
             after = [m for m in named if m.start >= pe][:1]
+            # "A is linked to B (genre)": with nothing after it, the phrase joins the two
+            # names before it
+            before = [m for m in named if m.end <= ps][-1 if after else -2 :]
             ends = [nodes[m] for m in before + after]
             if len(ends) == 2:
                 pool = [lk for lk in ev.links if _joins(lk, ends[0], ends[1])]
@@ -199,7 +235,31 @@ class Checker:
                 between = " and ".join(f'"{m.text}"' for m in before + after) or "any entities"
                 msg = f'"{text[ps:pe]}" links no {between} in the evidence'
                 out.append(Violation("relation", msg, ps, pe, text[ps:pe]))
+            else:
+                attrs.append(cw.relation_attribution(text, ps, pe, rels, pool, ev))
         return claims
+
+    def _check_history(self, text, sentences, mentions, ev: Evidence, out) -> int:
+        """'you liked X' must name an item of the user's history as the evidence gives it; a
+        negation in a sentence that states a relation is not attributed."""
+        liked, n = cw.liked_items(ev), 0
+        named = [(m.start, m.end) for m in mentions]
+        for s, e in sentences:
+            for (hs, he), m in cw.history_claims(text, s, e, mentions):
+                n += 1
+                if not ev.personal:  # the card's deletion test contradicts a personal reason
+                    msg = "the measurement says this depends little on your history"
+                    out.append(Violation("relation", msg, hs, he, text[hs:he]))
+                elif set(m.ids) & ev.entities and not set(m.ids) & liked:
+                    msg = f'the evidence does not say you liked "{m.text}"'
+                    out.append(Violation("relation", msg, hs, he, text[hs:he]))
+            rel = [(a + s, b + s) for a, b, _ in self.relations.find(text[s:e])]
+            rel = [(a, b) for a, b in rel if _free(a, b, named)]  # not inside a name
+            for ns, ne in cw.negated_relations(text, s, e, rel):
+                n += 1
+                msg = f'"{text[ns:ne]}" denies a fact: only stated facts can be checked'
+                out.append(Violation("unsupported", msg, ns, ne, text[ns:ne]))
+        return n
 
     def _check_connected(self, text, s, e, named, nodes, ev: Evidence, out) -> int:
         groups = {nodes[m] for m in named}
@@ -216,7 +276,7 @@ class Checker:
             out.append(Violation("unconnected", msg, s, e, text[s:e]))
         return 1
 
-    def _check_citations(self, text, cites, mentions, ev: Evidence) -> list[Violation]:
+    def _check_citations(self, text, cites, mentions, ev: Evidence, attrs) -> list[Violation]:
         out = []
         nodes = {p.pid: set(p.nodes) for p in ev.paths}
         for c in cites:
@@ -237,7 +297,9 @@ class Checker:
             s, e = _sentence_of(text, c.start(), mentions)
             off = [m for m in mentions if s <= m.start < e and not set(m.ids) & on]
             off = [m for m in off if set(m.ids) & ev.entities]  # foreign ones are flagged already
-            if off:
+            if not off:
+                attrs.append(cw.citation_attribution(text, c.start(), c.end(), pids, ev))
+            else:
                 names = ", ".join(f'"{m.text}"' for m in off)
                 out.append(
                     Violation(
@@ -251,17 +313,22 @@ class Checker:
         return out
 
 
-def _check_numbers(text: str, taken, ev: Evidence, out: list[Violation]) -> int:
+def _check_numbers(text: str, taken, ev: Evidence, out, attrs, spans) -> int:
     """Flag numbers outside names and citations that equal no evidence number; returns how
     many numbers were checked."""
     n = 0
+    labelled = ev.number_labels or tuple((x, "an evidence number") for x in ev.numbers)
     for num in _NUMBER.finditer(text):
         if not _free(num.start(), num.end(), taken):
             continue
         n += 1
-        if not _number_ok(num.group(1), bool(num.group(2)), ev.numbers):
+        spans.append((num.start(), num.end()))
+        label = _number_ok(num.group(1), bool(num.group(2)), labelled)
+        if label is None:
             msg = f"{num.group(0)} is no score, weight or rank of the evidence"
             out.append(Violation("number", msg, num.start(), num.end(), num.group(0)))
+        else:
+            attrs.append(cw.number_attribution(text, num.start(), num.end(), label))
     return n
 
 

@@ -133,26 +133,61 @@ def aliases(name: str) -> list[str]:
     return out
 
 
-# Relation name (without the inverse "~") -> phrases that state it. Relations not listed fall
-# back to their readable last part ("film.film.genre" -> "genre"). "interacted" has none: "you
-# liked" is said of every history item and is checked through the entities instead.
+# Relation key -> phrases that state it, the role noun first where the relation has one (an
+# entity with no name is called by it: "shares an actor with ..."). Relations not listed fall
+# back to their readable last part ("film.film.language" -> "language"). "interacted" has none:
+# "you liked" is said of every history item and is checked through the entities instead.
 VERBALISATIONS: dict[str, tuple[str, ...]] = {
     "directed_by": ("directed by", "directed", "director", "directors", "directs"),
     "starring": ("starring", "stars", "starred", "star", "actor", "actors", "actress", "cast"),
+    "actor": ("actor", "actors", "actress", "starring", "stars", "starred", "star", "cast"),
     "genre": ("genre", "genres"),
     "studio": ("studio", "studios", "produced by", "made by"),
     "country": ("country", "countries"),
     "decade": ("decade", "decades"),
     "interacted": (),
-    "written_by": ("written by", "writer", "author", "authored by"),
+    "written_by": ("written by", "writer", "writers", "author", "authored by"),
     "author": ("written by", "writer", "author", "authored by"),
+    "produced_by": ("produced by", "producer", "producers"),
+    "production_companies": ("production company", "production companies", "produced by"),
+    "award_won": ("award", "awards", "won"),
+    "award_nomination": ("award nomination", "award nominations", "nominated", "nomination"),
+    "language": ("language", "languages"),
+    "rating": ("content rating", "content ratings"),
+    "subjects": ("subject", "subjects"),
+    "cinematography": ("cinematographer", "cinematography", "shot by"),
+    "sequel": ("sequel", "sequels"),
+    "prequel": ("prequel", "prequels"),
 }
+
+# Freebase-style inverse relations name the other end ("film.director.film"): their key is the
+# relation they invert, so both directions read the same.
+_INVERSE_KEYS: dict[str, str] = {
+    "director": "directed_by",
+    "producer": "produced_by",
+    "writer": "written_by",
+    "actor": "actor",
+    "film_genre": "genre",
+    "production_company": "production_companies",
+    "content_rating": "rating",
+    "film_subject": "subjects",
+    "cinematographer": "cinematography",
+}
+
+# The role noun of a relation's entities when it is not the first phrase ("starring" -> actor).
+_ROLE_NOUNS = {"starring": "actor", "studio": "studio", "author": "writer", "written_by": "writer"}
 
 
 def relation_key(relation: str) -> str:
-    """'~directed_by' -> 'directed_by'; 'film.film.genre' -> 'genre'."""
+    """'~directed_by' -> 'directed_by'; 'film.film.genre' -> 'genre';
+    'film.director.film' -> 'directed_by'."""
     base = relation.lstrip("~").replace("/", ".").rstrip(".")
-    return base if base in VERBALISATIONS else base.split(".")[-1]
+    if base in VERBALISATIONS:
+        return base
+    parts = base.split(".")
+    if len(parts) >= 2 and parts[-1] in ("film", "films", "films_in_this_genre"):
+        return _INVERSE_KEYS.get(parts[-2], parts[-2])
+    return parts[-1]
 
 
 def relation_phrases(relation: str) -> tuple[str, ...]:
@@ -161,6 +196,15 @@ def relation_phrases(relation: str) -> tuple[str, ...]:
     if key in VERBALISATIONS:
         return VERBALISATIONS[key]
     return (key.replace("_", " "),)
+
+
+def role_noun(relation: str) -> str:
+    """What an entity at the far end of `relation` is ('actor', 'director', 'genre')."""
+    key = relation_key(relation)
+    if key in _ROLE_NOUNS:
+        return _ROLE_NOUNS[key]
+    nouns = [p for p in relation_phrases(relation) if " by" not in p and not p.endswith("ed")]
+    return nouns[0] if nouns else key.replace("_", " ")
 
 
 def verbalise(relation: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from core.explain.base import Explanation, Path
+from core.explain.lexicon import role_noun
 from core.subgraph import relation_phrase
 
 
@@ -36,6 +37,14 @@ def _path_sentence(expl: Explanation, path: Path) -> str:
         entity = path.nodes[2]
         via = [p.nodes[1] for p in expl.paths if p.kind == path.kind and p.nodes[2] == entity]
         liked = [names[n] for n in dict.fromkeys(via) if n in names][:2]
+        if entity in expl.extra.get("entity_ids", {}):  # no name: say what it is (readable.py)
+            noun = role_noun(path.edges[1].relation)
+            article = "an" if noun[:1] in "aeiou" else "a"
+            verb = "share" if len(liked) > 1 else "shares"
+            return (
+                f"Recommended because you liked {names_list(liked)}, which {verb} {article} "
+                f'{noun} with "{target}".'
+            )
         rel = relation_phrase(path.edges[2].relation)
         return (
             f'Recommended because you liked {names_list(liked)}, which, like "{target}", '
@@ -93,7 +102,8 @@ def sentence(expl: Explanation) -> str:
         )
     if not liked:
         return _path_sentence(expl, expl.paths[0]) if expl.paths else ""
-    text = f"Recommended mostly because you liked {names_list(liked)}"
+    # the item is named, so a checked text can be told from one about another item
+    text = f'"{target}" is recommended mostly because you liked {names_list(liked)}'
     on_paths = {n for p in expl.paths for n in p.nodes[1:-1]}  # a shown path backs the claim
     entities = [
         c for c in expl.contributions if c.kind == "entity" and c.weight > 0 and c.id in on_paths

@@ -35,15 +35,18 @@ class KGATConfig:
     # "bi-interaction": the paper's eq. 8 (two weight matrices, LeakyReLU). "light": the layer's
     # output is the attention-weighted neighbour sum itself (no weights, no activation), as in
     # LightGCN but with KGAT's attention over CKG edges in place of the symmetric degree norm.
-    aggregator: Literal["bi-interaction", "light"] = "bi-interaction"
+    # "gcn" / "graphsage": the paper's other two (W (e_h + e_Nh), W [e_h || e_Nh]; LeakyReLU)
+    aggregator: Literal["bi-interaction", "light", "gcn", "graphsage"] = "bi-interaction"
     # how the layer outputs make the final embedding: "concat" (eq. 11) or "mean" (LightGCN's;
     # needs every layer dim equal to dim)
     combine: Literal["concat", "mean"] = "concat"
 
     def __post_init__(self) -> None:
-        if self.aggregator not in ("bi-interaction", "light"):
+        if self.aggregator not in ("bi-interaction", "light", "gcn", "graphsage"):
             got = self.aggregator
-            raise ValueError(f"aggregator: expected bi-interaction or light, got {got!r}")
+            raise ValueError(
+                f"aggregator: expected bi-interaction, light, gcn or graphsage, got {got!r}"
+            )
         if self.combine not in ("concat", "mean"):
             raise ValueError(f"combine: expected concat or mean, got {self.combine!r}")
         equal = all(d == self.dim for d in self.layer_dims)

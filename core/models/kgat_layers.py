@@ -39,6 +39,29 @@ class BiInteraction(nn.Module):
         )
 
 
+class LinearAggregator(nn.Module):
+    """KGAT's other two aggregators (Wang et al., KDD 2019, section 2.3.2; RecBole's "gcn" and
+    "graphsage"): LeakyReLU(W (x + neigh)) or LeakyReLU(W [x || neigh]). in_dim -> out_dim."""
+
+    def __init__(self, in_dim: int, out_dim: int, negative_slope: float, concat: bool):
+        super().__init__()
+        self.concat = concat
+        self.w = nn.Linear(2 * in_dim if concat else in_dim, out_dim)
+        self.negative_slope = negative_slope
+        nn.init.xavier_uniform_(self.w.weight)
+
+    def init_weights(self, generator: torch.Generator) -> None:
+        """Xavier-uniform weight; bias uniform in +-1/sqrt(fan_in) (torch's Linear default)."""
+        draw_(self.w.weight, nn.init.xavier_uniform_, generator)
+        bound = 1 / self.w.in_features**0.5
+        draw_(self.w.bias, nn.init.uniform_, generator, a=-bound, b=bound)
+
+    def forward(self, x: Tensor, neigh: Tensor) -> Tensor:
+        """x, neigh: float [..., in_dim]. Returns [..., out_dim]."""
+        joined = torch.cat([x, neigh], -1) if self.concat else x + neigh
+        return F.leaky_relu(self.w(joined), self.negative_slope)
+
+
 class LightAggregator(nn.Module):
     """A weightless layer: its output is the attention-weighted neighbour sum e_Nh."""
 
@@ -51,9 +74,11 @@ class LightAggregator(nn.Module):
 
 
 def aggregator(kind: str, in_dim: int, out_dim: int, negative_slope: float) -> nn.Module:
-    """The layer `KGATConfig.aggregator` names: "light" or "bi-interaction"."""
+    """The layer `KGATConfig.aggregator` names: "light", "bi-interaction", "gcn", "graphsage"."""
     if kind == "light":
         return LightAggregator()
+    if kind in ("gcn", "graphsage"):
+        return LinearAggregator(in_dim, out_dim, negative_slope, concat=kind == "graphsage")
     return BiInteraction(in_dim, out_dim, negative_slope)
 
 

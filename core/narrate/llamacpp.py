@@ -41,6 +41,7 @@ def available() -> bool:
 
 class LlamaCppBackend:
     name = "llamacpp"
+    takes_grammar = True  # complete(..., grammar=GBNF) constrains what it may write
 
     def __init__(
         self,
@@ -65,14 +66,26 @@ class LlamaCppBackend:
         )
 
     def complete(
-        self, messages: list[Message], *, temperature: float, max_tokens: int
+        self,
+        messages: list[Message],
+        *,
+        temperature: float,
+        max_tokens: int,
+        grammar: str | None = None,
     ) -> Completion:
+        """grammar: a GBNF grammar the reply must follow (core.narrate.constrained)."""
         start = time.perf_counter()
+        kw = {}
+        if grammar:
+            from llama_cpp import LlamaGrammar  # the optional extra, imported with the model
+
+            kw["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
         with self._lock:
             out = self._llm.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
                 temperature=float(temperature),
                 max_tokens=int(max_tokens),
+                **kw,
             )
         choice = (out.get("choices") or [{}])[0]
         if choice.get("finish_reason") == "length":

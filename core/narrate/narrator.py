@@ -22,17 +22,21 @@ from core.explain.grounding import (
     summarise,
 )
 from core.narrate.base import Backend, BackendError, Message
+from core.narrate.constrained import grammar
 
 Mode = Literal["polish", "narrate"]
 MODES: tuple[Mode, ...] = ("polish", "narrate")
 Verdict = Literal["grounded", "failed", "template"]
 _NO_RETRY = ("timeout", "unavailable", "http")  # retrying these only doubles the wait
 
-SYSTEM = (
+RULES = (
     "You explain why a recommender suggested an item to a user. Use only the facts you are "
     "given. Never add a name, a relation, a number or an opinion that is not in the facts, and "
-    'write every name exactly as given. Reply with JSON {"text": "..."} and nothing else.'
+    "write every name exactly as given."
 )
+SYSTEM = RULES + ' Reply with JSON {"text": "..."} and nothing else.'
+# under a grammar (core.narrate.constrained) the reply is the plain text, names in quotes
+SYSTEM_CONSTRAINED = RULES + " Reply with the explanation only, names in double quotes."
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class Narration:
             "verdict": self.verdict,
             "grounded": self.report.grounded if self.report else None,
             "violations": [v.__dict__ for v in self.violations],
+            # what each span of the shown text rests on (path, hop or number)
+            "attributions": [a.to_dict() for a in self.report.attributions] if self.report else [],
             "template": self.template,
             "backend": self.backend,
             "model": self.model,
@@ -85,9 +91,12 @@ class Narration:
         }
 
 
-def messages_for(ev: Evidence, mode: Mode, short: bool = False) -> list[Message]:
+def messages_for(
+    ev: Evidence, mode: Mode, short: bool = False, constrained: bool = False
+) -> list[Message]:
     """The chat a backend is sent: the system rules, the facts, and the task (`short` asks
-    for one sentence, after a reply that was cut or broken)."""
+    for one sentence, after a reply that was cut or broken; `constrained`: the reply follows
+    a grammar, so it is asked for as plain text)."""
     if mode == "narrate" and ev.paths:
         task = (
             f'Write 2 or 3 sentences explaining why "{ev.item_name}" is recommended, naming '
@@ -100,17 +109,20 @@ def messages_for(ev: Evidence, mode: Mode, short: bool = False) -> list[Message]
             f"written and add nothing:\n{ev.template or ev.item_name}"
         )
     if short:
-        task += '\nAnswer in one short sentence, as JSON {"text": "..."}.'
-    return [Message("system", SYSTEM), Message("user", f"Facts:\n{ev.facts()}\n\n{task}")]
+        task += "\nAnswer in one short sentence" + (
+            "." if constrained else ', as JSON {"text": "..."}.'
+        )
+    system = SYSTEM_CONSTRAINED if constrained else SYSTEM
+    return [Message("system", system), Message("user", f"Facts:\n{ev.facts()}\n\n{task}")]
 
 
-def retry_messages(first: list[Message], text: str | None, problems: list[str]) -> list[Message]:
+def retry_messages(
+    first: list[Message], text: str | None, problems: list[str], constrained: bool = False
+) -> list[Message]:
     """The first chat plus the rejected answer and why it was rejected."""
     listed = "\n".join(f"- {p}" for p in problems)
-    again = (
-        f"That answer was rejected:\n{listed}\nWrite it again using only the facts, "
-        'as JSON {"text": "..."}.'
-    )
+    form = "." if constrained else ', as JSON {"text": "..."}.'
+    again = f"That answer was rejected:\n{listed}\nWrite it again using only the facts{form}"
     return first + [Message("assistant", text or "(no usable answer)"), Message("user", again)]
 
 
@@ -121,17 +133,23 @@ def narrate(
     mode: Mode = "polish",
     temperature: float = 0.7,
     max_tokens: int | None = None,
+    constrain: bool | None = None,
 ) -> Narration:
-    """Checked narration of one evidence; never raises for backend trouble."""
+    """Checked narration of one evidence; never raises for backend trouble. constrain: send
+    the backend the slot-filling grammar of core.narrate.constrained; None (default): for the
+    in-process llama.cpp backend (the one that takes a grammar and needs it)."""
+    if constrain is None:
+        constrain = backend.name == "llamacpp"
     template_report = checker.check(ev.template, ev)
     if backend.name == "template":
         return _template(ev, backend, mode, "template", (), (), 0.0, template_report)
     limit = max_tokens or (240 if mode == "narrate" else 140)
     start = time.perf_counter()
-    chat = messages_for(ev, mode)
+    chat = messages_for(ev, mode, constrained=constrain)
+    rules = grammar(ev) if constrain else None
     attempts: list[Attempt] = []
     for temp in (temperature, 0.0):
-        attempt = _attempt(backend, checker, ev, chat, temp, limit)
+        attempt = _attempt(backend, checker, ev, chat, temp, limit, rules)
         attempts.append(attempt)
         if attempt.report is not None and attempt.report.grounded:
             return Narration(
@@ -152,9 +170,10 @@ def narrate(
             break
         if attempt.report is not None:
             problems = [v.message for v in attempt.report.violations]
-            chat = retry_messages(messages_for(ev, mode), attempt.text, problems)
+            chat = retry_messages(messages_for(ev, mode, constrained=constrain), attempt.text,
+                                  problems, constrain)  # fmt: skip
         else:  # no usable text (cut or broken): ask again, shorter, without an error to echo
-            chat = messages_for(ev, mode, short=True)
+            chat = messages_for(ev, mode, short=True, constrained=constrain)
     last = attempts[-1]
     violations = last.report.violations if last.report else ()
     return _template(
@@ -169,10 +188,11 @@ def narrate(
     )
 
 
-def _attempt(backend, checker, ev, chat, temp: float, limit: int) -> Attempt:
+def _attempt(backend, checker, ev, chat, temp: float, limit: int, rules=None) -> Attempt:
     t0 = time.perf_counter()
+    kw = {"grammar": rules} if rules else {}
     try:
-        done = backend.complete(chat, temperature=temp, max_tokens=limit)
+        done = backend.complete(chat, temperature=temp, max_tokens=limit, **kw)
     except BackendError as err:
         return Attempt(temp, None, str(err), None, time.perf_counter() - t0)
     return Attempt(temp, done.text, None, checker.check(done.text, ev), time.perf_counter() - t0)

@@ -32,9 +32,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
-from core.data import split_dataset
+from core.data import DataError, split_dataset
+from core.data.recbole_split import METHOD as RECBOLE_SPLIT
+from core.data.recbole_split import recbole_split
 from core.models.base import ModelInputs, Recommender
 from core.models.registry import UnknownModelError, make_config, model_class
+from core.store.origin import origin_label
 
 WEIGHTS, META, METRICS = "weights.safetensors", "meta.json", "metrics.json"
 FORMAT_VERSION = 1
@@ -101,6 +104,7 @@ class ArtifactInfo:
     created: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None  # set when the folder looks like an artifact but cannot be read
+    origin: str = ""  # "" when trained here, else e.g. "RecBole 1.2.1 LightGCN" (origin_label)
 
 
 def split_fingerprint(split) -> str:
@@ -298,12 +302,19 @@ def rebuild_split(folder: Path, meta: dict[str, Any], dataset):
     """The split recorded in meta, recomputed from the dataset and checked against its hash."""
 
     info = meta.get("split") or {}
-    split = split_dataset(
-        dataset,
-        method=info.get("method"),
-        ratios=tuple(info.get("ratios") or (0.8, 0.1, 0.1)),
-        seed=info.get("seed") if info.get("seed") is not None else 2020,
-    )
+    if info.get("method") == RECBOLE_SPLIT:  # an imported RecBole checkpoint's own split
+        source = info.get("folder") or (meta.get("dataset") or {}).get("path") or ""
+        try:
+            split = recbole_split(dataset, source, info.get("recbole") or {}, info.get("knowledge"))
+        except DataError as err:
+            raise ArtifactError(f"{folder}: cannot rebuild RecBole's split ({err})") from None
+    else:
+        split = split_dataset(
+            dataset,
+            method=info.get("method"),
+            ratios=tuple(info.get("ratios") or (0.8, 0.1, 0.1)),
+            seed=info.get("seed") if info.get("seed") is not None else 2020,
+        )
     if info.get("fingerprint") and split_fingerprint(split) != info["fingerprint"]:
         raise ArtifactError(
             f"{folder}: the split recomputed from meta.json ({info}) differs from the one the "
@@ -351,7 +362,15 @@ def _info(folder: Path) -> ArtifactInfo:
         fingerprint=str((meta.get("dataset") or {}).get("fingerprint", "")),
         created=str(meta.get("created", "")),
         metrics={k: float(v) for k, v in flat.items() if isinstance(v, (int, float))},
+        origin=_origin(meta),
     )
+
+
+def _origin(meta: dict[str, Any]) -> str:
+    try:
+        return origin_label(meta)
+    except (TypeError, ValueError) as err:
+        return f"unknown origin ({err})"
 
 
 def delete_artifact(folder: str | Path) -> None:

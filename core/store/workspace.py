@@ -89,11 +89,13 @@ def model_order(model: str) -> tuple[int, str]:
 
 def models_for(workspace: Path, dataset) -> dict[str, Path]:
     """model name -> artifact folder for the readable artifacts trained on `dataset` (newest
-    wins), best-explained model first."""
+    wins), best-explained model first. An imported model is listed under its origin label
+    ("RecBole 1.2.1 LightGCN"), after the models trained here."""
     found: dict[str, Path] = {}
     for a in list_artifacts(workspace):
-        if a.error is None and a.fingerprint == dataset.fingerprint() and a.model not in found:
-            found[a.model] = a.path
+        key = a.origin or a.model
+        if a.error is None and a.fingerprint == dataset.fingerprint() and key not in found:
+            found[key] = a.path
     return dict(sorted(found.items(), key=lambda kv: model_order(kv[0])))
 
 

@@ -37,12 +37,24 @@ def test_view_of_checked_text_keeps_the_template_one_click_away():
     assert view["violations"] == []
 
 
+def test_view_lists_what_each_verified_span_rests_on():
+    good = "You liked Gravity, and The Martian was directed by Ridley Scott [P1]."
+    view = narration_view(narrate(hand_evidence(), _Scripted(good), hand_checker()))
+    rests = {a["span"]: a["rests on"] for a in view["attributions"]}
+    assert set(rests) == {"Gravity", "The Martian", "directed by", "Ridley Scott", "[P1]"}
+    assert rests["Ridley Scott"] == "on P1" and rests["[P1]"].startswith("P1: you -> Gravity")
+    assert '"The Martian" directed by "Ridley Scott"' in rests["directed by"]
+
+
 def test_view_of_a_failed_check_shows_the_template_and_why():
     bad = "The Martian <b>rocks</b>, like Mr. Nobody."
     view = narration_view(narrate(hand_evidence(), _Scripted(bad), hand_checker()))
     assert view["text"] == hand_evidence().template and view["template"] is None
     assert "failed the grounding check" in view["label"]
-    assert view["violations"] == ['foreign_entity: "Mr. Nobody" is not in the evidence']
+    assert view["violations"] == [
+        'unsupported: "b>rocks</b" is stated nowhere in the evidence',
+        'foreign_entity: "Mr. Nobody" is not in the evidence',
+    ]
 
 
 def test_view_of_the_plain_template_has_no_label():

@@ -78,7 +78,7 @@ ADVERSARIAL = [
      "Science Fiction [P2].", set()),
     ("the martian stars matt damon, as interstellar does.", set()),
     ("Martian is directed by Ridley Scott, who also directed Gravity.", set()),  # alias
-    ("The Martian is like Moonlight.", set()),  # word-bounded: "Moon" is not named
+    ("The Martian is like Moonlight.", {"unsupported"}),  # word-bounded: not "Moon", but a name
     ("Moon, from your history, led to The Martian.", set()),  # "history" is a word here
     # foreign entity
     ("The Martian was directed by Ridley Scott, like Mr. Nobody.", {"foreign_entity"}),
@@ -94,7 +94,7 @@ ADVERSARIAL = [
     # invented numbers
     ("The Martian scores 0.95 and is directed by Ridley Scott [P1].", {"number"}),
     ("The Martian is your number 1 pick.", {"number"}),
-    ("The Martian is 75% likely to please you.", {"number"}),
+    ("The Martian is 75% likely to please you.", {"number", "unsupported"}),
     # wrong citations
     ("Moon shares its genre, Science Fiction, with The Martian [P1].", {"citation"}),
     ("The Martian was directed by Ridley Scott [P4].", {"citation"}),
@@ -200,3 +200,23 @@ def test_evidence_states_path_scores_as_shares(kgat_ctx):
     assert "score 0.5)" not in facts
     report = checker.check("Ann Lee carries 86% of the evidence [P1].", ev)
     assert not report.hallucinated, report.violations
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'The user liked "The Martian," which has genre "Science Fiction."',  # SmolLM2's answer
+        "You liked The Martian and Gravity, directed by Ridley Scott.",
+        "The Martian, which you liked, is directed by Ridley Scott.",
+        "The Martian is not directed by Ridley Scott.",  # a denied fact
+    ],
+)
+def test_history_claims_and_denials_are_checked(checker, evidence, text):
+    """'you liked X' needs X in the history the evidence gives; the check cannot verify a
+    denial, so a negated relation is not attributed (both passed the open-world check)."""
+    assert not checker.check(text, evidence).grounded
+
+
+def test_history_claims_of_history_items_pass(checker, evidence):
+    ok = "The Martian is directed by Ridley Scott, like Gravity, which you liked."
+    assert checker.check(ok, evidence).grounded

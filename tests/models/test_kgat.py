@@ -241,7 +241,7 @@ def test_light_aggregator_trains_and_keeps_the_contract():
 @pytest.mark.parametrize(
     "bad",
     [
-        {"aggregator": "gcn"},
+        {"aggregator": "mean-pool"},
         {"combine": "sum"},
         {"aggregator": "light", "layer_dims": (64, 32)},
         {"combine": "mean", "layer_dims": (32,)},

@@ -79,7 +79,7 @@ def test_endpoint_text_is_checked_and_labelled(artifact, capsys):
     good, bad = out["narrations"]
     assert good["source"] == "llm" and good["text"] == f"{first} suits you."
     assert bad["source"] == "template" and bad["fell_back"] and bad["text"] == bad["template"]
-    assert [v["span"] for v in bad["violations"]] == ["1234"]
+    assert [v["span"] for v in bad["violations"]] == ["1234", "fans"]
     assert len(srv.posts) == 1 + 2  # one grounded answer, one answer plus its retry
 
 
@@ -99,10 +99,17 @@ def test_check_any_text(artifact, capsys):
     base = ["narrate", artifact, "--user", "u1", "--item", expl["item"], "--json", "--check"]
     ok = _json(capsys, base + [expl["sentence"]])
     assert ok["grounded"] is True and ok["violations"] == []
+    # --json gives what each verified span rests on, as the dashboard shows it
+    spans = {a["span"]: a for a in ok["attributions"]}
+    assert expl["title"] in spans and spans[expl["title"]]["kind"] == "entity"
+    assert all(ok["text"][a["start"] : a["end"]] == a["span"] for a in ok["attributions"])
     foreign = next(t for i, t in TITLES.items() if t not in json.dumps(expl))
     bad = _json(capsys, base + [f"{expl['title']} is loved by fans of {foreign}."])
     assert bad["grounded"] is False and bad["hallucinated"] is True
-    assert [v["kind"] for v in bad["violations"]] == ["foreign_entity"]
+    assert [(v["kind"], v["span"]) for v in bad["violations"]] == [
+        ("unsupported", "fans"),  # the closed world: no evidence mentions fans
+        ("foreign_entity", foreign),
+    ]
     missing = _json(capsys, base + ["Nothing named here."])
     assert missing["grounded"] is False and missing["hallucinated"] is False
 

@@ -23,11 +23,17 @@ def _fake_llama(monkeypatch, replies: list[dict]) -> list[dict]:
         def __init__(self, model_path, **kw):
             calls.append({"init": model_path, **kw})
 
-        def create_chat_completion(self, messages, temperature, max_tokens):
-            calls.append({"messages": messages, "temperature": temperature})
+        def create_chat_completion(self, messages, temperature, max_tokens, grammar=None):
+            calls.append({"messages": messages, "temperature": temperature, "grammar": grammar})
             return replies.pop(0)
 
-    monkeypatch.setitem(sys.modules, "llama_cpp", types.SimpleNamespace(Llama=Llama))
+    class LlamaGrammar:
+        @staticmethod
+        def from_string(text, verbose=True):
+            return ("grammar", text)
+
+    fake = types.SimpleNamespace(Llama=Llama, LlamaGrammar=LlamaGrammar)
+    monkeypatch.setitem(sys.modules, "llama_cpp", fake)
     return calls
 
 
@@ -44,6 +50,8 @@ def test_completes_through_the_library_and_is_checked(monkeypatch, tmp_path):
     result = narrate(hand_evidence(), backend, hand_checker())
     assert result.text == GOOD and result.backend == "llamacpp"
     assert [c["temperature"] for c in calls[1:]] == [0.7, 0.0]
+    # constrained by the evidence's slot-filling grammar (core.narrate.constrained)
+    assert calls[1]["grammar"][1].startswith('root ::= item " is recommended because "')
 
 
 def test_truncated_and_empty_replies_are_errors(monkeypatch, tmp_path):

@@ -59,7 +59,11 @@ def test_two_failed_checks_show_the_template_and_the_violations():
     ev = hand_evidence()
     assert result.text == ev.template and result.source == "template"
     assert result.verdict == "failed" and result.fell_back
-    assert [v.span for v in result.violations] == ["Mr. Nobody"]
+    # the closed world also refuses the opinion, which no evidence states
+    assert [(v.kind, v.span) for v in result.violations] == [
+        ("unsupported", "gripping"),
+        ("foreign_entity", "Mr. Nobody"),
+    ]
     assert len(srv.posts) == 2
     assert BAD not in result.text  # the unverified text is kept only in attempts
     assert [a.text for a in result.attempts] == [BAD, BAD]
