@@ -12,10 +12,20 @@ from app import auth, data_roots, state, uploads, workspace
 from core.data import DataError
 from core.models.registry import MODELS, UnknownModelError
 from core.safe_text import md
-from core.store.artifacts import ArtifactError, ArtifactInfo, artifact_lock, delete_artifact
+from core.store.artifacts import (
+    ArtifactError,
+    ArtifactInfo,
+    artifact_lock,
+    delete_artifact,
+    read_meta,
+)
 from core.train import TrainConfig, TrainingDiverged
 
 MAIN_FIELDS = 6  # how many numeric config fields to offer
+# The page trains at the library's defaults (`TrainConfig()`: validation early stopping, the best
+# epoch's weights kept); the user sets only the epoch cap, which they may raise up to MAX_EPOCHS.
+DEFAULT_EPOCHS = TrainConfig().epochs
+MAX_EPOCHS = 2000
 
 
 def dataset_source(source: str) -> str | None:
@@ -78,8 +88,15 @@ def hyperparameters(model: str) -> dict:
     return overrides
 
 
+def train_config(epochs: int) -> TrainConfig:
+    """The library's default training (`python -m core train`'s): early stopping on validation,
+    the best epoch kept, at most `epochs` epochs."""
+    return dataclasses.replace(TrainConfig(), epochs=epochs)
+
+
 def train(data_path: str, model: str, overrides: dict, epochs: int) -> None:
-    """Run training with a progress bar and a live loss chart; errors become messages."""
+    """Run training (at most `epochs` epochs, stopping early on validation) with a progress bar
+    and a live loss chart; errors become messages."""
     if not auth.is_admin():  # the page disables the button; this keeps the rule server-side
         st.error("Training needs an administrator of this server.")
         return
@@ -99,8 +116,7 @@ def train(data_path: str, model: str, overrides: dict, epochs: int) -> None:
             )
             chart.line_chart(pd.DataFrame(history).set_index("epoch"))
 
-    config = TrainConfig(epochs=epochs, eval_every=max(1, epochs // 5), patience=0)
-    job = workspace.TrainJob(data_path, model, overrides, config)
+    job = workspace.TrainJob(data_path, model, overrides, train_config(epochs))
     try:
         # the CLI's lock: a training from another session or a terminal is refused, not raced
         with artifact_lock(workspace.artifact_folder(state.dataset(data_path), model)):
@@ -111,6 +127,19 @@ def train(data_path: str, model: str, overrides: dict, epochs: int) -> None:
     bar.progress(1.0, text="done")
     st.success(
         f"Saved {workspace.label(model)} to {md(path)}; it is now available on the other pages."
+    )
+    st.caption(outcome(read_meta(path), epochs))
+
+
+def outcome(meta: dict, cap: int) -> str:
+    """How the run ended: stopped early on validation, or cut by the epoch cap (not converged)."""
+    run, best = meta.get("epochs", 0), meta.get("best_epoch", 0)
+    score = f"{meta.get('monitor', 'validation')} {meta.get('best_valid', float('nan')):.4f}"
+    if run < cap:
+        return f"Stopped early after {run} epochs; kept epoch {best} ({score})."
+    return (
+        f"Reached the epoch cap ({cap}) before validation stopped improving, so it may not have"
+        f" converged; kept epoch {best} ({score}). Raise the cap to train longer."
     )
 
 

@@ -42,8 +42,8 @@ def get_context(dataset: str, model: str, artifacts: Path, epochs: int, seed: in
     if (folder / "meta.json").is_file():
         ctx = ExplainContext.from_artifact(folder, ds)
     else:
-        cfg = TrainConfig(epochs=epochs, patience=5, seed=seed, split_method=method,
-                          split_seed=2020, **TRAIN.get(model, {}))  # fmt: skip
+        cfg = TrainConfig(epochs=epochs, patience=5, smooth_window=1, seed=seed,
+                          split_method=method, split_seed=2020, **TRAIN.get(model, {}))  # fmt: skip
         source = {"path": path, "format": None}
         trained = train_model(ds, model, overrides=MODEL.get(model, {}), train_config=cfg,
                               out_dir=folder, dataset_source=source)  # fmt: skip

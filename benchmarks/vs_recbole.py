@@ -258,7 +258,7 @@ AS_RECBOLE = {
     "kgat": (
         {"lr": 1e-3, "batch_size": 2048},
         {"layer_dims": [64], "kg_triples": "kg", "reg": 1e-5, "aggregator": "bi-interaction"}
-        | {"combine": "concat", "normalize": True},
+        | {"combine": "concat", "normalize": True, "mess_dropout": 0.1},
     ),
 }
 

@@ -14,7 +14,15 @@ data_path = trainui.dataset_source(source)
 
 left, right = st.columns(2)
 model = left.selectbox("Model", trainable_models(), format_func=workspace.label, key="tr_model")
-epochs = right.number_input("Epochs", 1, 500, 10, key="tr_epochs")
+epochs = right.number_input(
+    "Epoch cap",
+    1,
+    trainui.MAX_EPOCHS,
+    trainui.DEFAULT_EPOCHS,
+    key="tr_epochs",
+    help="Training stops early once validation stops improving (the best epoch is kept);"
+    " this is the most it may run.",
+)
 overrides = trainui.hyperparameters(model)
 admin = auth.require_admin("train, overwrite or delete models")  # open when none is configured
 if st.button("Train", type="primary", disabled=data_path is None or not admin, key="tr_go"):

@@ -60,7 +60,9 @@ def _register_train(sub) -> None:
     tr.add_argument("dataset", help='dataset folder, or "sample"')
     tr.add_argument("--model", required=True, help="model name, e.g. bprmf")
     tr.add_argument("--format", default=None, help="dataset format (default: detect)")
-    tr.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 100)")
+    tr.add_argument(
+        "--epochs", type=int, default=None, help="maximum epochs (default 300; stops early)"
+    )
     tr.add_argument("--seed", type=int, default=None, help="training seed (default 2020)")
     tr.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
     tr.add_argument("--out", default=None, help="artifact folder (default: workspace/models/...)")
@@ -74,6 +76,12 @@ def _register_train(sub) -> None:
         "--batch-size", type=int, default=None, help="BPR batch size (default: the model's)"
     )
     tr.add_argument("--patience", type=int, default=None, help="early-stopping patience")
+    tr.add_argument(
+        "--smooth-window",
+        type=int,
+        default=None,
+        help="patience counts records of the mean of the last N validations (default 5)",
+    )
     tr.add_argument(
         "--sampling",
         choices=("pairs", "users"),
@@ -231,6 +239,7 @@ def _train_config(args: argparse.Namespace, cls):
         "lr": args.lr,
         "batch_size": args.batch_size,
         "patience": args.patience,
+        "smooth_window": args.smooth_window,
         "sampling": args.sampling,
         "split_method": args.split,
         "device": args.device,

@@ -178,7 +178,9 @@ def _check_weights(folder: Path) -> None:
 def train_config(model: str, fast: bool = False):
     """The TrainConfig of `model`'s first-launch training (fast: one epoch, for tests)."""
     preset = FIRST_LAUNCH.get(model, {"train": {"epochs": 3}})["train"]
-    cfg = TrainConfig(**{"patience": 10, **preset})
+    # the rule the bundled sample artifacts were trained with (raw patience 10), not today's
+    # library default (smoothed patience 20, issue 25), so `make sample-models` reproduces them
+    cfg = TrainConfig(**{"patience": 10, "smooth_window": 1, **preset})
     if fast:
         cfg = dataclasses.replace(cfg, epochs=1, eval_every=1, patience=0)
     return cfg

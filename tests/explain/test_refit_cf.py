@@ -21,7 +21,7 @@ def _ctx(name: str, steps: int = 30) -> ExplainContext:
     inputs = tiny_inputs()
     torch.manual_seed(0)
     over = {"dim": 8, **({"relation_dim": 8} if name in ("kgat", "transr") else {})}
-    if name == "kgat":  # KGAT's default light layers keep dim: two of 8
+    if name == "kgat":  # two layers of 8 with the default (bi-interaction) aggregator
         over["layer_dims"] = (8, 8)
     model = build_model(name, inputs, {} if name == "mostpop" else over)
     if model.is_trainable:

@@ -147,6 +147,10 @@ def test_unit_edge_weights_reproduce_scores_and_give_gradients():
     assert weight.grad is not None and weight.grad.abs().sum() > 0
 
 
+# issue 14's default (two light layers of 64, mean-combined), the sample's layers at width 64
+ISSUE14_LIGHT = KGATConfig(
+    layer_dims=(64, 64), aggregator="light", combine="mean", normalize=False, mess_dropout=0.1
+)
 LIGHT = KGATConfig(
     dim=16,
     relation_dim=16,
@@ -250,7 +254,9 @@ def test_config_names_the_bad_field(bad):
 
 
 @pytest.mark.parametrize(
-    "config", [KGATConfig(), PAPER, RECBOLE], ids=["light-default", "paper", "recbole"]
+    "config",
+    [KGATConfig(), ISSUE14_LIGHT, PAPER, RECBOLE],
+    ids=["default", "light", "paper", "recbole"],
 )
 def test_prepare_inference_propagates_once_for_scores_and_rescoring_cache(config, monkeypatch):
     # evaluation calls prepare_inference: the final embeddings and the re-scoring cache come
@@ -277,7 +283,7 @@ def test_prepare_inference_propagates_once_for_scores_and_rescoring_cache(config
 
 @pytest.mark.parametrize("n_parts", [1, 2, 3, 4])
 def test_mean_combine_is_the_stacked_mean_bit_for_bit_in_value_and_gradient(n_parts):
-    model = _model(KGATConfig())
+    model = _model(ISSUE14_LIGHT)
     gen = torch.Generator().manual_seed(n_parts)
     parts = [torch.randn(300, 64, generator=gen, requires_grad=True) for _ in range(n_parts)]
     weights = torch.randn(300, 64, generator=gen)
@@ -326,7 +332,9 @@ def test_message_dropout_is_the_masked_division_bit_for_bit_in_value_and_gradien
     assert torch.equal(*grads)
 
 
-@pytest.mark.parametrize("config", [KGATConfig(), PAPER], ids=["light-default", "paper"])
+@pytest.mark.parametrize(
+    "config", [KGATConfig(), ISSUE14_LIGHT, PAPER], ids=["default", "light", "paper"]
+)
 def test_refresh_projects_each_node_once_per_relation_with_the_per_edge_logits(config):
     # the same row products on fewer rows: equal to rounding (MKL may block a product of a few
     # rows differently; on ml-100k's CKG the logits came out bit for bit the same)

@@ -128,6 +128,7 @@ def test_committed_sample_artifacts_match_the_presets_and_load(model):
     recorded = meta["train_config"]
     for field in ("epochs", "batch_size", "patience", "eval_every", "seed"):
         assert recorded[field] == expected[field], field
+    assert recorded.get("smooth_window", 1) == expected["smooth_window"]  # older: the raw rule
     if ws.FIRST_LAUNCH[model]["train"].get("lr") is not None:
         assert recorded["lr"] == ws.FIRST_LAUNCH[model]["train"]["lr"]
     for key, value in ws.overrides(model).items():

@@ -36,6 +36,8 @@ def test_train_bprmf_one_epoch_with_settings(tmp_path, capsys):
             "reg=0.001",
             "--device",
             "cpu",
+            "--smooth-window",
+            "2",
             "--out",
             str(out),
             "--no-progress",
@@ -44,6 +46,7 @@ def test_train_bprmf_one_epoch_with_settings(tmp_path, capsys):
     assert rc == 0
     meta = json.loads((out / "meta.json").read_text())
     assert meta["config"]["dim"] == 8 and meta["config"]["reg"] == 0.001
+    assert meta["train_config"]["smooth_window"] == 2
     assert meta["epochs"] == 1 and meta["device"] == "cpu"
     assert "recall@20" in capsys.readouterr().out
 

@@ -278,3 +278,36 @@ def test_unset_batch_size_is_the_models_own_and_train_model_records_it(monkeypat
     assert Count.batches == int(np.ceil(len(inputs.train) / 7))
     trained = train_model(tiny_dataset(), "bprmf", train_config=cfg, split=split)
     assert trained.meta["train_config"]["batch_size"] == 7
+
+
+def _run_rule(scores: list[float], patience: int, window: int) -> tuple[int, int]:
+    """Feed validation scores to the trainer's early-stopping rule; (evaluations run, best)."""
+    from core.train.trainer import TrainResult, _Best
+
+    best = _Best(torch.nn.Linear(1, 1), TrainResult(), window)
+    for epoch, score in enumerate(scores, 1):
+        best.update(epoch, {}, score, 0.0, "ndcg@20")
+        if best.waited >= patience:
+            return epoch, best.result.best_epoch
+    return len(scores), best.result.best_epoch
+
+
+def test_smoothed_patience_waits_out_one_lucky_evaluation():
+    # a rising curve with one lucky evaluation (2) and noise of about +-0.01 around its trend
+    scores = [0.200, 0.262, 0.221, 0.233, 0.244, 0.252, 0.243, 0.261]
+    scores += [0.272, 0.263, 0.281, 0.270, 0.274, 0.268, 0.271, 0.269]
+    # the raw rule (window 1): the lucky record is not beaten for 3 evaluations: stop at 5,
+    # keeping evaluation 2 although the curve goes on rising
+    assert _run_rule(scores, patience=3, window=1) == (5, 2)
+    # the mean of the last 3 keeps setting records while the curve rises (last at 13) and stops
+    # 3 evaluations into the plateau, keeping the best single evaluation (11)
+    assert _run_rule(scores, patience=3, window=3) == (16, 11)
+
+
+def test_smoothed_score_and_window_checks():
+    from core.train.trainer import TrainResult, _Best, smoothed_score
+
+    assert smoothed_score([0.1, 0.2, 0.3, 0.6], 2) == pytest.approx(0.45)
+    assert smoothed_score([0.3], 5) == pytest.approx(0.3)  # fewer than the window: their mean
+    with pytest.raises(ValueError, match="smooth_window"):
+        _Best(torch.nn.Linear(1, 1), TrainResult(), 0)

@@ -15,7 +15,7 @@ the edited region), not O(graph). `reference_scores` is the slow, separately wri
 re-propagation the parity tests and the counterfactual check compare against.
 
 Re-fit (`refit_histories`): with weightless linear layers and no per-layer normalisation (the
-light default, `is_affine`) every final embedding is affine in the user's layer-0 embedding
+light layers, `is_affine`) every final embedding is affine in the user's layer-0 embedding
 (one scalar coefficient per layer), so one incremental pass with one extra channel gives the
 whole objective and every Adam step is a small batched product; other configurations run the
 user's final embedding on the rows it needs and the user can reach (`rescoring.kgat_local`).
@@ -211,7 +211,7 @@ class KGATRescorer:
         left out of the fit, as the CF phase leaves the attention fixed); the returned scores
         come from an exact re-scoring with the fitted embeddings.
 
-        Affine configurations (`is_affine`, the light default) take one gain-channel `delta`:
+        Affine configurations (`is_affine`, light layers) take one gain-channel `delta`:
         the user's final embedding is f_b + alpha_b (x) e, so each Adam step is a product of
         [B, candidates, D] and no graph work. The others (bi-interaction, normalised layers)
         propagate the user's local region on every step (`kgat_local.local_user`); both give
