@@ -1,0 +1,68 @@
+"""The export's Parquet layout (format 2), shared by its writer (core.export) and its readers
+(core.population): one row per (user, method, rank), explanations as nested types.
+
+    contributions  list<struct<kind, id, name, weight>>       history items, entities, edges
+    paths          list<struct<kind, score, hops: list<struct<head, relation, tail>>, names>>
+    counterfactual struct<removed, removed_names, new_rank, new_score, k, valid> (null: none)
+
+Ids are raw ids; `hops[1]` is the user's interaction, so in DuckDB `paths[1].hops[2].tail` is
+the shared entity of the top path of shape user-item-entity-item. Every shard's key-value
+metadata `reclens` holds {format, model, source: {artifact, weights}, methods, config}.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+class ExportError(ValueError):
+    """An export folder that holds another export, an old or incomplete one being read."""
+
+
+FORMAT = 2  # 1: JSON-string columns (refused); 2: nested Parquet types
+META_KEY = b"reclens"
+OLD_EXPORT = (
+    "{where} was written by an older RecLens (export format {found}: explanations as JSON "
+    "text); population figures need format 2 (nested Parquet). Re-run `python -m core "
+    "explain-all ARTIFACT --out NEW_FOLDER` (or delete the folder)"
+)
+
+CONTRIBUTION = pa.struct(
+    [("kind", pa.string()), ("id", pa.string()), ("name", pa.string()), ("weight", pa.float64())]
+)
+HOP = pa.struct([("head", pa.string()), ("relation", pa.string()), ("tail", pa.string())])
+PATH = pa.struct(
+    [("kind", pa.string()), ("score", pa.float64()), ("hops", pa.list_(HOP)),
+     ("names", pa.list_(pa.string()))]
+)  # fmt: skip
+COUNTERFACTUAL = pa.struct(
+    [("removed", pa.list_(pa.string())), ("removed_names", pa.list_(pa.string())),
+     ("new_rank", pa.int64()), ("new_score", pa.float64()), ("k", pa.int64()),
+     ("valid", pa.bool_())]
+)  # fmt: skip
+HEAD_FIELDS = [
+    ("user", pa.string()), ("user_index", pa.int64()), ("method", pa.string()),
+    ("model", pa.string()), ("rank", pa.int64()), ("item", pa.string()),
+    ("item_index", pa.int64()), ("title", pa.string()), ("score", pa.float64()),
+    ("sentence", pa.string()), ("contributions", pa.list_(CONTRIBUTION)),
+    ("paths", pa.list_(PATH)), ("counterfactual", COUNTERFACTUAL),
+    ("fidelity_sampled", pa.bool_()),
+]  # fmt: skip
+
+
+def row_schema(fidelity_columns: list[str]) -> pa.Schema:
+    """HEAD_FIELDS, then the fidelity columns (float64, NaN when not measured)."""
+    return pa.schema(HEAD_FIELDS + [(c, pa.float64()) for c in fidelity_columns])
+
+
+def export_meta(path: str | Path) -> dict:
+    """The `reclens` metadata of one shard; ExportError for a format-1 (JSON-string) shard."""
+    raw = (pq.read_schema(path).metadata or {}).get(META_KEY)
+    meta = json.loads(raw) if raw else {"format": 1}
+    if meta.get("format") != FORMAT:
+        raise ExportError(OLD_EXPORT.format(where=path, found=meta.get("format")))
+    return meta
