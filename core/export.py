@@ -175,6 +175,20 @@ def finish(out: str | Path) -> dict:
     return manifest
 
 
+def clear_export(out: str | Path) -> None:
+    """Delete an export's own files (shards, side tables, plan, manifest), then the folder if it
+    is left empty; a folder without plan.json is not an export and is left alone."""
+    out = Path(out)
+    if not (out / PLAN).is_file():
+        raise ExportError(f"{out} holds no {PLAN}: not an export, not deleted")
+    names = [*out.glob("shard-*.parquet"), *out.glob(".shard-*.tmp-*")]
+    names += [tables.table_path(out, t) for t in tables.TABLES] + [out / MANIFEST, out / PLAN]
+    for path in names:
+        path.unlink(missing_ok=True)
+    if not any(out.iterdir()):
+        out.rmdir()
+
+
 def shard_files(out: str | Path) -> list[str]:
     """The shard files of a complete export of the current format (ExportError otherwise)."""
     out = Path(out)
