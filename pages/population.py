@@ -67,7 +67,10 @@ if figs:
     )  # fmt: skip
     for col, (label, f) in zip(st.columns(len(figs)), figs.items(), strict=True):
         col.markdown(f"**{md(label)}**: top driver entities and history items")
-        col.dataframe(pd.DataFrame(f["driver_entities"]), hide_index=True)
+        if f["driver_entities"]:
+            col.dataframe(pd.DataFrame(f["driver_entities"]), hide_index=True)
+        else:
+            col.caption("No KG entity drives these explanations (no KG paths).")
         col.dataframe(pd.DataFrame(f["driver_items"]), hide_index=True)
         col.caption("By user-activity quartile (1 = least active)")
         col.dataframe(pd.DataFrame(f["by_activity"]), hide_index=True)
