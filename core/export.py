@@ -24,7 +24,6 @@ core.population.tables (item popularity, user activity, recency, KG degrees).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -45,16 +44,19 @@ from core.explain.records import to_raw
 from core.explain.registry import supported_methods
 from core.models.base import can_rescore
 from core.population import tables
-from core.population.schema import (
+from core.population.schema import (  # the layout and its readers, re-exported here
     FORMAT,
+    MANIFEST,
     META_KEY,
     OLD_EXPORT,
-    ExportError,
-    export_meta,
+    PLAN,
     row_schema,
+    shard_files,
 )
-
-PLAN, MANIFEST = "plan.json", "manifest.json"
+from core.population.schema import ExportError as ExportError
+from core.population.schema import artifact_digest as artifact_digest
+from core.population.schema import export_meta as export_meta
+from core.population.schema import read_manifest as read_manifest
 
 
 @dataclass(frozen=True)
@@ -80,16 +82,6 @@ class ExportReport:
 
 def shard_path(out: Path, index: int) -> Path:
     return out / f"shard-{index:05d}.parquet"
-
-
-def artifact_digest(folder: str | Path) -> str:
-    """sha256 (16 hex) of an artifact's files other than metrics: its weights and settings."""
-    h = hashlib.sha256()
-    for path in sorted(Path(folder).iterdir()):
-        if path.is_file() and path.name != "metrics.json":
-            h.update(path.name.encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def methods_for(ctx: ExplainContext, cfg: ExportConfig) -> list[str]:
@@ -187,26 +179,6 @@ def clear_export(out: str | Path) -> None:
         path.unlink(missing_ok=True)
     if not any(out.iterdir()):
         out.rmdir()
-
-
-def shard_files(out: str | Path) -> list[str]:
-    """The shard files of a complete export of the current format (ExportError otherwise)."""
-    out = Path(out)
-    if not (out / MANIFEST).is_file():
-        raise ExportError(f"{out}: no {MANIFEST}; the export is incomplete or not an export")
-    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    if manifest.get("format") != FORMAT:
-        raise ExportError(OLD_EXPORT.format(where=out, found=manifest.get("format", 1)))
-    files = sorted(str(p) for p in out.glob("shard-*.parquet"))
-    for path in files:
-        export_meta(path)
-    return files
-
-
-def read_manifest(out: str | Path) -> dict:
-    """manifest.json of a complete export of the current format (ExportError otherwise)."""
-    shard_files(out)
-    return json.loads((Path(out) / MANIFEST).read_text(encoding="utf-8"))
 
 
 def read_export(out: str | Path, user: str | None = None) -> pd.DataFrame:

@@ -9,9 +9,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import export
 from core.population import queries
-from core.population.schema import ExportError
+from core.population.schema import PLAN, ExportError, artifact_digest, read_manifest, shard_files
 
 
 @dataclass(frozen=True)
@@ -28,8 +27,8 @@ class Freshness:
 
 def open_population(folder: str | Path, threads: int = 2) -> queries.Export:
     """The export opened for queries (ExportError when incomplete, old or not an export)."""
-    files = export.shard_files(folder)
-    plan = json.loads((Path(folder) / export.PLAN).read_text(encoding="utf-8"))
+    files = shard_files(folder)
+    plan = json.loads((Path(folder) / PLAN).read_text(encoding="utf-8"))
     return queries.open_export(folder, files, plan, threads=threads)
 
 
@@ -37,7 +36,7 @@ def population(folder: str | Path, threads: int = 2) -> dict:
     """Every figure of core.population.queries.summary, with the export's identity and the
     seconds the queries took."""
     start = time.perf_counter()
-    manifest = export.read_manifest(folder)
+    manifest = read_manifest(folder)
     ex = open_population(folder, threads)
     try:
         out = queries.summary(ex)
@@ -56,11 +55,11 @@ def population(folder: str | Path, threads: int = 2) -> dict:
 
 def freshness(folder: str | Path, artifact: str | Path | None = None) -> Freshness:
     """Who made the export and when; `current` is the artifact's digest now, when given."""
-    manifest = export.read_manifest(folder)
+    manifest = read_manifest(folder)
     digest = (manifest.get("source") or {}).get("weights") or ""
     current = None
     if artifact is not None and Path(artifact, "meta.json").is_file():
-        current = export.artifact_digest(artifact)
+        current = artifact_digest(artifact)
     return Freshness(manifest["model"], digest, manifest["finished"], current)
 
 

@@ -12,6 +12,7 @@ metadata `reclens` holds {format, model, source: {artifact, weights}, methods, c
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -25,6 +26,7 @@ class ExportError(ValueError):
 
 FORMAT = 2  # 1: JSON-string columns (refused); 2: nested Parquet types
 META_KEY = b"reclens"
+PLAN, MANIFEST = "plan.json", "manifest.json"
 OLD_EXPORT = (
     "{where} was written by an older RecLens (export format {found}: explanations as JSON "
     "text); population figures need format 2 (nested Parquet). Re-run `python -m core "
@@ -66,3 +68,33 @@ def export_meta(path: str | Path) -> dict:
     if meta.get("format") != FORMAT:
         raise ExportError(OLD_EXPORT.format(where=path, found=meta.get("format")))
     return meta
+
+
+def artifact_digest(folder: str | Path) -> str:
+    """sha256 (16 hex) of an artifact's files other than metrics: its weights and settings."""
+    h = hashlib.sha256()
+    for path in sorted(Path(folder).iterdir()):
+        if path.is_file() and path.name != "metrics.json":
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def shard_files(out: str | Path) -> list[str]:
+    """The shard files of a complete export of the current format (ExportError otherwise)."""
+    out = Path(out)
+    if not (out / MANIFEST).is_file():
+        raise ExportError(f"{out}: no {MANIFEST}; the export is incomplete or not an export")
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    if manifest.get("format") != FORMAT:
+        raise ExportError(OLD_EXPORT.format(where=out, found=manifest.get("format", 1)))
+    files = sorted(str(p) for p in out.glob("shard-*.parquet"))
+    for path in files:
+        export_meta(path)
+    return files
+
+
+def read_manifest(out: str | Path) -> dict:
+    """manifest.json of a complete export of the current format (ExportError otherwise)."""
+    shard_files(out)
+    return json.loads((Path(out) / MANIFEST).read_text(encoding="utf-8"))
