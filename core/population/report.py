@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.population import queries
-from core.population.schema import PLAN, ExportError, artifact_digest, read_manifest, shard_files
+from core.population.schema import (
+    MANIFEST,
+    PLAN,
+    ExportError,
+    artifact_digest,
+    read_manifest,
+    shard_files,
+)
 
 
 @dataclass(frozen=True)
@@ -25,9 +32,12 @@ class Freshness:
         return self.current is not None and self.current != self.digest
 
 
-def open_population(folder: str | Path, threads: int = 2) -> queries.Export:
-    """The export opened for queries (ExportError when incomplete, old or not an export)."""
-    files = shard_files(folder)
+def open_population(
+    folder: str | Path, threads: int = 2, files: list[str] | None = None
+) -> queries.Export:
+    """The export opened for queries (ExportError when incomplete, old or not an export);
+    `files`: its shards when already checked by `shard_files`."""
+    files = files if files is not None else shard_files(folder)
     plan = json.loads((Path(folder) / PLAN).read_text(encoding="utf-8"))
     return queries.open_export(folder, files, plan, threads=threads)
 
@@ -36,8 +46,9 @@ def population(folder: str | Path, threads: int = 2) -> dict:
     """Every figure of core.population.queries.summary, with the export's identity and the
     seconds the queries took."""
     start = time.perf_counter()
-    manifest = read_manifest(folder)
-    ex = open_population(folder, threads)
+    files = shard_files(folder)  # checks the manifest and every shard's format once
+    manifest = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+    ex = open_population(folder, threads, files)
     try:
         out = queries.summary(ex)
     finally:
