@@ -292,25 +292,16 @@ def export_rows(args) -> str:
     rows = []
     for model in args.models:
         data, _ = ensure_data(Path(args.cache), args.users[-1])
-        for fidelity in (False, True):
-            for procs in (1, 2):
-                left = deadline - time.time()
-                if left < 60:
-                    rows.append(
-                        {
-                            "model": model,
-                            "fidelity": fidelity,
-                            "processes": procs,
-                            "slice": args.slice,
-                            "cut": "budget spent before this row",
-                        }
-                    )
-                    continue
-                tmp = Path(args.cache) / "exports"
-                rows.append(
-                    scale_export.run_export(data, model, args.slice, fidelity, procs, tmp, left)
-                )
-                print(json.dumps(rows[-1]), flush=True)
+        for procs in (1, 2):
+            left = deadline - time.time()
+            if left < 60:
+                cut = {"model": model, "processes": procs, "slice": args.slice}
+                rows += [{**cut, "fidelity": f, "cut": "budget spent before this row"}
+                         for f in (False, True)]  # fmt: skip
+                continue
+            tmp = Path(args.cache) / "exports"
+            rows += scale_export.run_export(data, model, args.slice, procs, tmp, left)
+            print(json.dumps(rows[-2:]), flush=True)
     return scale_export.export_table(rows)
 
 

@@ -44,7 +44,7 @@ def _rss_mb() -> float:
 # --- export throughput (worker: one torchrun process) ------------------------------------------
 
 
-def export_worker(data: str, model_name: str, n: int, fidelity: bool, out: str) -> dict:
+def export_worker(data: str, model_name: str, n: int, fidelities: list[bool], out: str) -> list:
     import dataclasses
 
     import torch
@@ -71,63 +71,76 @@ def export_worker(data: str, model_name: str, n: int, fidelity: bool, out: str) 
     ctx = ExplainContext.from_dataset(ds, split, model)
     load_s = time.perf_counter() - t0
     users = export.all_users_with_history(ctx)[:n]
-    ecfg = export.ExportConfig(k=10, shard_size=max(1, n // 8), fidelity=fidelity, random_draws=1)
-    t = time.perf_counter()
-    report = export.export_explanations(ctx, ds, users, out, ecfg, rank, world)
-    seconds = time.perf_counter() - t
-    mine = report.rows // ecfg.k  # every user here has at least k unseen items
-    row = {"rank": rank, "users": mine, "rows": report.rows, "seconds": seconds,
-           "load_s": load_s, "rss_mb": _rss_mb(), "n_users": ds.n_users,
-           "method": export.methods_for(ctx, ecfg)[0]}  # fmt: skip
-    Path(out, f"rank-{rank}.json").write_text(json.dumps(row))
-    return row
+    rows = []
+    for fidelity in fidelities:  # one load, every mode timed after it
+        ecfg = export.ExportConfig(k=10, shard_size=max(1, n // 8), fidelity=fidelity,
+                                   random_draws=1)  # fmt: skip
+        t, cpu = time.perf_counter(), _cpu()
+        report = export.export_explanations(ctx, ds, users, Path(out, f"f{int(fidelity)}"), ecfg,
+                                            rank, world)  # fmt: skip
+        rows.append({"rank": rank, "fidelity": fidelity, "users": report.rows // ecfg.k,
+                     "rows": report.rows, "seconds": time.perf_counter() - t,
+                     "cpu_s": _cpu() - cpu, "load_s": load_s, "n_users": ds.n_users,
+                     "method": export.methods_for(ctx, ecfg)[0]})  # fmt: skip
+    for row in rows:
+        row["rss_mb"] = _rss_mb()
+    Path(out, f"rank-{rank}.json").write_text(json.dumps(rows))
+    return rows
 
 
-def run_export(data: Path, model: str, n: int, fidelity: bool, procs: int, tmp: Path,
-               timeout: float) -> dict:  # fmt: skip
-    out = tmp / f"export-{model}-{int(fidelity)}-{procs}"
+def run_export(data: Path, model: str, n: int, procs: int, tmp: Path, timeout: float) -> list:
+    """Rows (no fidelity, fidelity on every row) of one run with `procs` processes."""
+    out = tmp / f"export-{model}-{procs}"
     shutil.rmtree(out, ignore_errors=True)
-    args = [str(Path(__file__).resolve()), "--export-worker", str(data), model, str(n)]
-    args += [str(int(fidelity)), str(out)]
+    out.mkdir(parents=True)
+    args = [str(Path(__file__).resolve()), "--export-worker", str(data), model, str(n), "0,1"]
+    args += [str(out)]
     cmd = [sys.executable]
     if procs > 1:
         cmd += ["-m", "torch.distributed.run", "--nproc_per_node", str(procs), "--master_port"]
         cmd += [str(_free_port())]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    base = {"model": model, "fidelity": fidelity, "processes": procs, "slice": n}
+    base = [{"model": model, "fidelity": f, "processes": procs, "slice": n} for f in (False, True)]
     try:
         subprocess.run(cmd + args, env=env, cwd=ROOT, check=True, capture_output=True,
                        timeout=timeout)  # fmt: skip
     except subprocess.TimeoutExpired:
-        return {**base, "cut": f"over the remaining budget ({timeout / 60:.0f} min)"}
+        return [{**b, "cut": f"over the remaining budget ({timeout / 60:.0f} min)"} for b in base]
     except subprocess.CalledProcessError as err:
-        return {**base, "cut": f"failed: {err.stderr.decode().strip().splitlines()[-1][:120]}"}
+        why = err.stderr.decode().strip().splitlines()[-1][:120]
+        return [{**b, "cut": f"failed: {why}"} for b in base]
     ranks = [json.loads(p.read_text()) for p in sorted(out.glob("rank-*.json"))]
     shutil.rmtree(out, ignore_errors=True)
-    per_proc = [r["users"] / r["seconds"] for r in ranks if r["seconds"] > 0]
-    wall = max(r["seconds"] for r in ranks)
-    return {**base, "n_users": ranks[0]["n_users"], "method": ranks[0]["method"],
-            "rows": sum(r["rows"] for r in ranks), "export_s": wall,
-            "load_s": max(r["load_s"] for r in ranks), "rss_mb": max(r["rss_mb"] for r in ranks),
-            "users_per_s_per_proc": sum(per_proc) / len(per_proc),
-            "users_per_s": n / wall}  # fmt: skip
+    rows = []
+    for b, per_rank in zip(base, zip(*ranks, strict=True), strict=True):
+        wall = max(r["seconds"] for r in per_rank)
+        rows.append({**b, "n_users": per_rank[0]["n_users"], "method": per_rank[0]["method"],
+                     "export_s": wall, "load_s": max(r["load_s"] for r in per_rank),
+                     "rss_mb": max(r["rss_mb"] for r in per_rank),
+                     "users_per_s_per_proc": sum(r["users"] / r["seconds"] for r in per_rank)
+                     / len(per_rank),
+                     "users_per_cpu_s": sum(r["users"] for r in per_rank)
+                     / sum(r["cpu_s"] for r in per_rank),
+                     "users_per_s": n / wall})  # fmt: skip
+    return rows
 
 
 def export_table(rows: list[dict]) -> str:
     lines = [
         "| model (method) | data users | processes | fidelity | slice users | export s | "
-        "users/s per process | users/s total | load s | peak RSS MB | note |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        "users/s per process | users per CPU s | users/s total | load s | peak RSS MB | note |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         if r.get("cut"):
             lines.append(f"| {r['model']} | — | {r['processes']} | {r['fidelity']} | {r['slice']}"
-                         f" | — | — | — | — | — | **budget-cut: {r['cut']}** |")  # fmt: skip
+                         f" | — | — | — | — | — | — | **budget-cut: {r['cut']}** |")  # fmt: skip
             continue
         lines.append(
             f"| {r['model']} ({r['method']}) | {r['n_users']} | {r['processes']} | "
             f"{'every row' if r['fidelity'] else 'none'} | {r['slice']} | {r['export_s']:.1f} | "
-            f"{r['users_per_s_per_proc']:.2f} | {r['users_per_s']:.2f} | {r['load_s']:.0f} | "
+            f"{r['users_per_s_per_proc']:.2f} | {r['users_per_cpu_s']:.2f} | "
+            f"{r['users_per_s']:.2f} | {r['load_s']:.0f} | "
             f"{r['rss_mb']:.0f} | slice, not the {r['n_users']} users |"
         )
     lines += [
@@ -261,7 +274,8 @@ def population_table(source: Path, manifest: dict, runs: list[dict]) -> str:
 
 if __name__ == "__main__":
     if sys.argv[1] == "--export-worker":
-        data, model, n, fid, out = sys.argv[2:7]
-        print(json.dumps(export_worker(data, model, int(n), fid == "1", out)))
+        data, model, n, modes, out = sys.argv[2:7]
+        fidelities = [m == "1" for m in modes.split(",")]
+        print(json.dumps(export_worker(data, model, int(n), fidelities, out)))
     elif sys.argv[1] == "--population-worker":
         print(json.dumps(population_worker(sys.argv[2])))
