@@ -143,37 +143,42 @@ def export_table(rows: list[dict]) -> str:
             f"{r['users_per_s']:.2f} | {r['load_s']:.0f} | "
             f"{r['rss_mb']:.0f} | slice, not the {r['n_users']} users |"
         )
-    lines += [
-        "",
-        "Projected time for every user x top-10 (from the slice rates above; estimates):",
-        "",
-    ]
-    lines += [
-        "| model | processes | no fidelity | with a 1 % fidelity sample |",
-        "|---|---:|---:|---:|",
-    ]
+    lines += ["", "Projected time for 100k users x top-10 (estimates from the slice rates above): "
+              "from the wall rate on this busy machine, and from the CPU rate with one free "
+              "core per process (users per CPU s x processes):", ""]  # fmt: skip
+    lines += ["| model | processes | no fidelity (wall) | no fidelity (own cores) | "
+              "1 % fidelity sample (wall) | 1 % fidelity sample (own cores) |",
+              "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
     for model in dict.fromkeys(r["model"] for r in rows):
         for procs in (1, 2):
-            plain = _rate(rows, model, procs, False)
-            fid = _rate(rows, model, procs, True)
-            if plain is None:
+            wall = _projection(rows, model, procs, "users_per_s", 1)
+            cpu = _projection(rows, model, procs, "users_per_cpu_s", procs)
+            if wall[0] is None:
                 continue
-            n = TARGET_USERS
-            no_fid = n / plain
-            with_fid = (
-                (n * (1 - FIDELITY_SHARE)) / plain + n * FIDELITY_SHARE / fid if fid else None
-            )
-            lines.append(f"| {model} | {procs} | {_dur(no_fid)} | {_dur(with_fid)} |")
+            cells = [_dur(wall[0]), _dur(cpu[0]), _dur(wall[1]), _dur(cpu[1])]
+            lines.append(f"| {model} | {procs} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _rate(rows, model, procs, fidelity):
+def _rate(rows, model, procs, fidelity, key):
     for r in rows:
-        if (r["model"], r["processes"], r["fidelity"]) == (model, procs, fidelity) and not r.get(
-            "cut"
-        ):
-            return r["users_per_s"]
+        same = (r["model"], r["processes"], r["fidelity"]) == (model, procs, fidelity)
+        if same and not r.get("cut"):
+            return r[key]
     return None
+
+
+def _projection(rows, model, procs, key, scale) -> tuple:
+    """(seconds without fidelity, seconds with a FIDELITY_SHARE sample) for TARGET_USERS, at
+    the rows' rate `key` x `scale`; None where a row is missing or cut."""
+    plain, fid = (_rate(rows, model, procs, f, key) for f in (False, True))
+    if not plain:
+        return None, None
+    n, plain = TARGET_USERS, plain * scale
+    with_fid = (
+        n * (1 - FIDELITY_SHARE) / plain + n * FIDELITY_SHARE / (fid * scale) if fid else None
+    )
+    return n / plain, with_fid
 
 
 def _dur(seconds) -> str:

@@ -27,6 +27,7 @@ if sel is None or not sel.models:
 names = list(sel.models)
 links.take_list("models", "pop_models", names, "models")
 st.session_state.setdefault("pop_models", names[:2])
+st.session_state["pop_models"] = st.session_state["pop_models"][:2]  # a link may name more
 chosen = st.multiselect(
     "Models (one or two)", names, key="pop_models", max_selections=2, format_func=workspace.label
 )
