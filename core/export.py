@@ -52,6 +52,7 @@ from core.population.schema import (  # the layout and its readers, re-exported 
     PLAN,
     row_schema,
     shard_files,
+    top_fields,
 )
 from core.population.schema import ExportError as ExportError
 from core.population.schema import artifact_digest as artifact_digest
@@ -238,6 +239,7 @@ def shard_frame(
                     "paths": [_nested_path(p) for p in raw["paths"]],
                     "counterfactual": raw["counterfactual"],
                 }
+                row.update(top_fields(row["paths"], row["contributions"]))
                 measure = rescores and (sampled is None or user in sampled)
                 row["fidelity_sampled"] = measure
                 row.update(_fidelity(ctx, expl, fcfg) if measure else _no_fidelity(cfg))
@@ -277,6 +279,8 @@ def _fidelity_columns(cfg: ExportConfig) -> list[str]:
 def _columns(cfg: ExportConfig) -> list[str]:
     head = ["user", "user_index", "method", "model", "rank", "item", "item_index", "title"]
     body = ["score", "sentence", "contributions", "paths", "counterfactual", "fidelity_sampled"]
+    body += ["top_shape", "top_relation", "top_shared", "top_shared_name", "top_history"]
+    body += ["top_history_name"]
     return head + body + _fidelity_columns(cfg)
 
 

@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -16,7 +17,7 @@ from core import export
 from core.cli.main import main
 from core.population import queries
 from core.population.report import check_fresh, freshness, open_population, population
-from core.population.schema import META_KEY, ExportError, row_schema
+from core.population.schema import META_KEY, ExportError, row_schema, top_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 FIDELITY = ["deletion_auc", "drop@1", "random_drop@1", "drop@3", "random_drop@3"]
@@ -45,6 +46,7 @@ def _row(user: str, rank: int, item: str, paths: list, hist: str, drop5: float |
         "score": 1.0, "sentence": "s", "contributions": contrib, "paths": paths,
         "counterfactual": None, "fidelity_sampled": drop5 is not None,
     }  # fmt: skip
+    row.update(top_fields(paths, contrib))
     for c in FIDELITY:
         row[c] = float("nan")
     if drop5 is not None:
@@ -207,5 +209,15 @@ def test_every_bundled_model_exports_and_queries(model, tmp_path, capsys):
     capsys.readouterr()
     figures = population(out)
     assert figures["n_recommendations"] == 9 and figures["n_users"] == 3
+    # the flat top_* columns the queries read agree with the nested paths they summarise
+    disagree = duckdb.sql(
+        f"""SELECT count(*) FROM read_parquet('{out}/shard-*.parquet')
+            WHERE top_shape IS DISTINCT FROM coalesce(paths[1].kind, 'no path')
+               OR top_shared IS DISTINCT FROM paths[1].hops[-1].head
+               OR top_relation IS DISTINCT FROM regexp_replace(paths[1].hops[-1].relation, '^~', '')
+               OR (paths[1].hops[1].relation = 'interacted'
+                   AND top_history IS DISTINCT FROM paths[1].hops[1].tail)"""
+    ).fetchone()[0]
+    assert disagree == 0
     assert sum(s["n"] for s in figures["shapes"]) == 9
     assert 1 / 3 <= figures["bubble"]["entity_mean"] <= 1.0

@@ -1,7 +1,8 @@
 """Population figures of one export, as SQL over its Parquet files (DuckDB; never a full load).
 
-`open_export` scans the shards once into a flat table `expl`, one row per recommendation of
-the export's first method, with what every figure needs:
+`open_export` scans the shards' flat columns once (the `top_*` columns: no nested data is
+decoded) into a table `expl`, one row per recommendation of the export's first method, with
+what every figure needs:
 
     user, rank, item, title, shape      the top path's kind ("no path" when it has none)
     relation                            the top path's last relation, "~" stripped: the path type
@@ -72,29 +73,19 @@ def open_export(
         path = str(table_path(folder, name)).replace("'", "''")  # a SQL string literal
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
     ms = tuple(int(m) for m in plan["config"]["ms"])  # column names: ints only
-    m = max(ms)
+    m, mid = max(ms), ms[len(ms) // 2]
     method = plan["methods"][0]
     con.execute(
         f"""
         CREATE TABLE expl AS
-        WITH raw AS (
-          SELECT user, rank, item, title, paths[1] AS top,
-                 list_filter(contributions, c -> c.kind = 'history_item')[1] AS hist,
-                 fidelity_sampled AS sampled, "drop@{m}" AS drop_m,
-                 "random_drop@{m}" AS random_drop_m, "drop@{ms[len(ms) // 2]}" AS drop_mid,
-                 "random_drop@{ms[len(ms) // 2]}" AS random_drop_mid
+        WITH flat AS (
+          SELECT user, rank, item, title, fidelity_sampled AS sampled,
+                 "drop@{m}" AS drop_m, "random_drop@{m}" AS random_drop_m,
+                 "drop@{mid}" AS drop_mid, "random_drop@{mid}" AS random_drop_mid,
+                 top_shape AS shape, top_relation AS relation, top_shared AS shared,
+                 top_shared_name AS shared_name, top_history AS driver_item,
+                 top_history_name AS driver_item_name
           FROM read_parquet(?) WHERE method = ?
-        ), flat AS (
-          SELECT user, rank, item, title, sampled, drop_m, random_drop_m, drop_mid,
-                 random_drop_mid,
-                 coalesce(top.kind, 'no path') AS shape,
-                 regexp_replace(top.hops[-1].relation, '^~', '') AS relation,
-                 top.hops[-1].head AS shared, top.names[-2] AS shared_name,
-                 CASE WHEN top.hops[1].relation = 'interacted' THEN top.hops[1].tail
-                      ELSE hist.id END AS driver_item,
-                 CASE WHEN top.hops[1].relation = 'interacted' THEN top.names[2]
-                      ELSE hist.name END AS driver_item_name
-          FROM raw
         )
         SELECT f.*, e.entity AS driver_entity,
                CASE WHEN e.entity IS NULL THEN NULL ELSE f.shared_name END AS driver_name,

@@ -6,8 +6,10 @@
     counterfactual struct<removed, removed_names, new_rank, new_score, k, valid> (null: none)
 
 Ids are raw ids; `hops[1]` is the user's interaction, so in DuckDB `paths[1].hops[2].tail` is
-the shared entity of the top path of shape user-item-entity-item. Every shard's key-value
-metadata `reclens` holds {format, model, source: {artifact, weights}, methods, config}.
+the shared entity of the top path of shape user-item-entity-item. The top path is also kept in
+flat `top_*` columns (`top_fields`): population figures read those, because decoding the nested
+columns of a million rows costs seconds and reading the flat ones a tenth of one. Every shard's
+key-value metadata `reclens` holds {format, model, source: {artifact, weights}, methods, config}.
 """
 
 from __future__ import annotations
@@ -53,7 +55,34 @@ HEAD_FIELDS = [
     ("sentence", pa.string()), ("contributions", pa.list_(CONTRIBUTION)),
     ("paths", pa.list_(PATH)), ("counterfactual", COUNTERFACTUAL),
     ("fidelity_sampled", pa.bool_()),
+    # the top path (paths[0]) in flat columns, so population queries read no nested data:
+    ("top_shape", pa.string()), ("top_relation", pa.string()), ("top_shared", pa.string()),
+    ("top_shared_name", pa.string()), ("top_history", pa.string()),
+    ("top_history_name", pa.string()),
 ]  # fmt: skip
+
+
+def top_fields(paths: list[dict], contributions: list[dict]) -> dict:
+    """The flat `top_*` columns of a row from its nested paths (hops as dicts) and
+    contributions, both heaviest first: the top path's shape, its type (last relation, "~"
+    dropped), its shared node (the one before the item) and that node's name, and the history
+    item it starts from (else the heaviest history-item contribution) with its name."""
+    top = paths[0] if paths else None
+    hist = next((c for c in contributions if c["kind"] == "history_item"), None)
+    starts = top is not None and top["hops"] and top["hops"][0]["relation"] == "interacted"
+    names = top["names"] if top else []
+    return {
+        "top_shape": top["kind"] if top else "no path",
+        "top_relation": top["hops"][-1]["relation"].removeprefix("~")
+        if top and top["hops"]
+        else None,
+        "top_shared": top["hops"][-1]["head"] if top and top["hops"] else None,
+        "top_shared_name": names[-2] if len(names) >= 2 else None,
+        "top_history": top["hops"][0]["tail"] if starts else (hist["id"] if hist else None),
+        "top_history_name": (names[1] if len(names) > 1 else None)
+        if starts
+        else (hist["name"] if hist else None),
+    }
 
 
 def row_schema(fidelity_columns: list[str]) -> pa.Schema:
