@@ -4,7 +4,7 @@
 decoded) into a table `expl`, one row per recommendation of the export's first method, with
 what every figure needs:
 
-    user, rank, item, title, shape      the top path's kind ("no path" when it has none)
+    user, rank, item, shape             the top path's kind ("no path" when it has none)
     relation                            the top path's last relation, "~" stripped: the path type
     shared, shared_name                   the top path's shared node (the one before the item)
     driver_entity, driver_name          the shared when it is a KG entity (entities.parquet)
@@ -44,6 +44,7 @@ class Export:
     """An opened export: a DuckDB connection holding `expl` and the side tables."""
 
     folder: Path
+    files: list[str]
     con: duckdb.DuckDBPyConnection
     method: str
     k: int
@@ -68,7 +69,9 @@ def open_export(
     for name in TABLES:
         if not table_path(folder, name).is_file():
             raise ExportError(f"{folder}: {name}.parquet is missing; re-run explain-all")
-    con = duckdb.connect(config={"threads": threads, "memory_limit": memory})
+    con = duckdb.connect(
+        config={"threads": threads, "memory_limit": memory, "preserve_insertion_order": False}
+    )
     for name in TABLES:
         path = str(table_path(folder, name)).replace("'", "''")  # a SQL string literal
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
@@ -79,7 +82,7 @@ def open_export(
         f"""
         CREATE TABLE expl AS
         WITH flat AS (
-          SELECT user, rank, item, title, fidelity_sampled AS sampled,
+          SELECT user, rank, item, fidelity_sampled AS sampled,
                  "drop@{m}" AS drop_m, "random_drop@{m}" AS random_drop_m,
                  "drop@{mid}" AS drop_mid, "random_drop@{mid}" AS random_drop_mid,
                  top_shape AS shape, top_relation AS relation, top_shared AS shared,
@@ -98,7 +101,7 @@ def open_export(
         """,
         [files, method],
     )
-    return Export(folder, con, method, int(plan["config"]["k"]), ms)
+    return Export(folder, files, con, method, int(plan["config"]["k"]), ms)
 
 
 # --- the figures --------------------------------------------------------------------------------
@@ -139,10 +142,12 @@ PER_USER = """
          u AS (SELECT user, count(*) AS n, any_value(activity_quartile) AS activity_quartile,
                       avg(long_tail::INT) AS long_tail,
                       count(DISTINCT driver) AS distinct_drivers
-               FROM expl GROUP BY user)
-    SELECT u.*, coalesce((SELECT max(n) FROM d WHERE d.user = u.user), 0) / u.n AS bubble_entity,
-           coalesce((SELECT max(n) FROM r WHERE r.user = u.user), 0) / u.n AS bubble_relation
-    FROM u
+               FROM expl GROUP BY user),
+         dm AS (SELECT user, max(n) AS top FROM d GROUP BY user),
+         rm AS (SELECT user, max(n) AS top FROM r GROUP BY user)
+    SELECT u.*, coalesce(dm.top, 0) / u.n AS bubble_entity,
+           coalesce(rm.top, 0) / u.n AS bubble_relation
+    FROM u LEFT JOIN dm USING (user) LEFT JOIN rm USING (user)
 """
 
 
@@ -267,11 +272,16 @@ def examples(ex: Export, what: str, value, limit: int = EXAMPLES) -> list[dict]:
         per_user(ex)
     rows = _q(
         ex.con,
-        f"""SELECT user, item, rank, title, shape, relation,
-                   coalesce(driver_name, driver_item_name) AS driver
-            FROM expl WHERE {DRILLS[what]}
-            QUALIFY row_number() OVER (PARTITION BY user ORDER BY rank) = 1
-            ORDER BY rank, user LIMIT ?""",
-        [value, limit],
+        f"""WITH pick AS (
+              SELECT user, item, rank, shape, relation,
+                     coalesce(driver_name, driver_item_name) AS driver
+              FROM expl WHERE {DRILLS[what]}
+              QUALIFY row_number() OVER (PARTITION BY user ORDER BY rank) = 1
+              ORDER BY rank, user LIMIT ?)
+            SELECT p.user, p.item, p.rank, t.title, p.shape, p.relation, p.driver
+            FROM pick p LEFT JOIN (SELECT DISTINCT user, item, title FROM read_parquet(?)
+                                   WHERE user IN (SELECT user FROM pick)) t USING (user, item)
+            ORDER BY p.rank, p.user""",
+        [value, limit, ex.files],
     )
     return rows
