@@ -21,6 +21,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -102,8 +103,7 @@ def run_export(data: Path, model: str, n: int, procs: int, tmp: Path, timeout: f
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     base = [{"model": model, "fidelity": f, "processes": procs, "slice": n} for f in (False, True)]
     try:
-        subprocess.run(cmd + args, env=env, cwd=ROOT, check=True, capture_output=True,
-                       timeout=timeout)  # fmt: skip
+        _run_group(cmd + args, env, timeout)
     except subprocess.TimeoutExpired:
         return [{**b, "cut": f"over the remaining budget ({timeout / 60:.0f} min)"} for b in base]
     except subprocess.CalledProcessError as err:
@@ -123,6 +123,21 @@ def run_export(data: Path, model: str, n: int, procs: int, tmp: Path, timeout: f
                      / sum(r["cpu_s"] for r in per_rank),
                      "users_per_s": n / wall})  # fmt: skip
     return rows
+
+
+def _run_group(cmd: list[str], env: dict, timeout: float) -> None:
+    """Run `cmd` in its own process group; on a timeout end the whole group (torchrun's
+    workers too, which a plain subprocess timeout would leave running)."""
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd, stderr=err)
 
 
 def export_table(rows: list[dict]) -> str:
