@@ -31,6 +31,21 @@ def boot(pages: Mapping[str, object]):
     return pages.get(st.query_params.get("page", ""))
 
 
+def goto(page: str, **params: object) -> None:
+    """Open `page` with `params` as if from a link (a drill-down): park the values as `boot`
+    does, then rerun; app/main.py switches to the page (`pending`)."""
+    for name, value in params.items():
+        if name in PARAMS and value is not None:
+            st.session_state[f"link_{name}"] = str(value)
+    st.session_state["_goto"] = page
+    st.rerun()
+
+
+def pending(pages: Mapping[str, object]):
+    """The page a drill-down asked for (once), or None."""
+    return pages.get(st.session_state.pop("_goto", ""))
+
+
 def set_page(name: str) -> None:
     st.session_state["_page"] = name
 

@@ -39,6 +39,7 @@ PAGES = {
     "overview": st.Page(ROOT / "pages" / "overview.py", title="Overview", default=True),
     "user_explorer": st.Page(ROOT / "pages" / "user_explorer.py", title="User explorer"),
     "compare": st.Page(ROOT / "pages" / "compare.py", title="Compare models"),
+    "population": st.Page(ROOT / "pages" / "population.py", title="Population"),
     "knowledge_graph": st.Page(ROOT / "pages" / "knowledge_graph.py", title="Knowledge graph"),
     "profile_builder": st.Page(ROOT / "pages" / "profile_builder.py", title="Profile builder"),
     "train": st.Page(ROOT / "pages" / "train.py", title="Train"),
@@ -47,6 +48,7 @@ PAGES = {
 
 current = st.navigation(list(PAGES.values()))
 target = links.boot(PAGES)  # first run of a session: honour ?page=... and the other link params
+target = target or links.pending(PAGES)  # a drill-down's page (links.goto)
 if target is not None and target is not current:
     st.switch_page(target, query_params=dict(st.query_params))
 

@@ -30,6 +30,9 @@ from core.graph import relation_stats as kg_relation_stats
 from core.narrate.base import BackendError
 from core.narrate.config import LLMSettings, make_backend
 from core.narrate.narrator import Narration, narrate
+from core.population import queries as population_queries
+from core.population.report import open_population
+from core.population.report import population as population_report
 from core.store.artifacts import TrainedModel, load_artifact
 from core.store.layout import workspace_dir
 
@@ -165,6 +168,22 @@ def headlined(key: str, data_path: str, user: int, item: int, method: str, k: in
 def fidelity_table(key: str, data_path: str):
     drivers = quality.planted_drivers(data_path, dataset(data_path))
     return quality.fidelity_table(context(key, data_path), drivers)
+
+
+@st.cache_data(max_entries=16, show_spinner="Querying the export…")
+def population(folder: str, stamp: int) -> dict:
+    """core.population figures of an export; `stamp` (the manifest's mtime) follows re-exports."""
+    return population_report(folder)
+
+
+@st.cache_data(max_entries=64)
+def population_examples(folder: str, stamp: int, what: str, value) -> list[dict]:
+    """Example recommendations behind one aggregate (core.population.queries.examples)."""
+    ex = open_population(folder)
+    try:
+        return population_queries.examples(ex, what, value)
+    finally:
+        ex.con.close()
 
 
 def forget_models() -> None:

@@ -2,6 +2,11 @@
 
     .venv/bin/python benchmarks/scale.py --users 1000 10000 100000 --models lightgcn kgat --write
     .venv/bin/python benchmarks/scale.py --compare-processes --write     # 1 vs 2 DDP processes
+    .venv/bin/python benchmarks/scale.py --export --users 100000 --models kgat --slice 64 --write
+    .venv/bin/python benchmarks/scale.py --population EXPORT_DIR --rows 1000000 --write
+
+--export and --population (issue 29: export throughput, population queries over >= 1M rows)
+are described in benchmarks/scale_export.py.
 
 For each size the sample generator (`SampleConfig.scaled`, same planted structure) writes a
 dataset once into --cache; then one fresh process per (size, model, mode) loads it and times
@@ -34,6 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import scale_export  # noqa: E402  (benchmarks/ is on sys.path when this script runs)
 
 FANOUT = 10
 TARGET = 1e8  # interactions the projection extrapolates to
@@ -280,6 +287,32 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def export_rows(args) -> str:
+    deadline = time.time() + args.budget_min * 60
+    rows = []
+    for model in args.models:
+        data, _ = ensure_data(Path(args.cache), args.users[-1])
+        for procs in (1, 2):
+            left = deadline - time.time()
+            if left < 60:
+                cut = {"model": model, "processes": procs, "slice": args.slice}
+                rows += [{**cut, "fidelity": f, "cut": "budget spent before this row"}
+                         for f in (False, True)]  # fmt: skip
+                continue
+            tmp = Path(args.cache) / "exports"
+            rows += scale_export.run_export(data, model, args.slice, procs, tmp, left)
+            print(json.dumps(rows[-2:]), flush=True)
+    return scale_export.export_table(rows)
+
+
+def population_rows(args) -> str:
+    source = Path(args.population)
+    out = Path(args.cache) / "population-synthetic"
+    manifest = scale_export.synthesise(source, out, args.rows)
+    runs = scale_export.run_population(out)
+    return scale_export.population_table(source, manifest, runs)
+
+
 def write_results(marker: str, body: str) -> None:
     path = ROOT / "benchmarks" / "RESULTS.md"
     text = path.read_text(encoding="utf-8")
@@ -310,6 +343,10 @@ def main() -> int:
     p.add_argument(
         "--table-from", default=None, help="render the table from rows logged by --log runs"
     )
+    p.add_argument("--export", action="store_true", help="export throughput rows (issue 29)")
+    p.add_argument("--slice", type=int, default=64, help="--export: users timed per row")
+    p.add_argument("--population", default=None, help="population rows over this export, scaled")
+    p.add_argument("--rows", type=int, default=1_000_000, help="--population: rows to reach")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--data", help=argparse.SUPPRESS)
     p.add_argument("--model", help=argparse.SUPPRESS)
@@ -320,7 +357,11 @@ def main() -> int:
         return 0
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     command = "python benchmarks/scale.py " + " ".join(sys.argv[1:])
-    if args.compare_processes:
+    if args.export:
+        body, marker = export_rows(args), "scale-export"
+    elif args.population:
+        body, marker = population_rows(args), "scale-population"
+    elif args.compare_processes:
         body = compare_processes(args)
         marker = "scale-processes"
     else:

@@ -6,10 +6,9 @@ import itertools
 import pandas as pd
 import streamlit as st
 
-from app import links, sidebar, state, views, workspace
+from app import links, population, sidebar, state, views, workspace
 from app.components import charts, tables
 from core.eval.tables import quartile_frame
-from core.explain.quality import best_quality
 from core.safe_text import md
 
 st.title("Compare models")
@@ -50,32 +49,22 @@ if beyond:
 
 st.subheader("Accuracy vs explanation quality")
 st.caption(
-    "One point per model. Deletion ratio@3: how much further the item drops when the 3 history "
-    "items its explanation ranks highest are removed than when 3 random ones are (1 = no better "
-    "than chance). Planted-driver recovery: share of explanations whose top 3 entities include "
-    "an entity the sample generator planted as the user's taste (sample data only). Both on 3 "
-    "sampled users' top 3, best method per model."
+    "One point per model, from its population export (Population page): deletion ratio@3 is "
+    "how much further an item drops when the 3 history items its explanation ranks highest are "
+    "removed than when 3 random ones are (1 = no better than chance), over the export's "
+    "fidelity sample; bubble is the mean share of a top-10 whose top explanation shares one "
+    "driver. Models without a current export are listed below the charts."
 )
-if st.toggle(
-    "Measure explanation quality (re-scores each model dozens of times: up to minutes for KGAT)",
-    key="cmp_fid",
-):
-    frames, points = [], []
-    for m in chosen:
-        table = state.fidelity_table(sel.key(m), sel.dataset_path)
-        frames.append(table.assign(model=workspace.label(m)))
-        test = trained[m].metrics.get("test", {})
-        points.append(
-            {"model": workspace.label(m), "ndcg@20": test.get("ndcg@20"), **best_quality(table)}
-        )
-    points = pd.DataFrame(points)
+points, missing = population.tradeoff_points(sel, chosen, trained)
+if points.empty:
+    st.info("No current population export for these models: export them on the Population page.")
+else:
     left, right = st.columns(2)
     left.plotly_chart(charts.build_quality_scatter(points, "deletion ratio@3"), key="cmp-q1")
-    right.plotly_chart(
-        charts.build_quality_scatter(points, "planted-driver recovery"), key="cmp-q2"
-    )
-    fid = pd.DataFrame([row for f in frames for row in f.to_dict("records")])
-    st.dataframe(fid[["model"] + [c for c in fid.columns if c != "model"]], hide_index=True)
+    right.plotly_chart(charts.build_quality_scatter(points, "bubble: one driver"), key="cmp-q2")
+    st.dataframe(points, hide_index=True)
+for label, why in missing:
+    st.caption(f"{md(label)}: {md(why)}")
 
 st.subheader("Per user-activity quartile")
 quart = quartile_frame(

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from core import export
@@ -64,12 +66,66 @@ def test_rows_hold_top_k_explanations_with_fidelity(uninterrupted, context):
     assert first["user"] == ds.user_ids.to_raw(USERS[0]) and first["method"] == "edges"
     assert frame["item_index"][:3].tolist() == ctx.top_k(USERS[0], CFG.k).tolist()
     assert all(frame["sentence"].str.len() > 0)
-    contributions = json.loads(first["contributions"])
+    contributions = first["contributions"]  # nested Parquet, read back as lists of dicts
     assert contributions and {"kind", "id", "name", "weight"} <= set(contributions[0])
+    hops = first["paths"][0]["hops"]
+    assert hops[0]["head"] == first["user"] and hops[-1]["tail"] == first["item"]
     # lightgcn re-scores histories: every row carries its deletion fidelity
     assert np.isfinite(frame[["deletion_auc", "drop@1", "random_drop@3"]].to_numpy()).all()
     one = export.read_export(out, user=first["user"])
     assert set(one["user"]) == {first["user"]} and len(one) == CFG.k
+
+
+def test_shards_are_nested_parquet_with_the_model_in_their_metadata(uninterrupted):
+    out, _ = uninterrupted
+    shard = pq.read_schema(export.shard_path(out, 0))
+    contributions, paths = shard.field("contributions").type, shard.field("paths").type
+    assert pa.types.is_list(contributions) and pa.types.is_struct(contributions.value_type)
+    hops = paths.value_type.field("hops").type
+    assert [f.name for f in hops.value_type] == ["head", "relation", "tail"]
+    meta = export.export_meta(export.shard_path(out, 0))
+    assert meta["format"] == 2 and meta["model"] == "lightgcn" and meta["config"]["k"] == CFG.k
+    manifest = export.read_manifest(out)
+    assert manifest["rows"] == len(USERS) * CFG.k and manifest["finished"].endswith("Z")
+    assert {p.name for p in out.glob("*.parquet")} >= {"items.parquet", "recency.parquet"}
+
+
+def _old_export(folder: Path, frame: pd.DataFrame) -> None:
+    """An export as format 1 wrote it: JSON text columns, no format in plan or manifest."""
+    folder.mkdir()
+    old = frame.drop(columns=["fidelity_sampled"]).copy()
+    for col in ("contributions", "paths", "counterfactual"):
+        old[col] = old[col].map(json.dumps)
+    old.to_parquet(folder / "shard-00000.parquet", index=False)
+    (folder / "plan.json").write_text(json.dumps({"model": "lightgcn", "users": [0]}))
+    (folder / "manifest.json").write_text(json.dumps({"shards": 1, "complete": True}))
+
+
+def test_an_old_json_string_export_is_refused_with_a_message(uninterrupted, context, tmp_path):
+    ds, ctx = context
+    _old_export(tmp_path / "old", uninterrupted[1])
+    with pytest.raises(export.ExportError, match="older RecLens .*format 1.*explain-all"):
+        export.read_export(tmp_path / "old")
+    with pytest.raises(export.ExportError, match="older RecLens"):  # not resumed into either
+        export.export_explanations(ctx, ds, USERS, tmp_path / "old", CFG)
+    # a format-2 manifest over a format-1 shard (a copied-in file) is refused as well
+    (tmp_path / "old" / "manifest.json").write_text(json.dumps({"format": 2}))
+    with pytest.raises(export.ExportError, match="shard-00000.parquet was written by an older"):
+        export.read_export(tmp_path / "old")
+
+
+def test_fidelity_sample_measures_n_seeded_random_users(context, tmp_path):
+    ds, ctx = context
+    cfg = export.ExportConfig(k=2, shard_size=3, random_draws=1, fidelity_sample=2, seed=7)
+    export.export_explanations(ctx, ds, USERS, tmp_path, cfg)
+    export.finish(tmp_path)
+    frame = export.read_export(tmp_path)
+    measured = sorted(set(frame.loc[frame["fidelity_sampled"], "user_index"]))
+    assert measured == sorted(export.fidelity_users(USERS, cfg)) and len(measured) == 2
+    assert np.isfinite(frame.loc[frame["fidelity_sampled"], "drop@3"]).all()
+    assert frame.loc[~frame["fidelity_sampled"], "drop@3"].isna().all()
+    other = export.fidelity_users(USERS, export.ExportConfig(fidelity_sample=2, seed=8))
+    assert export.fidelity_users(USERS, cfg) != other or len(USERS) <= 2  # the seed decides
 
 
 def test_resume_after_a_crash_skips_finished_shards_and_matches(

@@ -9,7 +9,6 @@ a rerun resumes, skipping the shards already written. See core.export for the fi
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 
 import torch
@@ -37,6 +36,13 @@ def register(sub) -> None:
     )
     ex.add_argument("--shard-size", type=int, default=256, help="users per shard (default 256)")
     ex.add_argument("--no-fidelity", action="store_true", help="skip the deletion fidelity")
+    ex.add_argument(
+        "--fidelity-sample",
+        type=int,
+        default=0,
+        metavar="N",
+        help="measure the deletion fidelity on N random users only (seeded by --seed)",
+    )
     ex.add_argument("--seed", type=int, default=0, help="random deletions' seed (default 0)")
     ex.add_argument(
         "--random-draws", type=int, default=2, help="random deletions per row (default 2)"
@@ -50,6 +56,8 @@ def cmd_explain_all(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
+    if args.fidelity_sample < 0 or (args.fidelity_sample and args.no_fidelity):
+        raise UsageError("--fidelity-sample takes N >= 1 and cannot go with --no-fidelity")
     rank = env_rank()
     device = args.device
     if rank.world_size > 1:
@@ -63,10 +71,14 @@ def cmd_explain_all(args: argparse.Namespace) -> int:
             methods=tuple(args.methods.split(",")) if args.methods else (),
             shard_size=args.shard_size,
             fidelity=not args.no_fidelity,
+            fidelity_sample=args.fidelity_sample,
             seed=args.seed,
             random_draws=args.random_draws,
         )
-        source = {"artifact": str(Path(args.artifact).resolve()), "weights": _digest(args)}
+        source = {
+            "artifact": str(Path(args.artifact).resolve()),
+            "weights": export.artifact_digest(args.artifact),
+        }
         try:
             report = export.export_explanations(
                 ctx, ds, users, args.out, cfg, rank.rank, rank.world_size, source=source
@@ -100,16 +112,6 @@ def _users(args: argparse.Namespace, ds, ctx) -> list[int]:
             raise UsageError(f"--users: unknown user '{raw.strip()}' in dataset {ds.name}")
         out.append(int(idx))
     return out
-
-
-def _digest(args: argparse.Namespace) -> str:
-    """sha256 of the artifact's files other than metrics (the weights and their settings)."""
-    h = hashlib.sha256()
-    for path in sorted(Path(args.artifact).iterdir()):
-        if path.is_file() and path.name != "metrics.json":
-            h.update(path.name.encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def _totals(report, world_size: int) -> tuple[int, int, int]:
