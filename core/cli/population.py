@@ -68,7 +68,7 @@ def _lines(r: dict) -> list[tuple[str, str]]:
         ("distinct drivers per list", _num(r["distinct_drivers"]["mean"], 2)),
         ("long-tail exposure", _pct(r["long_tail"])),
         (
-            f"not personal (drop@{pers['deletion_size']} <= 0)",
+            f"not personal (drop@{pers['deletion_size']} <= random)",
             f"{_pct(pers['not_personal'])} of top-{r['k']}, {_pct(pers['not_personal_first'])}"
             f" of #1s ({pers['sampled_users']} sampled users)",
         ),

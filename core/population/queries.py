@@ -19,8 +19,10 @@ and every figure is a GROUP BY over it. Definitions (core/population/README.md h
 - bubble (per user): the share of the user's top-k whose top explanation has the list's most
   common driver (entity bubble), and the most common relation (relation bubble);
 - not personal: a recommendation whose deletion test shows no dependence on the history,
-  i.e. removing the M history items its explanation weighs most does not lower its rank
-  (drop@M <= 0, M the largest deletion size exported); over the fidelity sample only;
+  i.e. removing the M history items its explanation weighs most lowers its rank no more than
+  removing M random ones (drop@M <= random drop@M, M the middle deletion size exported, 3 by
+  default): the rule by which the card's headline drops its personal reason
+  (core.explain.headline); over the fidelity sample only;
 - long tail: recommended items outside the 20 % most-interacted items.
 """
 
@@ -173,7 +175,7 @@ def by_activity(ex: Export) -> list[dict]:
         """SELECT p.activity_quartile AS quartile, count(*) AS users,
                   avg(bubble_entity) AS bubble_entity, avg(bubble_relation) AS bubble_relation,
                   avg(distinct_drivers) AS distinct_drivers, avg(p.long_tail) AS long_tail,
-                  (SELECT avg((drop_m <= 0)::INT) FROM expl e
+                  (SELECT avg((drop_mid <= random_drop_mid)::INT) FROM expl e
                    WHERE e.sampled AND e.activity_quartile = p.activity_quartile) AS not_personal
            FROM per_user p GROUP BY 1 ORDER BY 1""",
     )
@@ -187,7 +189,7 @@ def by_popularity(ex: Export) -> list[dict]:
         """SELECT pop_quartile AS quartile, count(*) AS n,
                   count(*) / sum(count(*)) OVER () AS share,
                   avg((driver_entity IS NOT NULL)::INT) AS entity_driven,
-                  avg(CASE WHEN sampled THEN (drop_m <= 0)::INT END) AS not_personal
+                  avg(CASE WHEN sampled THEN (drop_mid <= random_drop_mid)::INT END) AS not_personal
            FROM expl GROUP BY 1 ORDER BY 1""",
     )
 
@@ -198,7 +200,7 @@ def personal(ex: Export) -> dict:
     n = _one(ex.con, "SELECT count(*) FROM expl WHERE sampled")
     by_rank = _q(
         ex.con,
-        """SELECT rank, count(*) AS n, avg((drop_m <= 0)::INT) AS not_personal
+        """SELECT rank, count(*) AS n, avg((drop_mid <= random_drop_mid)::INT) AS not_personal
            FROM expl WHERE sampled GROUP BY rank ORDER BY rank""",
     )
     ratio = _one(
@@ -209,8 +211,10 @@ def personal(ex: Export) -> dict:
     return {
         "sampled_recommendations": n,
         "sampled_users": _one(ex.con, "SELECT count(DISTINCT user) FROM expl WHERE sampled"),
-        "deletion_size": max(ex.ms),
-        "not_personal": _one(ex.con, "SELECT avg((drop_m <= 0)::INT) FROM expl WHERE sampled"),
+        "deletion_size": ex.ms[len(ex.ms) // 2],  # the headline's rule: drop@M <= random drop@M
+        "not_personal": _one(
+            ex.con, "SELECT avg((drop_mid <= random_drop_mid)::INT) FROM expl WHERE sampled"
+        ),
         "not_personal_first": next((r["not_personal"] for r in by_rank if r["rank"] == 1), None),
         "by_rank": by_rank,
         "ratio_size": ex.ms[len(ex.ms) // 2],
@@ -257,7 +261,7 @@ DRILLS = {  # what an aggregate's value selects, as a condition on `expl` (one p
     "driver_item": "driver_item = ?",
     "activity_quartile": "activity_quartile = ?",
     "pop_quartile": "pop_quartile = ?",
-    "not_personal": "sampled AND (drop_m <= 0) = ?",
+    "not_personal": "sampled AND (drop_mid <= random_drop_mid) = ?",
     "bubble_entity": "user IN (SELECT user FROM per_user WHERE round(bubble_entity, 4) = ?)",
     "bubble_relation": "user IN (SELECT user FROM per_user WHERE round(bubble_relation, 4) = ?)",
 }
