@@ -67,18 +67,20 @@ def test_two_models_side_by_side_and_a_drill_down_to_the_user_explorer(tiny_env,
 
 
 def test_the_page_exports_in_the_background_and_shows_the_figures(tiny_env):
-    at = _app(page="population", models="mostpop")
+    # BPR-MF: no other test exports it, and test_pages deletes MostPop from the shared workspace
+    at = _app(page="population", models="bprmf")
     assert any("no export yet" in i.value for i in at.info)
-    at.button(key="pop-export-mostpop").click().run()
+    at.button(key="pop-export-bprmf").click().run()
     ds = load_dataset(tiny_env.data)
-    job = population.job(artifact_folder(tiny_env.workspace, ds, "mostpop"))
+    job = population.job(artifact_folder(tiny_env.workspace, ds, "bprmf"))
     assert job is not None and job.done.wait(300), "the export did not finish"
     assert job.error is None, job.error
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     head = at.dataframe[0].value.set_index("figure")
-    assert head.loc["recommendations", "MostPop"].endswith(f"({ds.n_users} users)")
-    assert any("Export of MostPop: weights" in c.value for c in at.caption)
+    assert head.loc["recommendations", "BPR-MF"].endswith(f"({ds.n_users} users)")
+    # the label is Markdown-escaped on the page ("BPR\\-MF")
+    assert any(c.value.startswith("Export of BPR") and "weights" in c.value for c in at.caption)
 
 
 def test_an_export_of_other_weights_is_refused(tiny_env, exports):
