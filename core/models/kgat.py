@@ -12,9 +12,8 @@ inverses and "interacted"), with an edge src -> dst read as the triple (h=src, r
   concatenated (eq. 11, each L2-normalised) or averaged (the default); score = dot product (eq.
   12); BPR loss (eq. 13). The paper's configuration is `PAPER`.
 - Alternating optimisation: the trainer's optimiser runs the CF phase (`loss`); `on_epoch_end`
-  runs one KG phase and refreshes the attention. The KG phase uses the model's own Adam
-  optimiser, as the official implementation does, because the trainer's optimiser only knows the
-  CF loss and its moment estimates would be skewed by a second, differently scaled objective.
+  runs one KG phase, with the model's own Adam (as the official code: the trainer's knows only
+  the CF loss, whose moments a second objective would skew), and refreshes the attention.
 """
 
 from __future__ import annotations
@@ -88,8 +87,7 @@ class KGAT(Recommender):
 
     @property
     def kg_optimiser(self) -> torch.optim.Optimizer:
-        """The KG phase's own Adam (see module docstring), built at first use: a model loaded
-        to explain builds none (a process's first optimiser imports torch._dynamo, ~1.5 s)."""
+        """The KG phase's own Adam, built at first use (the first one imports torch._dynamo)."""
         if self._kg_optimiser is None:
             self._kg_optimiser = torch.optim.Adam(self.parameters(), lr=self.config.kg_lr)
         return self._kg_optimiser
@@ -185,9 +183,8 @@ class KGAT(Recommender):
         self.attention.copy_(dgl.ops.edge_softmax(self._agg, logits))
 
     def edge_attention(self) -> Tensor:
-        """Normalised attention pi(h, r, t) of every `ckg` edge h -> t; over the out-edges of
-        each head it sums to one. Relation of edge e: relation_names[ckg.edata["rel"][e]].
-        Returns float [E] (a copy)."""
+        """pi(h, r, t) of every `ckg` edge h -> t (sums to one over each head's out-edges;
+        relation: relation_names[ckg.edata["rel"][e]]). Returns float [E] (a copy)."""
         return self.attention.detach().clone()
 
     # --- propagation ------------------------------------------------------------------------
@@ -239,8 +236,7 @@ class KGAT(Recommender):
         return self.combine(outputs + [self._layer_out(x)])
 
     def _layer_out(self, h: Tensor) -> Tensor:
-        """A layer's contribution to the final embedding: L2-normalised (eq. 11's reference
-        code) unless `config.normalize` is off."""
+        """A layer's share of the final embedding: L2-normalised (eq. 11) unless not `normalize`."""
         return F.normalize(h, dim=-1) if self.config.normalize else h
 
     def combine(self, parts: list[Tensor]) -> Tensor:
@@ -255,7 +251,7 @@ class KGAT(Recommender):
 
     def layer_embeddings(self) -> list[Tensor]:
         """Per-layer embeddings of every CKG node (entities, then users), no dropout:
-        [float [N, dim], float [N, layer_dims[0]], ...], layers >= 1 L2-normalised."""
+        [float [N, dim], float [N, layer_dims[0]], ...]."""
         with torch.no_grad():
             x0 = self.node.weight.detach()
             return self._propagate(self._agg, x0, None, dropout=False)
@@ -300,8 +296,7 @@ class KGAT(Recommender):
 
     # --- inference --------------------------------------------------------------------------
     def prepare_inference(self) -> None:
-        """Build every cache inference reads (attended aggregations, final embeddings) now,
-        so a model shared between sessions is only ever read afterwards."""
+        """Build every cache inference reads now: a shared model is only ever read afterwards."""
         with torch.no_grad():
             # one propagation gives the re-scoring cache (`_rescoring_cache`'s layer outputs and
             # aggregations, without aggregating each layer's input a second time) and the final
@@ -371,11 +366,7 @@ class KGAT(Recommender):
         return KGATRescorer(self.snapshot())
 
     def score_with_histories(
-        self,
-        user: int,
-        histories: Sequence[Tensor],
-        items: Tensor,
-        user_params: Tensor | None = None,
+        self, user: int, histories: Sequence[Tensor], items: Tensor, user_params=None
     ) -> Tensor:
         return self.rescorer().score_with_histories(user, histories, items, user_params)
 
@@ -398,3 +389,12 @@ class KGAT(Recommender):
 
     def explain_graph(self) -> dgl.DGLGraph:
         return self._ckg
+
+    def user_table(self) -> tuple[str, int]:
+        return "node.weight", self.n_entities  # CKG nodes: entities, then users
+
+    def item_table(self) -> tuple[str, int]:
+        return "node.weight", 0
+
+    def on_graph_grown(self) -> None:
+        self.refresh_attention()  # pi over the grown CKG, from the loaded embeddings
