@@ -12,8 +12,9 @@ import json
 import time
 from pathlib import Path
 
+from core.cli.cold import folded, items_arg, user_or_items
 from core.cli.common import UsageError, explain_args, internal_id, load_context, progress_bar
-from core.explain import api, fidelity, latency
+from core.explain import api, cold, fidelity, latency
 from core.explain.fidelity import sample_users
 from core.explain.records import to_raw
 from core.explain.registry import supported_methods
@@ -25,7 +26,8 @@ def register(sub) -> None:
     """Add this module's sub-commands to the argparse sub-parsers `sub`."""
     ex = sub.add_parser("explain", help="why a trained model recommends items to a user")
     ex.add_argument("artifact", help="artifact folder written by `train`")
-    ex.add_argument("--user", required=True, help="raw user id, as in the data files")
+    ex.add_argument("--user", default=None, help="raw user id, as in the data files")
+    items_arg(ex)
     ex.add_argument("--item", default=None, help="raw item id (default: the user's top-k)")
     ex.add_argument("-k", type=int, default=10, help="recommendation list size (default 10)")
     ex.add_argument(
@@ -92,8 +94,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
-    ds, _, ctx = load_context(args.artifact, args.dataset, args.format, args.device)
-    user = internal_id(ds.user_ids, args.user, "user", ds)
+    user_or_items(args)
+    if args.items is None:
+        ds, _, ctx = load_context(args.artifact, args.dataset, args.format, args.device)
+        user = internal_id(ds.user_ids, args.user, "user", ds)
+    else:  # a new user, folded into a copy of the model: explained like any other
+        ctx, fc = folded(args)
+        ds, ctx, user = ctx.dataset, fc.ctx, fc.user
     method = args.method or next(iter(supported_methods(ctx)), None)
     if method is None:
         raise UsageError(f"model {ctx.model.name} supports no explanation method")
@@ -108,7 +115,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 {
-                    "user": args.user,
+                    "user": args.user or cold.NEW_USER,
                     "model": ctx.model.name,
                     "method": method,
                     "explanations": rows,
@@ -118,7 +125,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"user {args.user}, model {ctx.model.name}, method {method}:")
+    print(f"user {args.user or cold.NEW_USER}, model {ctx.model.name}, method {method}:")
     for row in rows:
         _print_text(row)
     return 0

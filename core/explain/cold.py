@@ -53,7 +53,7 @@ def seen_pairs(ctx: ExplainContext) -> np.ndarray:
 def folded_context(
     ctx: ExplainContext,
     items: Sequence[int],
-    config: FoldInConfig = FoldInConfig(),
+    config: FoldInConfig | None = None,
     inputs: ModelInputs | None = None,
 ) -> FoldedContext:
     """Fold a user with history `items` (internal item ids, in the order added) into a copy of
@@ -61,7 +61,7 @@ def folded_context(
     if not can_rescore(ctx.model):  # its card could explain nothing about the profile
         raise NotSupported(f"{ctx.model.name} cannot re-score a history, so cannot take a new user")
     base = inputs if inputs is not None else model_inputs(ctx)
-    folded = fold_in(ctx.model, base, items, config)
+    folded = fold_in(ctx.model, base, items, config or FoldInConfig())
     user = folded.user
     own = np.stack([np.full(len(folded.items), user, np.int64), folded.items], 1)
     grown = ExplainContext.build(
