@@ -272,6 +272,12 @@ class Recommender(nn.Module):
         first) own parameters; a launched item gets a row after the last item."""
         raise NotSupported(f"{self.name} has no per-item table to grow")
 
+    def triple_distance(self, heads: Tensor, relations: Tensor, tails: Tensor) -> Tensor:
+        """The model's own KG distance f(h, r, t) of triples whose heads are given as layer-0
+        rows (float [B, d], differentiable: a launched item's free row is fitted to it),
+        relations as KG relation ids and tails as entity ids (int64 [B]). Returns float [B]."""
+        raise NotSupported(f"{self.name} has no KG distance")
+
     def on_graph_grown(self) -> None:
         """After trained parameters are loaded into a copy built over a grown graph (new user,
         new item): recompute what is derived from parameters and graph together (KGAT's edge

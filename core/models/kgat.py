@@ -168,8 +168,7 @@ class KGAT(Recommender):
         return triple_logits(self.node.weight, proj, rel_emb, src, rel, dst)
 
     def _all_attention_logits(self) -> Tensor:
-        """`_attention_logits` of every CKG edge, float [E] (`all_logits`: each node projected
-        once per relation it heads or tails)."""
+        """`_attention_logits` of every CKG edge, float [E] (`all_logits`)."""
         if self._logit_plan is None:
             self._logit_plan = group_by_relation(self._src, self._rel, self._dst)
         proj, rel_emb = self.scorer.projection, self.scorer.relation.weight
@@ -321,9 +320,8 @@ class KGAT(Recommender):
     def score_pairs_with_edge_weight(
         self, users: Tensor, items: Tensor, edge_weight: Tensor
     ) -> Tensor:
-        """Scores of (user, item) pairs with the message of every `ckg` edge e scaled by
-        edge_weight[e] on top of its attention (ones reproduce `score_pairs`); no dropout.
-        Differentiable in edge_weight for gradient x edge-weight attributions. Returns [B]."""
+        """Scores of (user, item) pairs with every `ckg` edge e's message scaled by edge_weight[e]
+        on top of its attention (ones: `score_pairs`); no dropout; differentiable. [B]."""
         users = users.to(edge_weight.device).long() + self.n_entities
         items = items.to(edge_weight.device).long()
         nodes = torch.unique(torch.cat([users, items]))
@@ -344,8 +342,7 @@ class KGAT(Recommender):
         return hidden, [full(h) for h in hidden[:-1]]
 
     def snapshot(self) -> KGATSnapshot:
-        """The unedited model as re-scoring reads it: `prepare_inference`'s caches, else
-        computed now and not stored (a shared model is never written)."""
+        """The unedited model as re-scoring reads it (`prepare_inference`'s caches, or new)."""
         with torch.no_grad():
             if self._hidden_cache is not None:
                 hidden, aggs = self._hidden_cache
@@ -395,6 +392,9 @@ class KGAT(Recommender):
 
     def item_table(self) -> tuple[str, int]:
         return "node.weight", 0
+
+    def triple_distance(self, heads: Tensor, relations: Tensor, tails: Tensor) -> Tensor:
+        return self.scorer.distance(heads, relations, self.node.weight[tails])  # eq. 1
 
     def on_graph_grown(self) -> None:
         self.refresh_attention()  # pi over the grown CKG, from the loaded embeddings

@@ -382,6 +382,9 @@ class TransE(Recommender):
     def user_table(self) -> tuple[str, int]:
         return "node.weight", self.n_entities  # entities, then users
 
+    def triple_distance(self, heads: Tensor, relations: Tensor, tails: Tensor) -> Tensor:
+        return self.scorer.distance(heads, relations, self.node.weight[tails])
+
     def item_table(self) -> tuple[str, int]:
         return "node.weight", 0
 
