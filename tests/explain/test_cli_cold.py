@@ -47,3 +47,25 @@ def test_items_and_user_are_one_or_the_other(capsys):
     assert main(["recommend", str(MODELS / "bprmf"), "--items", PROFILE, "--user", "u0001"]) == 2
     assert main(["recommend", str(MODELS / "bprmf"), "--items", "m0004,nope"]) == 2
     assert "unknown item 'nope'" in capsys.readouterr().err
+
+
+def test_launch_json_has_every_users_score_and_the_audience(capsys):
+    out = run_json(capsys, "launch", str(MODELS / "kgat"), "--title", "My Film",
+                   "--attr", "genre=Family", "--attr", "directed_by=Mara Lindqvist",
+                   "--cards", "1")  # fmt: skip
+    scores = out["user_scores"]
+    assert len(scores) == 1000 and scores["u0001"] == pytest.approx(scores["u0001"])
+    aud = out["audience"]
+    assert aud["count"] == len(aud["reached"]) > 0
+    best = max(scores, key=scores.get)
+    assert aud["most_likely"][0]["user"] == best and best in aud["reached"]
+    path = out["cards"][0]["paths"][0]["edges"]
+    assert path[0][0] == best and path[-1][2] == "My Film"
+    assert path[-1][0] in ("Family", "Mara Lindqvist")  # through a shared entity
+
+
+def test_launch_refuses_a_model_without_a_kg_and_a_bad_attribute(capsys):
+    assert main(["launch", str(MODELS / "bprmf"), "--title", "x", "--attr", "genre=Family"]) == 2
+    assert "does not place items" in capsys.readouterr().err
+    assert main(["launch", str(MODELS / "kgat"), "--title", "x", "--attr", "genre"]) == 2
+    assert "RELATION=ENTITY" in capsys.readouterr().err
