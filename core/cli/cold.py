@@ -117,7 +117,8 @@ def cmd_launch(args: argparse.Namespace) -> int:
              for u in likely[: args.cards]]  # fmt: skip
     out = {
         "title": args.title, "model": ctx.model.name, "k": args.k,
-        "attributes": [[inputs.relation_names[r], ctx.entity_names[e]] for r, e in attrs.tolist()],
+        "attributes": [[inputs.relation_names[r], ctx.entity_names[max(h, t)]]
+                       for h, r, t in attrs.tolist()],
         "audience": {"count": aud.count, "share": aud.share, "quartiles": list(aud.quartiles),
                      "reached": [ctx.user_names[u] for u in aud.reached.tolist()],
                      "most_likely": [{"user": ctx.user_names[u], "score": float(aud.scores[u]),

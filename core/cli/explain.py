@@ -62,6 +62,12 @@ def register(sub) -> None:
     lat.add_argument("--methods", default=None, help="comma-separated (default: all supported)")
     lat.add_argument("--no-card", action="store_true", help="skip the whole-card timing")
     lat.add_argument(
+        "--cold",
+        action="store_true",
+        help="time a new user instead: fold-in from a profile + top-k + one whole card",
+    )
+    lat.add_argument("--profile-size", type=int, default=5, help="--cold profile items (5)")
+    lat.add_argument(
         "--cpu-time",
         action="store_true",
         help="time by process CPU seconds instead of wall clock (a loaded machine inflates wall"
@@ -177,7 +183,12 @@ def cmd_bench_latency(args: argparse.Namespace) -> int:
     users = sample_users(ctx, args.users, args.seed)
     with progress_bar(len(users), "latency", args.no_progress) as bar:
         clock = time.process_time if args.cpu_time else time.perf_counter
-        times = latency.measure(ctx, users, args.k, methods, not args.no_card, bar.update, clock)
+        if args.cold:
+            times = latency.measure_cold(ctx, users, args.k, args.profile_size, bar.update, clock)
+        else:
+            times = latency.measure(
+                ctx, users, args.k, methods, not args.no_card, bar.update, clock
+            )
     stats = latency.summary(times)
     if args.json:
         out = {"artifact": str(args.artifact), "model": ctx.model.name, "k": args.k,
@@ -186,9 +197,10 @@ def cmd_bench_latency(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2))
         return 0
     clock_name = "CPU" if args.cpu_time else "wall-clock"
+    what = f"new users from {args.profile_size} items" if args.cold else "users"
     print(
-        f"latency of {ctx.model.name} ({len(users)} users x top-{args.k}; {clock_name} ms per"
-        " explanation):"
+        f"latency of {ctx.model.name} ({len(users)} {what} x top-{args.k}; {clock_name} ms per"
+        f" {'new user' if args.cold else 'explanation'}):"
     )
     print("| method | n | p50 ms | p95 ms | max ms |")
     print("|---|---|---|---|---|")

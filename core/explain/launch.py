@@ -60,8 +60,9 @@ class LaunchedContext:
 
 
 def parse_attributes(ctx: ExplainContext, inputs: ModelInputs, pairs: Sequence[str]) -> np.ndarray:
-    """ "RELATION=ENTITY" strings (ENTITY a display name or raw entity id) as (relation id,
-    entity id) rows, int64 [T, 2]. ValueError naming the first one that does not resolve."""
+    """ "RELATION=ENTITY" strings (ENTITY a display name or raw entity id) as the new item's KG
+    triples, int64 [T, 3] (head, relation, tail) with -1 for the new item, on the side items
+    take in that relation's triples. ValueError naming the first one that does not resolve."""
     relations = {name: r for r, name in enumerate(inputs.relation_names)}
     raw = ctx.dataset.entity_ids.raw if ctx.dataset is not None else ()
     kg = np.asarray(inputs.kg, np.int64).reshape(-1, 3)
@@ -75,20 +76,22 @@ def parse_attributes(ctx: ExplainContext, inputs: ModelInputs, pairs: Sequence[s
                 f"attribute '{pair}': expected RELATION=ENTITY, RELATION one of {known}"
             )
         r = relations[rel]
+        of_r = kg[kg[:, 1] == r]
+        item_is_head = (of_r[:, 0] < ctx.n_items).sum() >= (of_r[:, 2] < ctx.n_items).sum()
+        used = set((of_r[:, 2] if item_is_head else of_r[:, 0]).tolist())
         found = [
             e
             for e in range(ctx.n_items, ctx.n_entities)
             if ctx.entity_names[e] == value or (raw and raw[e] == value)
         ]
-        used = set(kg[kg[:, 1] == r, 2].tolist())
         found = [e for e in found if e in used] or found
         if not found:
             examples = ", ".join(ctx.entity_names[e] for e in sorted(used)[:3])
             raise ValueError(
                 f"attribute '{pair}': no entity '{value}' (for {rel}, e.g. {examples})"
             )
-        rows.append((r, found[0]))
-    return np.asarray(rows, np.int64).reshape(-1, 2)
+        rows.append((-1, r, found[0]) if item_is_head else (found[0], r, -1))
+    return np.asarray(rows, np.int64).reshape(-1, 3)
 
 
 def launch(
@@ -99,8 +102,8 @@ def launch(
     config: LaunchConfig | None = None,
     inputs: ModelInputs | None = None,
 ) -> LaunchedContext:
-    """Place a new item (KG attributes int64 [T, 2] (relation, entity), see parse_attributes)
-    in a copy of ctx's model; its context and its audience at top-`k`."""
+    """Place a new item (KG triples int64 [T, 3], -1 for the item: see parse_attributes) in a
+    copy of ctx's model; its context and its audience at top-`k`."""
     base = inputs if inputs is not None else model_inputs(ctx)
     launched = launch_item(ctx.model, base, attributes, config)
     item = launched.item

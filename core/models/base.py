@@ -273,9 +273,9 @@ class Recommender(nn.Module):
         raise NotSupported(f"{self.name} has no per-item table to grow")
 
     def triple_distance(self, heads: Tensor, relations: Tensor, tails: Tensor) -> Tensor:
-        """The model's own KG distance f(h, r, t) of triples whose heads are given as layer-0
-        rows (float [B, d], differentiable: a launched item's free row is fitted to it),
-        relations as KG relation ids and tails as entity ids (int64 [B]). Returns float [B]."""
+        """The model's own KG distance f(h, r, t) of triples given as layer-0 rows of
+        `item_table` (heads, tails: float [B, d], differentiable: a launched item's free row is
+        fitted to it) and KG relation ids (int64 [B]). Returns float [B]."""
         raise NotSupported(f"{self.name} has no KG distance")
 
     def on_graph_grown(self) -> None:

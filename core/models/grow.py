@@ -61,17 +61,17 @@ def with_user(inputs: ModelInputs, items: np.ndarray) -> ModelInputs:
 
 def with_item(inputs: ModelInputs, triples: np.ndarray) -> ModelInputs:
     """`inputs` with item n_items added (entity ids of other entities shift up by one, since
-    items come first) and its KG triples `triples` (int64 [T, 3], (new item, relation, entity)
-    with entity ids of the *old* numbering)."""
+    items come first) and its KG triples `triples` (int64 [T, 3] (head, relation, tail) in the
+    *old* numbering, with -1 standing for the new item) appended last."""
     item = inputs.n_items
 
     def shift(e: np.ndarray) -> np.ndarray:
-        return np.where(e >= item, e + 1, e)
+        return np.where(e < 0, item, np.where(e >= item, e + 1, e))
 
     kg = np.asarray(inputs.kg, np.int64).reshape(-1, 3).copy()
     kg[:, 0], kg[:, 2] = shift(kg[:, 0]), shift(kg[:, 2])
     new = np.asarray(triples, np.int64).reshape(-1, 3).copy()
-    new[:, 0], new[:, 2] = item, shift(new[:, 2])
+    new[:, 0], new[:, 2] = shift(new[:, 0]), shift(new[:, 2])
     return dataclasses.replace(
         inputs,
         n_items=item + 1,

@@ -394,7 +394,7 @@ class KGAT(Recommender):
         return "node.weight", 0
 
     def triple_distance(self, heads: Tensor, relations: Tensor, tails: Tensor) -> Tensor:
-        return self.scorer.distance(heads, relations, self.node.weight[tails])  # eq. 1
+        return self.scorer.distance(heads, relations, tails)  # eq. 1
 
     def on_graph_grown(self) -> None:
         self.refresh_attention()  # pi over the grown CKG, from the loaded embeddings

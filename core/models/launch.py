@@ -10,6 +10,8 @@ Its only free parameters are its own layer-0 row (`Recommender.item_table`), set
 - "fitted": that mean, then fitted to its triples under the model's own KG distance
   (`Recommender.triple_distance`: TransE's h + r ~ t, TransR's and KGAT's W_r h + r ~ W_r t) by
   full-batch Adam, every other parameter frozen.
+Triples keep the KG's direction per relation (an item may be the head, "film.film.genre", or
+the tail, "film.director.film").
 Which one a model uses was chosen on validation items (benchmarks/launch.py, RESULTS.md).
 Models that place items by the KG are those that declare `triple_distance` (KGAT, TransE,
 TransR); the others raise NotSupported.
@@ -47,42 +49,43 @@ class LaunchedItem:
     triples: np.ndarray  # int64 [T, 3] its triples, in the copy's entity numbering
 
 
-def check_attributes(inputs: ModelInputs, attributes: np.ndarray) -> np.ndarray:
-    """(relation, entity) pairs, int64 [T, 2], unique; ValueError when empty or out of range
-    (entities must be non-item entities of the original numbering)."""
-    attrs = np.unique(np.asarray(attributes, np.int64).reshape(-1, 2), axis=0)
-    if len(attrs) == 0:
+def check_triples(inputs: ModelInputs, triples: np.ndarray) -> np.ndarray:
+    """The new item's triples, int64 [T, 3] (head, relation, tail), unique, -1 standing for the
+    new item on exactly one side and a non-item entity (original numbering) on the other;
+    ValueError when empty or out of range."""
+    t = np.unique(np.asarray(triples, np.int64).reshape(-1, 3), axis=0)
+    if len(t) == 0:
         raise ValueError("a new item needs at least one attribute (RELATION=ENTITY)")
-    bad_r = attrs[(attrs[:, 0] < 0) | (attrs[:, 0] >= inputs.n_relations)]
-    bad_e = attrs[(attrs[:, 1] < inputs.n_items) | (attrs[:, 1] >= inputs.n_entities)]
-    if len(bad_r) or len(bad_e):
-        raise ValueError(f"attribute {tuple((bad_r if len(bad_r) else bad_e)[0])} is out of range")
-    return attrs
+    other = np.where(t[:, 0] == -1, t[:, 2], t[:, 0])
+    ok = ((t[:, 0] == -1) ^ (t[:, 2] == -1)) & (t[:, 1] >= 0) & (t[:, 1] < inputs.n_relations)
+    ok &= (other >= inputs.n_items) & (other < inputs.n_entities)
+    if not ok.all():
+        raise ValueError(f"triple {tuple(t[~ok][0].tolist())} is not (new item, relation, entity)")
+    return t
 
 
 def launch_item(
     model: Recommender,
     inputs: ModelInputs,
-    attributes: np.ndarray,
+    triples: np.ndarray,
     config: LaunchConfig | None = None,
 ) -> LaunchedItem:
-    """Place a new item with KG attributes `attributes` (int64 [T, 2] (relation id, entity id),
-    original numbering) in a copy of `model`."""
+    """Place a new item with KG triples `triples` (see check_triples) in a copy of `model`."""
     config = config or LaunchConfig()
     if not supports(model, "triple_distance"):
         raise NotSupported(f"{model.name} does not place items by the knowledge graph")
-    attrs = check_attributes(inputs, attributes)
+    triples = check_triples(inputs, triples)
     item = inputs.n_items
-    triples = np.stack([np.full(len(attrs), item), attrs[:, 0], attrs[:, 1]], 1)
     grown_inputs = with_item(inputs, triples)
     key, first = model.item_table()
     table = model.state_dict()[key]
-    start = table[torch.as_tensor(first + attrs[:, 1], device=table.device)].mean(0)
+    others = np.where(triples[:, 0] == -1, triples[:, 2], triples[:, 0])
+    start = table[torch.as_tensor(first + others, device=table.device)].mean(0)
     row = first + item
     copy = grown_copy(model, grown_inputs, [NewRow(key, row, start.unsqueeze(0))])
-    new = np.asarray(grown_inputs.kg[-len(attrs) :], np.int64)
+    new = np.asarray(grown_inputs.kg[-len(triples) :], np.int64)
     if config.placement == "fitted":
-        fitted = _fit_row(copy, start, new, config)
+        fitted = _fit_row(copy, copy.state_dict()[key], first, row, new, config)
         with torch.no_grad():
             copy.state_dict()[key][row].copy_(fitted)
         copy.on_graph_grown()  # KGAT: the attention reads the row
@@ -93,19 +96,24 @@ def launch_item(
     return LaunchedItem(copy, grown_inputs, item, new)
 
 
-def _fit_row(copy: Recommender, start: torch.Tensor, triples: np.ndarray, config: LaunchConfig):
-    """The row minimising the mean KG distance of `triples` (new numbering), from `start`."""
-    device = start.device
+def _fit_row(copy, table, first: int, row: int, triples: np.ndarray, config: LaunchConfig):
+    """The new item's row minimising the mean KG distance of its `triples` (new numbering),
+    from its current value; the other rows of `table` stay fixed."""
+    device = table.device
     rel = torch.as_tensor(triples[:, 1], device=device)
-    tails = torch.as_tensor(triples[:, 2], device=device)
-    row = start.detach().clone().unsqueeze(0)
-    avg, avg_sq = torch.zeros_like(row), torch.zeros_like(row)
+    heads = torch.as_tensor(first + triples[:, 0], device=device)
+    tails = torch.as_tensor(first + triples[:, 2], device=device)
+    is_head = (heads == row).unsqueeze(1)
+    fixed_h, fixed_t = table[heads].detach(), table[tails].detach()
+    param = table[row].detach().clone().unsqueeze(0)
+    avg, avg_sq = torch.zeros_like(param), torch.zeros_like(param)
     for step in range(1, config.steps + 1):
         with torch.enable_grad():
-            param = row.clone().requires_grad_(True)
-            heads = param.expand(len(triples), -1)
-            loss = copy.triple_distance(heads, rel, tails).mean()
-            (grad,) = torch.autograd.grad(loss, param)
+            p = param.clone().requires_grad_(True)
+            h = torch.where(is_head, p, fixed_h)
+            t = torch.where(is_head, fixed_t, p)
+            loss = copy.triple_distance(h, rel, t).mean()
+            (grad,) = torch.autograd.grad(loss, p)
         with torch.no_grad():
-            adam_update_(row, grad, avg, avg_sq, step, config.lr)
-    return row[0]
+            adam_update_(param, grad, avg, avg_sq, step, config.lr)
+    return param[0]

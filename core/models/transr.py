@@ -383,7 +383,7 @@ class TransE(Recommender):
         return "node.weight", self.n_entities  # entities, then users
 
     def triple_distance(self, heads: Tensor, relations: Tensor, tails: Tensor) -> Tensor:
-        return self.scorer.distance(heads, relations, self.node.weight[tails])
+        return self.scorer.distance(heads, relations, tails)
 
     def item_table(self) -> tuple[str, int]:
         return "node.weight", 0

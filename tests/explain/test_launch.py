@@ -46,10 +46,9 @@ def test_an_audience_members_card_goes_through_the_shared_entities(launched, kga
     ctx, item = launched.ctx, launched.item
     user = int(launched.audience.reached[0])
     got = card.explain_card(ctx, user, item, 10)
-    attrs = {
-        f"e:{e + 1}"
-        for e in launch.parse_attributes(kgat_ctx, kgat_ctx.artifact.inputs, ATTRS)[:, 1]
-    }
+    triples = launch.parse_attributes(kgat_ctx, kgat_ctx.artifact.inputs, ATTRS)
+    assert (triples[:, 0] == -1).all()  # sample items are the heads of their triples
+    attrs = {f"e:{e + 1}" for e in triples[:, 2]}  # entities shift up by one past the new item
     assert got.explanation.paths
     for path in got.explanation.paths:
         assert path.edges[-1].dst == f"i:{item}" and path.edges[-1].src in attrs
@@ -70,8 +69,8 @@ def test_fitting_lowers_the_items_kg_distance(kgat_ctx):
     for placement in ("neighbours", "fitted"):
         got = launch.launch(kgat_ctx, "x", attrs, config=LaunchConfig(placement=placement))
         model, triples = got.launched.model, torch.as_tensor(got.launched.triples)
-        heads = model.node.weight[triples[:, 0]]
-        dist[placement] = float(model.triple_distance(heads, triples[:, 1], triples[:, 2]).mean())
+        heads, tails = model.node.weight[triples[:, 0]], model.node.weight[triples[:, 2]]
+        dist[placement] = float(model.triple_distance(heads, triples[:, 1], tails).mean())
     assert dist["fitted"] < dist["neighbours"]
 
 
