@@ -11,11 +11,12 @@ trained user. The original context and model are never modified.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from core.explain.base import parse_node_id
 from core.explain.context import ExplainContext
 from core.models.base import ModelInputs, NotSupported, can_rescore
 from core.models.foldin import FoldedUser, FoldInConfig, fold_in
@@ -87,3 +88,18 @@ def items_from_raw(ctx: ExplainContext, raw_ids: Sequence[str]) -> list[int]:
             raise ValueError(f"unknown item '{raw}' (e.g. {examples})")
         out.append(index[raw])
     return out
+
+
+def context_namer(ctx: ExplainContext) -> Callable[[str], str]:
+    """Node id -> display text read from the context itself (a grown context's new user and
+    new item have no entry in the dataset): "user RAW", "Title (RAW)", entity names."""
+
+    def name(nid: str) -> str:
+        kind, idx = parse_node_id(nid)
+        if kind == "u":
+            return f"user {ctx.user_names[idx]}"
+        if kind == "i":
+            return f"{ctx.entity_names[idx]} ({ctx.item_raw[idx]})"
+        return str(ctx.entity_names[idx])
+
+    return name

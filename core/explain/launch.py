@@ -94,6 +94,15 @@ def parse_attributes(ctx: ExplainContext, inputs: ModelInputs, pairs: Sequence[s
     return np.asarray(rows, np.int64).reshape(-1, 3)
 
 
+def relation_entities(ctx: ExplainContext, inputs: ModelInputs, relation: str) -> list[int]:
+    """The non-item entities items are linked to by `relation` (its attribute values), by name."""
+    r = list(inputs.relation_names).index(relation)
+    kg = np.asarray(inputs.kg, np.int64).reshape(-1, 3)
+    ends = kg[kg[:, 1] == r][:, [0, 2]].ravel()
+    found = np.unique(ends[ends >= ctx.n_items]).tolist()
+    return sorted(found, key=lambda e: ctx.entity_names[e].lower())
+
+
 def launch(
     ctx: ExplainContext,
     title: str,
