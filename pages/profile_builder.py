@@ -134,7 +134,8 @@ def new_item() -> None:
     btn_col.button("Add", key="pb_attr_add", on_click=_edit, args=("attr",))
     attrs: list[str] = st.session_state[ATTRS]
     if attrs:
-        st.multiselect("Attributes (remove)", attrs, key="pb_attr_rm")
+        st.markdown("**Attributes:** " + md("; ".join(attrs)))
+        st.multiselect("Remove attributes", attrs, key="pb_attr_rm")
         st.button("Remove", key="pb_attr_go", on_click=_edit, args=("attr_rm",))
     if not title or not attrs:
         st.caption("Give the item a title and at least one attribute.")

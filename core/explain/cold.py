@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.explain.base import parse_node_id
+from core.explain.ckg import CKG, CSR
 from core.explain.context import ExplainContext
 from core.models.base import ModelInputs, NotSupported, can_rescore
 from core.models.foldin import FoldedUser, FoldInConfig, fold_in
@@ -72,6 +73,7 @@ def folded_context(
         entity_names=ctx.entity_names,
         item_raw=ctx.item_raw,
         seen=np.concatenate([seen_pairs(ctx), own]),
+        ckg=ckg_with_user(ctx.ckg, np.sort(folded.items)),
     )
     grown = dataclasses.replace(grown, refit=ctx.refit, dataset=ctx.dataset)
     return FoldedContext(ctx=grown, user=user, folded=folded)
@@ -103,3 +105,29 @@ def context_namer(ctx: ExplainContext) -> Callable[[str], str]:
         return str(ctx.entity_names[idx])
 
     return name
+
+
+def ckg_with_user(ckg: CKG, items: np.ndarray) -> CKG:
+    """`ckg` with one more user (the last node) who interacted with `items` (sorted, unique),
+    laid out as core.graph.collaborative_kg lays out the grown inputs: [KG (T), inverse KG (T),
+    user -> item (N + n), item -> user (N + n)], the new user's pairs last in their blocks
+    (pairs are sorted by user). The same arrays as building it afresh, without re-sorting the
+    KG's triples."""
+    n_rel, n = ckg.n_kg_relations, len(ckg.out.ptr)  # old node count + 1: the new user's id
+    cut = int((ckg.rel < 2 * n_rel + 1).sum())  # end of the user -> item block
+    user = np.full(len(items), n - 1, np.int64)
+    ui, iu = np.full(len(items), 2 * n_rel), np.full(len(items), 2 * n_rel + 1)
+    src = np.concatenate([ckg.src[:cut], user, ckg.src[cut:], items])
+    dst = np.concatenate([ckg.dst[:cut], items, ckg.dst[cut:], user])
+    rel = np.concatenate([ckg.rel[:cut], ui, ckg.rel[cut:], iu])
+    keys = src * n + dst
+    order = np.argsort(keys, kind="stable").astype(np.int64)
+    n_ui = cut + len(items) - 2 * int((rel < n_rel).sum())  # user -> item edges, N + n
+    t = int((rel < n_rel).sum())
+    e = np.arange(len(rel), dtype=np.int64)
+    reverse = np.select([e < t, e < 2 * t, e < 2 * t + n_ui], [e + t, e - t, e + n_ui], e - n_ui)
+    return CKG(
+        src=src, dst=dst, rel=rel, out=CSR.group(src, n), inc=CSR.group(dst, n),
+        reverse=reverse.astype(np.int64), key_order=order, sorted_keys=keys[order],
+        relation_names=ckg.relation_names, n_kg_relations=n_rel,
+    )  # fmt: skip

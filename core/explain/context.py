@@ -66,10 +66,12 @@ class ExplainContext:
         entity_names: tuple[str, ...] | None = None,
         item_raw: tuple[str, ...] | None = None,
         seen: np.ndarray | None = None,
+        ckg: CKG | None = None,
     ) -> ExplainContext:
         """Precompute once: history CSR, CKG CSR, edge attention, entity embeddings.
 
         seen: int64 [S, 2] (user, item) pairs never recommended (default: the training pairs).
+        ckg: the CKG of `inputs` when the caller has it (default: built from inputs).
         """
         h_ptr, h_items = csr_pairs(inputs.train, inputs.n_users, keep_order=True)
         s_ptr, s_items = csr_pairs(inputs.train if seen is None else seen, inputs.n_users)
@@ -85,7 +87,7 @@ class ExplainContext:
             history_items=h_items,
             seen_ptr=s_ptr,
             seen_items=s_items,
-            ckg=build_ckg(inputs),
+            ckg=build_ckg(inputs) if ckg is None else ckg,
             edge_attention=_edge_attention(model),
             entity_emb=_entity_embeddings(model),
             device=model_device(model),

@@ -22,7 +22,7 @@ from core.explain.context import ExplainContext
 from core.models.base import ModelInputs
 from core.models.launch import LaunchConfig, LaunchedItem, launch_item
 
-NEW_ITEM = "(new item)"  # the launched item's raw id
+NEW_ITEM = "new item"  # the launched item's raw id (shown as "Title (new item)")
 
 
 @dataclass(frozen=True)

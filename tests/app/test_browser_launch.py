@@ -7,6 +7,7 @@ test_browser_demo does; a screenshot goes to tests/artifacts/."""
 from __future__ import annotations
 
 import os
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -42,17 +43,24 @@ def test_a_launched_item_shows_its_audience_and_a_members_card(fresh_server):  #
         picker = page.locator('[data-testid="stSelectbox"]').filter(
             has_text="Why would this user take it?"
         )
-        first = picker.inner_text()
-        picker.click()
-        page.get_by_role("option").nth(1).click()  # the second most likely user
-        page.wait_for_function(
-            "(before) => ![...document.querySelectorAll('[data-testid=\"stSelectbox\"]')]"
-            ".some(e => e.innerText === before)",
-            arg=first,
-            timeout=60_000,
-        )
+        label = "Why would this user take it?"
+
+        def chosen() -> str:  # the selected user (innerText leaves the value out)
+            return picker.evaluate("e => e.textContent").replace(label, "").strip()
+
+        first = chosen()
+        picker.locator("input").click()
+        page.keyboard.press("ArrowDown")  # from the most likely user to the next one
+        page.keyboard.press("Enter")
+        deadline = time.time() + 60
+        while chosen() == first and time.time() < deadline:
+            page.wait_for_timeout(200)
+        who = chosen()
+        assert who != first and who.startswith("u"), (first, who)
         sentence = page.get_by_text(f'like "{TITLE}"').first
         sentence.wait_for(timeout=120_000)
+        # the card is this member's: its top path leaves from them
+        page.get_by_text(f"user {who} —interacted→").first.wait_for(timeout=120_000)
         page.get_by_text("Top paths", exact=True).wait_for(timeout=60_000)
         page.wait_for_timeout(1500)
         assert _canvas_drawn(page), "the card's KG graph did not draw"

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from core.explain import card, cold, whatif
+from core.explain.ckg import build_ckg
 from core.explain.context import ExplainContext
 from core.models.grow import grown_copy
 
@@ -109,3 +110,15 @@ def test_a_folded_in_user_gets_a_whole_card(contexts, name):
         assert set(found.removed) <= {f"i:{i}" for i in profile}
     infl = whatif.profile_influence(folded, items[:3])
     assert infl.shape == (3, len(profile)) and np.isfinite(infl).all()
+
+
+def test_the_grown_ckg_is_the_one_built_afresh(contexts):
+    ctx = sample_ctx(contexts, "kgat")
+    folded = cold.folded_context(ctx, PROFILE)
+    fresh = build_ckg(folded.folded.inputs)
+    got = folded.ctx.ckg
+    for field in ("src", "dst", "rel", "reverse", "key_order", "sorted_keys"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(fresh, field), err_msg=field)
+    for csr in ("out", "inc"):
+        np.testing.assert_array_equal(getattr(got, csr).ptr, getattr(fresh, csr).ptr)
+        np.testing.assert_array_equal(getattr(got, csr).eids, getattr(fresh, csr).eids)
