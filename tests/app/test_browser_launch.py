@@ -45,8 +45,9 @@ def test_a_launched_item_shows_its_audience_and_a_members_card(fresh_server):  #
         )
         label = "Why would this user take it?"
 
-        def chosen() -> str:  # the selected user (innerText leaves the value out)
-            return picker.evaluate("e => e.textContent").replace(label, "").strip()
+        def chosen() -> str:  # drawn as text, or held as the combobox input's value
+            text = picker.inner_text().replace(label, "")
+            return (text + " " + picker.locator("input").first.input_value()).strip()
 
         first = chosen()
         picker.locator("input").click()
