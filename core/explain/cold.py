@@ -10,7 +10,6 @@ trained user. The original context and model are never modified.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -65,17 +64,8 @@ def folded_context(
     base = inputs if inputs is not None else model_inputs(ctx)
     folded = fold_in(ctx.model, base, items, config or FoldInConfig())
     user = folded.user
-    own = np.stack([np.full(len(folded.items), user, np.int64), folded.items], 1)
-    grown = ExplainContext.build(
-        folded.model,
-        folded.inputs,
-        user_names=(*ctx.user_names, NEW_USER),
-        entity_names=ctx.entity_names,
-        item_raw=ctx.item_raw,
-        seen=np.concatenate([seen_pairs(ctx), own]),
-        ckg=ckg_with_user(ctx.ckg, np.sort(folded.items)),
-    )
-    grown = dataclasses.replace(grown, refit=ctx.refit, dataset=ctx.dataset)
+    ckg = ckg_with_user(ctx.ckg, np.sort(folded.items))
+    grown = ctx.with_new_user(folded.model, folded.items, NEW_USER, ckg)
     return FoldedContext(ctx=grown, user=user, folded=folded)
 
 

@@ -66,12 +66,10 @@ class ExplainContext:
         entity_names: tuple[str, ...] | None = None,
         item_raw: tuple[str, ...] | None = None,
         seen: np.ndarray | None = None,
-        ckg: CKG | None = None,
     ) -> ExplainContext:
         """Precompute once: history CSR, CKG CSR, edge attention, entity embeddings.
 
         seen: int64 [S, 2] (user, item) pairs never recommended (default: the training pairs).
-        ckg: the CKG of `inputs` when the caller has it (default: built from inputs).
         """
         h_ptr, h_items = csr_pairs(inputs.train, inputs.n_users, keep_order=True)
         s_ptr, s_items = csr_pairs(inputs.train if seen is None else seen, inputs.n_users)
@@ -87,10 +85,33 @@ class ExplainContext:
             history_items=h_items,
             seen_ptr=s_ptr,
             seen_items=s_items,
-            ckg=build_ckg(inputs) if ckg is None else ckg,
+            ckg=build_ckg(inputs),
             edge_attention=_edge_attention(model),
             entity_emb=_entity_embeddings(model),
             device=model_device(model),
+        )
+
+    def with_new_user(
+        self, model: Recommender, items: np.ndarray, name: str, ckg: CKG
+    ) -> ExplainContext:
+        """This context for `model`, a grown copy of its model holding one more user (the last)
+        whose history and unseen-excluded items are `items` (int64 [T], training-row order);
+        `ckg` is the grown CKG. Only what the model itself offers is recomputed."""
+        items = np.asarray(items, dtype=np.int64)
+        return dataclasses.replace(
+            self,
+            model=model,
+            n_users=self.n_users + 1,
+            user_names=(*self.user_names, name),
+            history_ptr=np.append(self.history_ptr, self.history_ptr[-1] + len(items)),
+            history_items=np.concatenate([self.history_items, items]),
+            seen_ptr=np.append(self.seen_ptr, self.seen_ptr[-1] + len(items)),
+            seen_items=np.concatenate([self.seen_items, np.sort(items)]),
+            ckg=ckg,
+            edge_attention=_edge_attention(model),
+            entity_emb=_entity_embeddings(model),
+            device=model_device(model),
+            artifact=None,
         )
 
     @classmethod

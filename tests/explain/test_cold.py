@@ -122,3 +122,11 @@ def test_the_grown_ckg_is_the_one_built_afresh(contexts):
     for csr in ("out", "inc"):
         np.testing.assert_array_equal(getattr(got, csr).ptr, getattr(fresh, csr).ptr)
         np.testing.assert_array_equal(getattr(got, csr).eids, getattr(fresh, csr).eids)
+    # and the grown context's histories are those of a context built afresh
+    own = np.stack([np.full(len(PROFILE), folded.user), PROFILE], 1)
+    built = ExplainContext.build(
+        folded.folded.model, folded.folded.inputs, seen=np.concatenate([cold.seen_pairs(ctx), own])
+    )
+    for field in ("history_ptr", "history_items", "seen_ptr", "seen_items"):
+        np.testing.assert_array_equal(getattr(folded.ctx, field), getattr(built, field))
+    np.testing.assert_array_equal(folded.ctx.edge_attention, built.edge_attention)
