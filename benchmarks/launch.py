@@ -15,8 +15,10 @@ Real audience: the users who interacted with the item anywhere in the data. Figu
 then averaged: Recall@50 (share of the real audience among the 50 highest-scored users) and AUC
 (real audience against all other users, ties counted half). The placement ("neighbours" or
 "fitted") is chosen per model on the first half of the items (validation) by mean AUC; the
-figures are those of the second half (test), computed once. Baselines on the same test items:
-"attribute overlap" scores a user by how many of their training items share each of the new
+figures are those of the second half (test), computed once. (Placements: "neighbours", the
+mean of its attribute entities' rows; "fitted", that fitted to its triples; "items", the mean
+of the items that share its attributes, weighted by how many; see core.models.launch.)
+Baselines on the same test items: "attribute overlap" scores a user by how many of their training items share each of the new
 item's attribute entities (summed over entities); "random" is seeded uniform scores.
 """
 
@@ -37,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.cold_start import PATHS, train  # noqa: E402
 from core.data import Split, load_dataset, split_dataset  # noqa: E402
-from core.models.launch import LaunchConfig, launch_item  # noqa: E402
+from core.models.launch import PLACEMENTS, LaunchConfig, launch_item  # noqa: E402
 
 SHARED = Path(os.environ.get("RECLENS_DATASETS", ROOT.parent / "shared" / "datasets"))
 TOP = 50
@@ -72,7 +74,8 @@ def item_triples(ds, item: int) -> np.ndarray:
     mine = kg[(kg[:, 0] == item) | (kg[:, 2] == item)].copy()
     other = np.where(mine[:, 0] == item, mine[:, 2], mine[:, 0])
     mine = mine[other >= ds.n_items]  # attributes only: item-item triples (sequels) left out
-    mine[mine == item] = -1
+    for col in (0, 2):  # the item's own column only (a relation id may equal the item id)
+        mine[mine[:, col] == item, col] = -1
     return mine
 
 
@@ -142,13 +145,13 @@ def run(args) -> None:
         valid = {
             p: np.mean([figures(launched_scores(trained, triples[i], p), audience[i])[1]
                         for i in valid_items.tolist()])
-            for p in ("neighbours", "fitted")
+            for p in PLACEMENTS
         }  # fmt: skip
         best = max(valid, key=valid.get)
         test = [figures(launched_scores(trained, triples[i], best), audience[i])
                 for i in test_items.tolist()]  # fmt: skip
         r, a = np.mean(test, axis=0)
-        chosen = f"{best} (neighbours {valid['neighbours']:.4f} / fitted {valid['fitted']:.4f})"
+        chosen = f"{best} ({' / '.join(f'{p} {v:.4f}' for p, v in valid.items())})"
         print(f"| {name} | {chosen} | {r:.4f} | {a:.4f} | {note}; "
               f"{time.perf_counter() - t0:.0f} s all |", flush=True)  # fmt: skip
 

@@ -9,7 +9,10 @@ Its only free parameters are its own layer-0 row (`Recommender.item_table`), set
 - "neighbours": the mean of its attribute entities' rows;
 - "fitted": that mean, then fitted to its triples under the model's own KG distance
   (`Recommender.triple_distance`: TransE's h + r ~ t, TransR's and KGAT's W_r h + r ~ W_r t) by
-  full-batch Adam, every other parameter frozen.
+  full-batch Adam, every other parameter frozen;
+- "items": the mean of the rows of the items that share its attributes (its two-hop KG
+  neighbours), each weighted by how many it shares: an item's row also carries what training
+  on interactions put there, which entity rows do not.
 Triples keep the KG's direction per relation (an item may be the head, "film.film.genre", or
 the tail, "film.director.film").
 Which one a model uses was chosen on validation items (benchmarks/launch.py, RESULTS.md).
@@ -29,7 +32,8 @@ from core.models.adam import adam_update_
 from core.models.base import ModelInputs, NotSupported, Recommender, supports
 from core.models.grow import NewRow, grown_copy, with_item
 
-Placement = Literal["neighbours", "fitted"]
+Placement = Literal["neighbours", "fitted", "items"]
+PLACEMENTS: tuple[Placement, ...] = ("neighbours", "fitted", "items")
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ def launch_item(
     table = model.state_dict()[key]
     others = np.where(triples[:, 0] == -1, triples[:, 2], triples[:, 0])
     start = table[torch.as_tensor(first + others, device=table.device)].mean(0)
+    if config.placement == "items":
+        start = _shared_items_mean(table, first, inputs, triples, start)
     row = first + item
     copy = grown_copy(model, grown_inputs, [NewRow(key, row, start.unsqueeze(0))])
     new = np.asarray(grown_inputs.kg[-len(triples) :], np.int64)
@@ -117,3 +123,20 @@ def _fit_row(copy, table, first: int, row: int, triples: np.ndarray, config: Lau
         with torch.no_grad():
             adam_update_(param, grad, avg, avg_sq, step, config.lr)
     return param[0]
+
+
+def _shared_items_mean(table, first: int, inputs: ModelInputs, triples: np.ndarray, fallback):
+    """Mean row of the items linked to the new item's attribute entities by the same relations
+    (weighted by how many attributes each shares); `fallback` when none is."""
+    kg = np.asarray(inputs.kg, np.int64).reshape(-1, 3)
+    weight = np.zeros(inputs.n_items)
+    for h, r, t in triples.tolist():
+        if h == -1:  # (item, r, t): the other items with (., r, t)
+            found = kg[(kg[:, 1] == r) & (kg[:, 2] == t), 0]
+        else:  # (h, r, item): the other items with (h, r, .)
+            found = kg[(kg[:, 1] == r) & (kg[:, 0] == h), 2]
+        np.add.at(weight, found[found < inputs.n_items], 1.0)
+    if weight.sum() == 0:
+        return fallback
+    w = torch.as_tensor(weight / weight.sum(), dtype=table.dtype, device=table.device)
+    return w @ table[first : first + inputs.n_items]
