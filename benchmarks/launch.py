@@ -18,8 +18,9 @@ then averaged: Recall@50 (share of the real audience among the 50 highest-scored
 figures are those of the second half (test), computed once. (Placements: "neighbours", the
 mean of its attribute entities' rows; "fitted", that fitted to its triples; "items", the mean
 of the items that share its attributes, weighted by how many; see core.models.launch.)
-Baselines on the same test items: "attribute overlap" scores a user by how many of their training items share each of the new
-item's attribute entities (summed over entities); "random" is seeded uniform scores.
+Baselines on the same test items: "attribute overlap" scores a user by how many of their
+training items share each of the new item's attribute entities (summed over entities); "random"
+is seeded uniform scores.
 """
 
 from __future__ import annotations
