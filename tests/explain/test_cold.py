@@ -18,6 +18,7 @@ import torch
 from core.explain import card, cold, whatif
 from core.explain.ckg import build_ckg
 from core.explain.context import ExplainContext
+from core.models.foldin import FoldInConfig
 from core.models.grow import grown_copy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,12 +56,13 @@ def swapped(ctx: ExplainContext, a: int, b: int):
     return ExplainContext.build(model, inputs), inputs
 
 
+@pytest.mark.parametrize("start", ["zero", "mean"])
 @pytest.mark.parametrize("name", ["bprmf", "lightgcn", "kgat"])
-def test_the_profile_alone_decides_the_new_users_list(contexts, name):
-    ctx = sample_ctx(contexts, name)
-    first = cold.folded_context(ctx, PROFILE)
+def test_the_profile_alone_decides_the_new_users_list(contexts, name, start):
+    ctx, config = sample_ctx(contexts, name), FoldInConfig(start=start)
+    first = cold.folded_context(ctx, PROFILE, config)
     ctx_b, inputs_b = swapped(ctx, 0, 5)
-    second = cold.folded_context(ctx_b, PROFILE, inputs=inputs_b)
+    second = cold.folded_context(ctx_b, PROFILE, config, inputs=inputs_b)
     items_a, scores_a = whatif.profile_top_k(first, 10)
     items_b, scores_b = whatif.profile_top_k(second, 10)
     assert first.folded.method == "refit"
