@@ -12,9 +12,10 @@ KG model is retrained on what is left (early stopping on validation NDCG@20, epo
 --max-epochs: a run that hits it is marked "cut"). Each removed item is then launched as a new
 item (core.models.launch) from its original KG triples alone, and every user is scored for it.
 Real audience: the users who interacted with the item anywhere in the data. Figures per item,
-then averaged: Recall@50 (share of the real audience among the 50 highest-scored users) and AUC
-(real audience against all other users, ties counted half). The placement ("neighbours" or
-"fitted") is chosen per model on the first half of the items (validation) by mean AUC; the
+then averaged: Recall@50 (share of the real audience among the 50 most likely users) and AUC
+(real audience against all other users, ties counted half), users ordered by the new item's
+rank in their own list of unseen items (ties by score), as the dashboard's audience is. The
+placement is chosen per model on the first half of the items (validation) by mean AUC; the
 figures are those of the second half (test), computed once. (Placements: "neighbours", the
 mean of its attribute entities' rows; "fitted", that fitted to its triples; "items", the mean
 of the items that share its attributes, weighted by how many; see core.models.launch.)
@@ -109,10 +110,17 @@ def overlap_scores(ds, train: np.ndarray, triples: np.ndarray, kg: np.ndarray) -
 
 
 @torch.no_grad()
-def launched_scores(trained, triples: np.ndarray, placement: str) -> np.ndarray:
+def launched_scores(trained, triples: np.ndarray, placement: str, seen) -> np.ndarray:
+    """How likely each user is to take the new item: minus its rank in the user's own list
+    (unseen items), ties broken by score (as core.explain.launch's Audience orders users)."""
     got = launch_item(trained.model, trained.inputs, triples, LaunchConfig(placement=placement))
     users = torch.arange(trained.inputs.n_users)
-    return got.model.score(users)[:, got.item].double().cpu().numpy()
+    scores = got.model.score(users).double().cpu().numpy()
+    scores[seen[:, 0], seen[:, 1]] = -np.inf
+    own = scores[:, got.item]
+    rank = (scores > own[:, None]).sum(1) + 1
+    tie = np.argsort(np.argsort(own, kind="stable"), kind="stable") / len(own)  # in [0, 1)
+    return -rank + tie
 
 
 def run(args) -> None:
@@ -143,13 +151,14 @@ def run(args) -> None:
     for name in args.models:
         t0 = time.perf_counter()
         trained, note = train(reduced, name, reduced_split, args)
+        seen = np.concatenate([reduced_split.train, reduced_split.valid])
         valid = {
-            p: np.mean([figures(launched_scores(trained, triples[i], p), audience[i])[1]
+            p: np.mean([figures(launched_scores(trained, triples[i], p, seen), audience[i])[1]
                         for i in valid_items.tolist()])
             for p in PLACEMENTS
         }  # fmt: skip
         best = max(valid, key=valid.get)
-        test = [figures(launched_scores(trained, triples[i], best), audience[i])
+        test = [figures(launched_scores(trained, triples[i], best, seen), audience[i])
                 for i in test_items.tolist()]  # fmt: skip
         r, a = np.mean(test, axis=0)
         chosen = f"{best} ({' / '.join(f'{p} {v:.4f}' for p, v in valid.items())})"

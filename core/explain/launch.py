@@ -28,7 +28,7 @@ NEW_ITEM = "new item"  # the launched item's raw id (shown as "Title (new item)"
 @dataclass(frozen=True)
 class Audience:
     """Who a new item reaches. scores float64 [U], ranks int64 [U] (1-based, among each user's
-    unseen items), reached int64 [R] users with rank <= k (highest score first), quartiles:
+    unseen items), reached int64 [R] users with rank <= k (best rank first), quartiles:
     per activity quartile (training items), {quartile, min_train, max_train, users, reached,
     share}."""
 
@@ -47,8 +47,10 @@ class Audience:
         return self.count / max(len(self.scores), 1)
 
     def most_likely(self, n: int) -> np.ndarray:
-        """The n users with the highest score for the item, best first. int64 [n]."""
-        return np.argsort(-self.scores, kind="stable")[:n].astype(np.int64)
+        """The n users in whose own lists the item ranks highest (ties: higher score first),
+        best first. int64 [n]. Ranks, not raw scores: a user's scores carry a per-user offset
+        (TransE's -|u + r|^2) that orders no user's list but would order users."""
+        return np.lexsort((-self.scores, self.ranks))[:n].astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ def audience(ctx: ExplainContext, item: int, k: int, chunk: int = 1024) -> Audie
         scores[u0 : u0 + len(users)] = own
         ranks[u0 : u0 + len(users)] = (block > own[:, None]).sum(1) + 1
     reached = np.flatnonzero(ranks <= k)
-    reached = reached[np.argsort(-scores[reached], kind="stable")].astype(np.int64)
+    reached = reached[np.lexsort((-scores[reached], ranks[reached]))].astype(np.int64)
     return Audience(k, scores, ranks, reached, _quartiles(ctx, ranks <= k))
 
 
