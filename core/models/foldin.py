@@ -32,14 +32,25 @@ from core.models.refit import RefitConfig
 Method = Literal["refit", "history", "same-for-everyone"]
 
 
+# The start chosen per model on validation NDCG@20 at n = 5 (held-out users' validation rows,
+# benchmarks/cold_start.py, RESULTS.md "Cold start"), zero / mean: BPR-MF 0.0587 / 0.0566
+# (sample), 0.1115 / 0.1084 (ml-100k); LightGCN 0.0692 / 0.0734, 0.1220 / 0.1182 (a tie: the
+# sample's margin is the larger); KGAT 0.1083 / 0.1175 (sample); TransE 0.0452 / 0.0459,
+# TransR 0.0296 / 0.0299 (sample). Models not listed start from zero.
+STARTS: dict[str, str] = {
+    "bprmf": "zero",
+    "lightgcn": "mean",
+    "kgat": "mean",
+    "transe": "mean",
+    "transr": "mean",
+}
+
+
 @dataclass(frozen=True)
 class FoldInConfig:
-    # start of the new user's row before the fit. Validation NDCG@20 at n = 5 (held-out users,
-    # benchmarks/cold_start.py, RESULTS.md "Cold start"), zero / mean: BPR-MF 0.0587 / 0.0566
-    # (sample), 0.1115 / 0.1084 (ml-100k); LightGCN 0.0692 / 0.0734, 0.1220 / 0.1182; TransE
-    # 0.0452 / 0.0459, TransR 0.0296 / 0.0299 (sample): within 0.004 everywhere, zero ahead
-    # where the margins are largest
-    start: Literal["zero", "mean"] = "zero"
+    # start of the new user's row before the fit: "zero", "mean" (of the trained users' rows)
+    # or None, the model's entry in STARTS (chosen on validation)
+    start: Literal["zero", "mean"] | None = None
     steps: int = 50  # full-batch Adam steps of the fit (core.models.refit)
     lr: float = 0.05  # their learning rate
     max_negatives: int = 256  # negatives per profile item (all unseen items when fewer)
@@ -89,7 +100,8 @@ def fold_in(
         return folded
     table = model.state_dict()[key][first : first + inputs.n_users]
     fits = supports(model, "refit_histories")
-    start = table.mean(0) if fits and config.start == "mean" else torch.zeros_like(table[0])
+    mean = (config.start or STARTS.get(model.name, "zero")) == "mean"
+    start = table.mean(0) if fits and mean else torch.zeros_like(table[0])
     row = first + inputs.n_users
     copy = grown_copy(model, grown_inputs, [NewRow(key, row, start.unsqueeze(0))])
     if not fits:
