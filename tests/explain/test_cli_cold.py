@@ -57,10 +57,12 @@ def test_launch_json_has_every_users_score_and_the_audience(capsys):
     assert len(scores) == 1000 and scores["u0001"] == pytest.approx(scores["u0001"])
     aud = out["audience"]
     assert aud["count"] == len(aud["reached"]) > 0
-    best = max(scores, key=scores.get)
-    assert aud["most_likely"][0]["user"] == best and best in aud["reached"]
+    best = aud["most_likely"][0]  # the best rank in their own list, ties by score
+    assert best["rank"] == min(m["rank"] for m in aud["most_likely"])
+    assert best["user"] in aud["reached"] and best["score"] == pytest.approx(scores[best["user"]])
     path = out["cards"][0]["paths"][0]["edges"]
-    assert path[0][0] == best and path[-1][2] == "My Film"
+    assert out["cards"][0]["user"] == best["user"]
+    assert path[0][0] == best["user"] and path[-1][2] == "My Film"
     assert path[-1][0] in ("Family", "Mara Lindqvist")  # through a shared entity
 
 
