@@ -17,7 +17,10 @@ import streamlit as st
 
 from core.safe_text import md
 
-PARAMS = ("dataset", "model", "user", "item", "method", "k", "models")
+# half / profile / title / attr: the Profile builder's new user (raw item ids, comma-separated)
+# and new item (its title; its RELATION=ENTITY attributes joined by ";")
+PARAMS = ("dataset", "model", "user", "item", "method", "k", "models", "half", "profile",
+          "title", "attr")  # fmt: skip
 
 
 def boot(pages: Mapping[str, object]):

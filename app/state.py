@@ -19,7 +19,7 @@ from app import warm
 from app.components.kg_graph import build_kg_html
 from core.data import Dataset, load_dataset
 from core.eval.metrics import mean_jaccard
-from core.explain import api, card, heatmap, quality, whatif
+from core.explain import api, card, cold, heatmap, launch, quality, whatif
 from core.explain.base import Explanation
 from core.explain.context import ExplainContext
 from core.explain.evidence import build_evidence
@@ -74,6 +74,25 @@ def context(key: str, data_path: str) -> ExplainContext:
     if found is not None and found[0] is tm:
         return found[1]
     return ExplainContext.from_dataset(dataset(data_path), tm.split, tm.model)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Folding the new user in…")
+def folded(key: str, data_path: str, profile: tuple[int, ...]) -> cold.FoldedContext:
+    """A new user with history `profile`, folded into a copy of the model (core.explain.cold);
+    the shared model is never written."""
+    inputs = trained(key, data_path).inputs
+    return cold.folded_context(context(key, data_path), list(profile), inputs=inputs)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Placing the new item…")
+def launched(
+    key: str, data_path: str, title: str, attributes: tuple[str, ...], k: int
+) -> launch.LaunchedContext:
+    """A new item from RELATION=ENTITY attributes in a copy of the model, with its audience
+    (core.explain.launch). Raises ValueError for an attribute that does not resolve."""
+    ctx, inputs = context(key, data_path), trained(key, data_path).inputs
+    triples = launch.parse_attributes(ctx, inputs, attributes)
+    return launch.launch(ctx, title, triples, k, inputs=inputs)
 
 
 _TRAIN_LOCK = threading.Lock()

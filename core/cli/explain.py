@@ -12,8 +12,9 @@ import json
 import time
 from pathlib import Path
 
+from core.cli.cold import folded, items_arg, user_or_items
 from core.cli.common import UsageError, explain_args, internal_id, load_context, progress_bar
-from core.explain import api, fidelity, latency
+from core.explain import api, cold, fidelity, latency
 from core.explain.fidelity import sample_users
 from core.explain.records import to_raw
 from core.explain.registry import supported_methods
@@ -26,7 +27,8 @@ def register(sub) -> None:
     """Add this module's sub-commands to the argparse sub-parsers `sub`."""
     ex = sub.add_parser("explain", help="why a trained model recommends items to a user")
     ex.add_argument("artifact", help="artifact folder written by `train`")
-    ex.add_argument("--user", required=True, help="raw user id, as in the data files")
+    ex.add_argument("--user", default=None, help="raw user id, as in the data files")
+    items_arg(ex)
     ex.add_argument("--item", default=None, help="raw item id (default: the user's top-k)")
     ex.add_argument("-k", type=int, default=10, help="recommendation list size (default 10)")
     ex.add_argument(
@@ -61,6 +63,12 @@ def register(sub) -> None:
     lat.add_argument("--methods", default=None, help="comma-separated (default: all supported)")
     lat.add_argument("--no-card", action="store_true", help="skip the whole-card timing")
     lat.add_argument(
+        "--cold",
+        action="store_true",
+        help="time a new user instead: fold-in from a profile + top-k + one whole card",
+    )
+    lat.add_argument("--profile-size", type=int, default=5, help="--cold profile items (5)")
+    lat.add_argument(
         "--cpu-time",
         action="store_true",
         help="time by process CPU seconds instead of wall clock (a loaded machine inflates wall"
@@ -93,8 +101,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
-    ds, _, ctx = load_context(args.artifact, args.dataset, args.format, args.device)
-    user = internal_id(ds.user_ids, args.user, "user", ds)
+    user_or_items(args)
+    if args.items is None:
+        ds, _, ctx = load_context(args.artifact, args.dataset, args.format, args.device)
+        user = internal_id(ds.user_ids, args.user, "user", ds)
+    else:  # a new user, folded into a copy of the model: explained like any other
+        ctx, fc = folded(args)
+        ds, ctx, user = ctx.dataset, fc.ctx, fc.user
     method = args.method or next(iter(supported_methods(ctx)), None)
     if method is None:
         raise UsageError(f"model {ctx.model.name} supports no explanation method")
@@ -110,7 +123,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 {
-                    "user": args.user,
+                    "user": args.user or cold.NEW_USER,
                     "model": ctx.model.name,
                     "method": method,
                     **({"origin": caption} if caption else {}),
@@ -121,7 +134,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"user {args.user}, model {ctx.model.name}, method {method}:")
+    print(f"user {args.user or cold.NEW_USER}, model {ctx.model.name}, method {method}:")
     if caption:
         print(caption)
     for row in rows:
@@ -175,7 +188,12 @@ def cmd_bench_latency(args: argparse.Namespace) -> int:
     users = sample_users(ctx, args.users, args.seed)
     with progress_bar(len(users), "latency", args.no_progress) as bar:
         clock = time.process_time if args.cpu_time else time.perf_counter
-        times = latency.measure(ctx, users, args.k, methods, not args.no_card, bar.update, clock)
+        if args.cold:
+            times = latency.measure_cold(ctx, users, args.k, args.profile_size, bar.update, clock)
+        else:
+            times = latency.measure(
+                ctx, users, args.k, methods, not args.no_card, bar.update, clock
+            )
     stats = latency.summary(times)
     if args.json:
         out = {"artifact": str(args.artifact), "model": ctx.model.name, "k": args.k,
@@ -184,9 +202,10 @@ def cmd_bench_latency(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2))
         return 0
     clock_name = "CPU" if args.cpu_time else "wall-clock"
+    what = f"new users from {args.profile_size} items" if args.cold else "users"
     print(
-        f"latency of {ctx.model.name} ({len(users)} users x top-{args.k}; {clock_name} ms per"
-        " explanation):"
+        f"latency of {ctx.model.name} ({len(users)} {what} x top-{args.k}; {clock_name} ms per"
+        f" {'new user' if args.cold else 'explanation'}):"
     )
     print("| method | n | p50 ms | p95 ms | max ms |")
     print("|---|---|---|---|---|")

@@ -1,5 +1,5 @@
-"""`python -m core ...`: stats, train, evaluate, recommend, explain, bench, narrate,
-explain-all, population, sample-models.
+"""`python -m core ...`: stats, train, evaluate, recommend, explain, bench, launch, narrate,
+explain-all, population, import, sample-models.
 
 Each command group lives in its own module of this package and registers its sub-commands here;
 this file only dispatches and turns expected errors into exit status 2 with a one-line message
@@ -12,13 +12,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from core.cli import data, explain, export, imports, models, narrate, population, samples
+from core.cli import cold, data, explain, export, imports, models, narrate, population, samples
 from core.cli.common import UsageError
 from core.data.errors import DataError
 from core.models.base import NotSupported
 from core.store.artifacts import ArtifactError
 
-GROUPS = (data, models, explain, narrate, export, population, imports, samples)
+GROUPS = (data, models, explain, cold, narrate, export, population, imports, samples)
 
 
 def build_parser() -> argparse.ArgumentParser:

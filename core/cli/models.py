@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from core.cli.cold import cmd_recommend_items, items_arg, user_or_items
 from core.cli.common import UsageError, dataset_args
 from core.data import load_dataset
 from core.eval.metrics import item_attribute_matrix
@@ -47,7 +48,8 @@ def register(sub) -> None:
     ev.set_defaults(handler=cmd_evaluate)
     rec = sub.add_parser("recommend", help="top-k items for one user of a trained artifact")
     rec.add_argument("artifact", help="artifact folder written by `train`")
-    rec.add_argument("--user", required=True, help="raw user id, as in the data files")
+    rec.add_argument("--user", default=None, help="raw user id, as in the data files")
+    items_arg(rec)
     rec.add_argument("-k", type=int, default=10, help="number of items (default 10)")
     dataset_args(rec)
     rec.add_argument("--device", default="cpu", help="auto, cpu or cuda (default cpu)")
@@ -333,6 +335,9 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise UsageError("-k must be at least 1")
+    user_or_items(args)
+    if args.items is not None:
+        return cmd_recommend_items(args)
     ds, trained = _load(args)
     user = ds.user_ids.get(args.user)
     if user is None:

@@ -91,6 +91,29 @@ class ExplainContext:
             device=model_device(model),
         )
 
+    def with_new_user(
+        self, model: Recommender, items: np.ndarray, name: str, ckg: CKG
+    ) -> ExplainContext:
+        """This context for `model`, a grown copy of its model holding one more user (the last)
+        whose history and unseen-excluded items are `items` (int64 [T], training-row order);
+        `ckg` is the grown CKG. Only what the model itself offers is recomputed."""
+        items = np.asarray(items, dtype=np.int64)
+        return dataclasses.replace(
+            self,
+            model=model,
+            n_users=self.n_users + 1,
+            user_names=(*self.user_names, name),
+            history_ptr=np.append(self.history_ptr, self.history_ptr[-1] + len(items)),
+            history_items=np.concatenate([self.history_items, items]),
+            seen_ptr=np.append(self.seen_ptr, self.seen_ptr[-1] + len(items)),
+            seen_items=np.concatenate([self.seen_items, np.sort(items)]),
+            ckg=ckg,
+            edge_attention=_edge_attention(model),
+            entity_emb=_entity_embeddings(model),
+            device=model_device(model),
+            artifact=None,
+        )
+
     @classmethod
     def from_dataset(cls, dataset, split, model: Recommender) -> ExplainContext:
         """Context for `model` trained on `split` of `dataset` (a core.data Dataset / Split).

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from core.explain.card import card_parts
+from core.explain.cold import folded_context
 from core.explain.context import ExplainContext
 from core.explain.registry import EXPLAINERS
 
@@ -68,3 +69,33 @@ def summary(times: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
         for m, t in times.items()
         if len(t)
     }
+
+
+def measure_cold(
+    ctx: ExplainContext,
+    users: list[int],
+    k: int,
+    profile_size: int = 5,
+    progress: Callable[[], None] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, np.ndarray]:
+    """Milliseconds of a new user end to end, per profile: "fold-in" (core.explain.cold),
+    "top-k", "card" (the whole card of the new user's first item) and "cold total". Each
+    profile is the first `profile_size` training items of one of `users` (the user's own row
+    is never read: the profile is folded in as a new user)."""
+    out: dict[str, list[float]] = {"fold-in": [], "top-k": [], "card": [], "cold total": []}
+    for u in users:
+        profile = ctx.history(u)[:profile_size]
+        start = clock()
+        folded = folded_context(ctx, profile)
+        t1 = clock()
+        top = folded.ctx.top_k(folded.user, k)
+        t2 = clock()
+        for _ in card_parts(folded.ctx, folded.user, int(top[0]), k):
+            pass
+        t3 = clock()
+        for name, ms in zip(out, (t1 - start, t2 - t1, t3 - t2, t3 - start), strict=True):
+            out[name].append(ms * 1000)
+        if progress is not None:
+            progress()
+    return {m: np.array(v) for m, v in out.items()}

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from core.data import Dataset
 from core.explain.base import Explanation, parse_node_id
+from core.explain.cold import NEW_USER
 
 
 def raw_node(ds: Dataset, nid: str) -> str:
     """'u:3' -> the user's raw id, 'i:7' / 'e:1503' -> the entity's raw id."""
     kind, idx = parse_node_id(nid)
+    if kind == "u" and idx >= ds.n_users:  # a user folded in (core.explain.cold)
+        return NEW_USER
     return ds.user_ids.to_raw(idx) if kind == "u" else ds.entity_ids.to_raw(idx)
 
 

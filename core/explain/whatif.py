@@ -1,7 +1,8 @@
 """What-if re-ranking: a user's list after editing their history (remove items, add items).
 
 The UI's what-if control and the profile builder call these; both rest on the model's declared
-`score_with_history` capability and raise `NotSupported` for models without it.
+re-scoring capabilities and raise `NotSupported` for models without them. A profile is a new
+user folded in (core.explain.cold), never an existing user with a borrowed history.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from core.explain.cold import FoldedContext
 from core.explain.context import ExplainContext
 
 
@@ -37,27 +39,12 @@ def what_if(ctx: ExplainContext, user: int, removed: Sequence[int], k: int) -> p
     )
 
 
-def profile_scores(ctx: ExplainContext, base_user: int, profile: Sequence[int]) -> np.ndarray:
-    """Scores of every item for a profile (item ids, in the order they were added) scored as
-    `base_user` with that history. float64 [n_items]. Raises NotSupported (see what_if).
-
-    Models with a learned vector per user (BPR-MF folds a fresh one in; LightGCN and KGAT keep
-    the base user's and re-propagate the edited graph) depend on `base_user`; the attention
-    model reads the history alone.
-    """
-    hist = np.asarray(list(dict.fromkeys(int(i) for i in profile)), dtype=np.int64)
-    return ctx.scores_with_history(int(base_user), hist)
-
-
-def profile_top_k(
-    ctx: ExplainContext, base_user: int, profile: Sequence[int], k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(items int64 [k], scores float [k]) for a profile: its own items are never recommended."""
-    scores = profile_scores(ctx, base_user, profile).copy()
-    scores[np.asarray(list(profile), dtype=np.int64)] = -np.inf
-    k = min(k, ctx.n_items - len(set(profile)))
-    top = np.argsort(-scores, kind="stable")[:k].astype(np.int64)
-    return top, scores[top]
+def profile_top_k(folded: FoldedContext, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(items int64 [k], scores float [k]) of a folded-in profile (core.explain.cold): the new
+    user's own top-k; the profile's items are never recommended."""
+    scores = folded.ctx.scores(folded.user)
+    items = folded.ctx.top_k(folded.user, k, scores)
+    return items, scores[items]
 
 
 def search_titles(ctx: ExplainContext, query: str, limit: int = 20) -> list[int]:
@@ -82,32 +69,13 @@ def top_k_matrix(ctx: ExplainContext, users: Sequence[int], k: int) -> np.ndarra
     return np.stack([ctx.top_k(int(u), k) for u in users])
 
 
-def profile_influence(
-    ctx: ExplainContext, base_user: int, profile: Sequence[int], items: Sequence[int]
-) -> np.ndarray:
-    """Leave-one-out influence of each profile item on each of `items`: score with the whole
-    profile minus score without that one item. float64 [len(items), len(profile)]; positive =
-    the profile item pushes the recommended item up. Exact (one re-scoring per profile item).
-    """
-    prof = list(dict.fromkeys(int(i) for i in profile))
+def profile_influence(folded: FoldedContext, items: Sequence[int]) -> np.ndarray:
+    """Leave-one-out influence of each profile item on each of `items`: the new user's score
+    minus the score after re-scoring the profile without that one item (one batched call: the
+    model's own "without these items", a re-fit for models with user parameters). float64
+    [len(items), len(profile)]; positive = the profile item pushes the recommended item up."""
+    ctx, user, prof = folded.ctx, folded.user, folded.folded.items
     items = np.asarray(items, dtype=np.int64)
-    full = profile_scores(ctx, base_user, prof)[items]
-    out = np.zeros((len(items), len(prof)))
-    for j, p in enumerate(prof):
-        rest = [i for i in prof if i != p]
-        out[:, j] = full - profile_scores(ctx, base_user, rest)[items]
-    return out
-
-
-def history_matters(ctx: ExplainContext, base_user: int, profile: Sequence[int]) -> bool:
-    """Whether editing this profile changes the scores at all (MostPop's never do): compares
-    the profile with itself minus its first item."""
-    prof = list(dict.fromkeys(int(i) for i in profile))
-    if not prof:
-        return True
-    with_it = profile_scores(ctx, base_user, prof)
-    try:
-        without = profile_scores(ctx, base_user, prof[1:])
-    except (RuntimeError, ValueError, IndexError):  # a model that needs a non-empty history
-        return True
-    return not np.allclose(with_it, without)
+    full = ctx.scores(user)[items]
+    rest = [np.delete(prof, j) for j in range(len(prof))]
+    return full[:, None] - ctx.scores_with_histories(user, rest)[:, items].T

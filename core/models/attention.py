@@ -238,6 +238,9 @@ class Attention(Recommender):
         max_history count) as the user's history. Returns float [C]."""
         return self._single(user, history, items)[1][0][0]
 
+    def user_table(self) -> tuple[str, int]:
+        return "user.weight", 0  # the `own` term's vector; attention reads the history
+
     @torch.no_grad()
     def attention_weights(self, user: int, items: Tensor) -> AttentionWeights:
         """Weights of the user's history items [C, T] and attribute types [C, A] per candidate."""

@@ -261,6 +261,28 @@ class Recommender(nn.Module):
         by edge_weight[e] (float [E]; ones reproduce `score_pairs`), differentiable in it."""
         raise NotSupported(f"{self.name} has no edge-weighted scoring")
 
+    # --- growing a copy: a folded-in user, a launched item (core.models.grow) -----------------
+    def user_table(self) -> tuple[str, int]:
+        """(state-dict key, row of user 0) of the table holding each user's own parameters, one
+        row per user, users contiguous. Models without per-user parameters raise NotSupported."""
+        raise NotSupported(f"{self.name} has no per-user parameters")
+
+    def item_table(self) -> tuple[str, int]:
+        """(state-dict key, row of item 0) of the table of the items' (as entities: items come
+        first) own parameters; a launched item gets a row after the last item."""
+        raise NotSupported(f"{self.name} has no per-item table to grow")
+
+    def triple_distance(self, heads: Tensor, relations: Tensor, tails: Tensor) -> Tensor:
+        """The model's own KG distance f(h, r, t) of triples given as layer-0 rows of
+        `item_table` (heads, tails: float [B, d], differentiable: a launched item's free row is
+        fitted to it) and KG relation ids (int64 [B]). Returns float [B]."""
+        raise NotSupported(f"{self.name} has no KG distance")
+
+    def on_graph_grown(self) -> None:
+        """After trained parameters are loaded into a copy built over a grown graph (new user,
+        new item): recompute what is derived from parameters and graph together (KGAT's edge
+        attention). Default: nothing is."""
+
 
 def supports(model: Recommender, capability: str) -> bool:
     """Whether `model`'s class overrides the declared capability `capability` (a method name

@@ -147,6 +147,12 @@ class BPRMF(Recommender):
         step = torch.linalg.solve(hess, grads.T)  # [d, T]
         return -(q[int(item)] @ step) / len(hist)
 
+    def user_table(self) -> tuple[str, int]:
+        return "user_emb.weight", 0
+
+    def item_table(self) -> tuple[str, int]:
+        return "item_emb.weight", 0
+
     def _history(self, user: int) -> Tensor:
         """The user's training items (the fit's positives also exclude them as negatives)."""
         if self._train is None:

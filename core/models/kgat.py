@@ -12,9 +12,8 @@ inverses and "interacted"), with an edge src -> dst read as the triple (h=src, r
   dropout; the layers are concatenated (eq. 11, each L2-normalised; the default) or averaged;
   score = dot product (eq. 12); BPR loss (eq. 13). The paper's configuration is `PAPER`.
 - Alternating optimisation: the trainer's optimiser runs the CF phase (`loss`); `on_epoch_end`
-  runs one KG phase and refreshes the attention. The KG phase uses the model's own Adam
-  optimiser, as the official implementation does, because the trainer's optimiser only knows the
-  CF loss and its moment estimates would be skewed by a second, differently scaled objective.
+  runs one KG phase, with the model's own Adam (as the official code: the trainer's knows only
+  the CF loss, whose moments a second objective would skew), and refreshes the attention.
 """
 
 from __future__ import annotations
@@ -88,8 +87,7 @@ class KGAT(Recommender):
 
     @property
     def kg_optimiser(self) -> torch.optim.Optimizer:
-        """The KG phase's own Adam (see module docstring), built at first use: a model loaded
-        to explain builds none (a process's first optimiser imports torch._dynamo, ~1.5 s)."""
+        """The KG phase's own Adam, built at first use (the first one imports torch._dynamo)."""
         if self._kg_optimiser is None:
             self._kg_optimiser = torch.optim.Adam(self.parameters(), lr=self.config.kg_lr)
         return self._kg_optimiser
@@ -170,8 +168,7 @@ class KGAT(Recommender):
         return triple_logits(self.node.weight, proj, rel_emb, src, rel, dst)
 
     def _all_attention_logits(self) -> Tensor:
-        """`_attention_logits` of every CKG edge, float [E] (`all_logits`: each node projected
-        once per relation it heads or tails)."""
+        """`_attention_logits` of every CKG edge, float [E] (`all_logits`)."""
         if self._logit_plan is None:
             self._logit_plan = group_by_relation(self._src, self._rel, self._dst)
         proj, rel_emb = self.scorer.projection, self.scorer.relation.weight
@@ -185,9 +182,8 @@ class KGAT(Recommender):
         self.attention.copy_(dgl.ops.edge_softmax(self._agg, logits))
 
     def edge_attention(self) -> Tensor:
-        """Normalised attention pi(h, r, t) of every `ckg` edge h -> t; over the out-edges of
-        each head it sums to one. Relation of edge e: relation_names[ckg.edata["rel"][e]].
-        Returns float [E] (a copy)."""
+        """pi(h, r, t) of every `ckg` edge h -> t (sums to one over each head's out-edges;
+        relation: relation_names[ckg.edata["rel"][e]]). Returns float [E] (a copy)."""
         return self.attention.detach().clone()
 
     # --- propagation ------------------------------------------------------------------------
@@ -239,8 +235,7 @@ class KGAT(Recommender):
         return self.combine(outputs + [self._layer_out(x)])
 
     def _layer_out(self, h: Tensor) -> Tensor:
-        """A layer's contribution to the final embedding: L2-normalised (eq. 11's reference
-        code) unless `config.normalize` is off."""
+        """A layer's share of the final embedding: L2-normalised (eq. 11) unless not `normalize`."""
         return F.normalize(h, dim=-1) if self.config.normalize else h
 
     def combine(self, parts: list[Tensor]) -> Tensor:
@@ -255,7 +250,7 @@ class KGAT(Recommender):
 
     def layer_embeddings(self) -> list[Tensor]:
         """Per-layer embeddings of every CKG node (entities, then users), no dropout:
-        [float [N, dim], float [N, layer_dims[0]], ...], layers >= 1 L2-normalised."""
+        [float [N, dim], float [N, layer_dims[0]], ...]."""
         with torch.no_grad():
             x0 = self.node.weight.detach()
             return self._propagate(self._agg, x0, None, dropout=False)
@@ -300,8 +295,7 @@ class KGAT(Recommender):
 
     # --- inference --------------------------------------------------------------------------
     def prepare_inference(self) -> None:
-        """Build every cache inference reads (attended aggregations, final embeddings) now,
-        so a model shared between sessions is only ever read afterwards."""
+        """Build every cache inference reads now: a shared model is only ever read afterwards."""
         with torch.no_grad():
             # one propagation gives the re-scoring cache (`_rescoring_cache`'s layer outputs and
             # aggregations, without aggregating each layer's input a second time) and the final
@@ -326,9 +320,8 @@ class KGAT(Recommender):
     def score_pairs_with_edge_weight(
         self, users: Tensor, items: Tensor, edge_weight: Tensor
     ) -> Tensor:
-        """Scores of (user, item) pairs with the message of every `ckg` edge e scaled by
-        edge_weight[e] on top of its attention (ones reproduce `score_pairs`); no dropout.
-        Differentiable in edge_weight for gradient x edge-weight attributions. Returns [B]."""
+        """Scores of (user, item) pairs with every `ckg` edge e's message scaled by edge_weight[e]
+        on top of its attention (ones: `score_pairs`); no dropout; differentiable. [B]."""
         users = users.to(edge_weight.device).long() + self.n_entities
         items = items.to(edge_weight.device).long()
         nodes = torch.unique(torch.cat([users, items]))
@@ -349,8 +342,7 @@ class KGAT(Recommender):
         return hidden, [full(h) for h in hidden[:-1]]
 
     def snapshot(self) -> KGATSnapshot:
-        """The unedited model as re-scoring reads it: `prepare_inference`'s caches, else
-        computed now and not stored (a shared model is never written)."""
+        """The unedited model as re-scoring reads it (`prepare_inference`'s caches, or new)."""
         with torch.no_grad():
             if self._hidden_cache is not None:
                 hidden, aggs = self._hidden_cache
@@ -371,11 +363,7 @@ class KGAT(Recommender):
         return KGATRescorer(self.snapshot())
 
     def score_with_histories(
-        self,
-        user: int,
-        histories: Sequence[Tensor],
-        items: Tensor,
-        user_params: Tensor | None = None,
+        self, user: int, histories: Sequence[Tensor], items: Tensor, user_params=None
     ) -> Tensor:
         return self.rescorer().score_with_histories(user, histories, items, user_params)
 
@@ -398,3 +386,15 @@ class KGAT(Recommender):
 
     def explain_graph(self) -> dgl.DGLGraph:
         return self._ckg
+
+    def user_table(self) -> tuple[str, int]:
+        return "node.weight", self.n_entities  # CKG nodes: entities, then users
+
+    def item_table(self) -> tuple[str, int]:
+        return "node.weight", 0
+
+    def triple_distance(self, heads: Tensor, relations: Tensor, tails: Tensor) -> Tensor:
+        return self.scorer.distance(heads, relations, tails)  # eq. 1
+
+    def on_graph_grown(self) -> None:
+        self.refresh_attention()  # pi over the grown CKG, from the loaded embeddings

@@ -219,6 +219,12 @@ class LightGCN(Recommender):
             edge_weight,
         )
 
+    def user_table(self) -> tuple[str, int]:
+        return "embedding.weight", 0  # graph nodes: users, then items
+
+    def item_table(self) -> tuple[str, int]:
+        return "embedding.weight", self.n_users
+
     def explain_graph(self) -> dgl.DGLGraph:
         return self._graph
 

@@ -379,6 +379,15 @@ class TransE(Recommender):
         """Entity embeddings, items first. Returns float [n_entities, dim]."""
         return self.node.weight[: self.n_entities]
 
+    def user_table(self) -> tuple[str, int]:
+        return "node.weight", self.n_entities  # entities, then users
+
+    def triple_distance(self, heads: Tensor, relations: Tensor, tails: Tensor) -> Tensor:
+        return self.scorer.distance(heads, relations, tails)
+
+    def item_table(self) -> tuple[str, int]:
+        return "node.weight", 0
+
 
 class TransR(TransE):
     """TransE with a projection W_r per relation (entities live in one space, relations in

@@ -126,7 +126,7 @@ def test_profile_builder_adds_removes_and_reranks(tiny_env, ds):
     assert len(recs) == 10 and not {ds.item_ids.to_raw(0), ds.item_ids.to_raw(5)} & set(
         recs["item"]
     )
-    assert any("mostly because of" in t.value for t in at.text)
+    assert at.selectbox(key="pb_why").value in set(ds.item_ids.to_internal(r) for r in recs["item"])
     at.multiselect(key="pb_rm").set_value([0]).run()
     at.button(key="pb_rm_go").click().run()
     assert not at.exception
@@ -142,4 +142,30 @@ def test_profile_builder_says_when_the_history_does_not_matter(tmp_path, monkeyp
     at = _app(page="profile_builder", model="mostpop")
     at.text_input(key="pb_query").input(ds.title(0)[:12]).run()
     at.button(key="pb_add").click().run()
-    assert any("does not depend on the history" in i.value for i in at.info)
+    assert any("gives everyone the same list" in i.value for i in at.info)
+
+
+def test_profile_builder_keeps_the_new_user_in_the_link_and_two_starts_agree(tiny_env, ds):
+    raw = ",".join(ds.item_ids.to_raw(i) for i in (0, 5))
+    at = _app(page="profile_builder", model="lightgcn", half="user", profile=raw)
+    assert at.session_state[f"pb_profile-{ds.fingerprint()}"] == [0, 5]
+    recs = next(d.value for d in at.dataframe if "score" in d.value.columns)
+    assert at.query_params["profile"] == [raw] or at.query_params["profile"] == raw
+    again = _app(page="profile_builder", model="lightgcn", half="user", profile=raw)
+    same = next(d.value for d in again.dataframe if "score" in d.value.columns)
+    assert same["item"].tolist() == recs["item"].tolist()
+
+
+def test_profile_builder_launches_an_item_and_shows_an_audience_card(tiny_env, ds):
+    rel = ds.relation_names[0]
+    kg = ds.kg[ds.kg["relation"] == 0]
+    entity = ds.entity_names[int(kg["tail"].iloc[0])]
+    at = _app(page="profile_builder", model="kgat", half="item", title="Brand <new>",
+              attr=f"{rel}={entity}")  # fmt: skip
+    assert at.session_state["pb_title"] == "Brand <new>"
+    assert any(m.label.startswith("Enters the top-10") for m in at.metric)
+    who = at.selectbox(key="pb_aud")
+    assert who.value in set(ds.user_ids.raw)
+    sentences = [str(m.value) for m in at.markdown if "Brand" in str(m.value)]
+    assert sentences, [str(m.value) for m in at.markdown]
+    assert "<new>" not in " ".join(sentences)  # data text is escaped, never HTML

@@ -44,6 +44,7 @@ class ToyModel(Recommender):
     dot products; entity embeddings fixed. Every capability is exact and hand-checkable."""
 
     name = "toy"
+    config = None
 
     def __init__(self, inputs: ModelInputs) -> None:
         super().__init__(inputs.n_users, inputs.n_items)
@@ -52,6 +53,10 @@ class ToyModel(Recommender):
         self.histories = [torch.tensor(h, dtype=torch.long) for h in hist]
         ent = torch.cat([ITEM_EMB, torch.tensor([[1.0, 0.0], [0.0, 1.0]])])
         self.register_buffer("ent_emb", ent)
+
+    @classmethod
+    def build(cls, inputs: ModelInputs, config, device) -> ToyModel:
+        return cls(inputs)  # a copy over grown inputs (a folded-in user, core.models.grow)
 
     def _user_vec(self, history: Tensor) -> Tensor:
         if len(history) == 0:

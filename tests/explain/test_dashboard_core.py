@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.explain import api, fidelity, heatmap, present, quality, whatif
+from core.explain import api, cold, fidelity, heatmap, present, quality, whatif
 from core.explain.base import Edge, Path
 from core.models.base import NotSupported, can_rescore
 from tests.explain.conftest import HOSTILE, PlainModel, toy_inputs
@@ -67,14 +67,16 @@ def test_what_if_removing_the_decisive_item(toy_ctx):
     assert list(frame.columns) == ["new rank", "item", "title", "score", "old rank"]
 
 
-def test_profile_scores_top_k_and_influence(toy_ctx):
-    items, scores = whatif.profile_top_k(toy_ctx, 0, [2], k=2)
+def test_profile_scores_top_k_and_influence(toy_ctx, inputs):
+    folded = cold.folded_context(toy_ctx, [2], inputs=inputs)
+    items, scores = whatif.profile_top_k(folded, k=2)
     assert items.tolist() == [3, 4] and 2 not in items  # own items never recommended
     assert scores[0] == pytest.approx(1.1)
-    infl = whatif.profile_influence(toy_ctx, 0, [0, 2], [1, 3])
+    folded = cold.folded_context(toy_ctx, [0, 2], inputs=inputs)
+    infl = whatif.profile_influence(folded, [1, 3])
     # score of item 1 with {0, 2} is 0.6; without 0 it is 0 (mean = item 2), without 2 it is 1.2
     assert infl[0].tolist() == pytest.approx([0.6, -0.6])
-    assert whatif.history_matters(toy_ctx, 0, [0, 2])
+    assert not folded.same_for_everyone
 
 
 def test_profile_needs_rescoring(inputs):
@@ -83,7 +85,7 @@ def test_profile_needs_rescoring(inputs):
     ctx = ExplainContext.build(PlainModel(inputs.n_users, inputs.n_items), inputs)
     assert not can_rescore(ctx.model)
     with pytest.raises(NotSupported):
-        whatif.profile_top_k(ctx, 0, [1], 3)
+        cold.folded_context(ctx, [1], inputs=inputs)
 
 
 def test_search_titles(toy_ctx):
