@@ -51,7 +51,7 @@ class LlamaCppBackend:
         seed: int = 0,
     ) -> None:
         try:
-            from llama_cpp import Llama
+            from llama_cpp import Llama, LlamaGrammar
         except ImportError:
             raise BackendError(
                 "unavailable", "llama-cpp-python is not installed (run `make llm`)"
@@ -64,6 +64,7 @@ class LlamaCppBackend:
         self._llm = Llama(
             model_path=str(path), n_ctx=n_ctx, n_threads=threads, seed=seed, verbose=False
         )
+        self._grammar = LlamaGrammar.from_string  # kept: the optional extra is imported once
 
     def complete(
         self,
@@ -77,9 +78,7 @@ class LlamaCppBackend:
         start = time.perf_counter()
         kw = {}
         if grammar:
-            from llama_cpp import LlamaGrammar  # the optional extra, imported with the model
-
-            kw["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
+            kw["grammar"] = self._grammar(grammar, verbose=False)
         with self._lock:
             out = self._llm.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
