@@ -17,8 +17,9 @@ st.caption(
     "What each model leans on across all users, from its export of every user's top-10 with "
     "explanations (`python -m core explain-all`, or the button below). Bubble: the share of a "
     "user's top-10 whose top explanation shares one driver (a KG entity, else the history "
-    "item) or one relation. Not personal: removing the history items the explanation weighs "
-    "most does not lower the item's rank (measured on a random sample of users)."
+    "item) or one relation. Not personal: removing the 3 history items the explanation weighs "
+    "most lowers the item no more than removing 3 random ones, so its card gives no personal "
+    "reason (measured on a random sample of users)."
 )
 sel = sidebar.selection()
 if sel is None or not sel.models:
