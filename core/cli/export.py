@@ -85,10 +85,11 @@ def cmd_explain_all(args: argparse.Namespace) -> int:
             )
         except export.ExportError as err:
             raise UsageError(str(err)) from None
-        totals = _totals(report, rank.world_size)
+        totals, reduced = _totals(report, rank.world_size)
     finally:
         if rank.world_size > 1:
             distributed.shutdown()  # after the barrier every rank's shards are in place
+    del reduced  # released only now that the process group is gone (see _totals)
     if not rank.is_main:
         return 0
     manifest = export.finish(args.out)
@@ -114,11 +115,16 @@ def _users(args: argparse.Namespace, ds, ctx) -> list[int]:
     return out
 
 
-def _totals(report, world_size: int) -> tuple[int, int, int]:
-    """(shards written, shards skipped, rows written) summed over the ranks."""
+def _totals(report, world_size: int) -> tuple[tuple[int, int, int], torch.Tensor | None]:
+    """(shards written, shards skipped, rows written) summed over the ranks, and the reduced
+    tensor. The caller holds that tensor until the process group is gone: a gloo worker thread
+    keeps its last collective's tensor, and if that thread dropped the tensor's last reference
+    while the main thread destroys the group (holding the GIL, joining the thread), the two
+    would deadlock (seen: rank 1 hung in destroy_process_group on torch 2.2.1)."""
     counts = [len(report.written), len(report.skipped), report.rows]
-    if world_size > 1:
-        t = torch.tensor(counts, dtype=torch.int64)
-        dist.all_reduce(t)
-        counts = t.tolist()
-    return counts[0], counts[1], counts[2]
+    if world_size == 1:
+        return (counts[0], counts[1], counts[2]), None
+    t = torch.tensor(counts, dtype=torch.int64)
+    dist.all_reduce(t)
+    counts = t.tolist()
+    return (counts[0], counts[1], counts[2]), t
