@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -49,16 +49,10 @@ def status(artifact: Path) -> tuple[str, Freshness | None, str]:
 
 
 @dataclass
-class ExportJob:
-    """One background export; the thread writes, sessions only read."""
+class ExportJob(workspace.BackgroundJob):
+    """One background export of a model's population (total: its shards)."""
 
-    total: int
     done_shards: int = 0
-    text: str = "starting"
-    error: str | None = None
-    started: float = field(default_factory=time.perf_counter)
-    seconds: float = 0.0
-    done: threading.Event = field(default_factory=threading.Event)
 
     @property
     def fraction(self) -> float:

@@ -133,18 +133,23 @@ def run_job(job: TrainJob, report) -> Path:
 
 # --- first launch ------------------------------------------------------------------------------
 @dataclass
-class FirstLaunch:
-    """One background first launch (per workspace and dataset), shared by every session.
-
-    The thread writes `fraction` / `text` / `error`; sessions only read them."""
+class BackgroundJob:
+    """A job one server thread runs for every session: the thread writes its progress, text and
+    error; sessions only read them (a first launch here, an export on the Population page)."""
 
     total: int
-    fraction: float = 0.0
     text: str = "starting"
     error: str | None = None
     started: float = field(default_factory=time.perf_counter)
     seconds: float = 0.0
     done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class FirstLaunch(BackgroundJob):
+    """One background first launch (per workspace and dataset), shared by every session."""
+
+    fraction: float = 0.0
 
 
 # Server-wide registry of running first launches. A module global (imported once per server)
